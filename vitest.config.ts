@@ -18,7 +18,11 @@ export default defineConfig({
           name: 'compat',
           include: ['compat/**/*.test.ts'],
           testTimeout: 60_000,
-          hookTimeout: 120_000,
+          hookTimeout: 180_000,
+          // One reference RabbitMQ for the whole run (started here unless AMQP_REFERENCE_URL is set).
+          globalSetup: ['compat/harness/global-setup.ts'],
+          // Scenarios use unique names, so those of one file run side by side against both brokers.
+          maxConcurrency: 12,
         },
       },
     ],

@@ -1,0 +1,233 @@
+// The differential runner: every scenario runs against the reference RabbitMQ and against Warren, and
+// the normalised transcripts are compared.
+//   1. RabbitMQ first. A scenario that fails there (an unexpected error, a failed check, a timeout) is
+//      a broken scenario and fails the test, whatever Warren does. Its transcript is also pinned as a
+//      vitest snapshot, so a change in the reference's behaviour (or a flaky scenario) shows up.
+//   2. Warren's transcript must equal RabbitMQ's, or the alternative a KNOWN_DIFFS.md entry allows.
+//   3. A difference fails the test unless the scenario is listed in PENDING.md; a pending scenario
+//      that differs is reported as skipped, one that matches is reported for removal from the list.
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, inject, test, type TestContext } from 'vitest';
+import { alternativeFor } from './known-diffs.js';
+import { lines, normalise } from './normalise.js';
+import { pendingFor, readPending } from './pending.js';
+import { acquireReference, type ReferenceBroker } from './reference.js';
+import { Ctx, RecordedError, ScenarioAbort, type Event, type ScenarioDef, type Target } from './scenario.js';
+import { startWarren, type WarrenHandle } from './warren.js';
+
+export type Outcome = 'match' | 'known-diff' | 'differs' | 'reference-fails' | 'no-reference';
+
+export interface ResultRecord {
+  id: string;
+  area: string;
+  client: string;
+  outcome: Outcome;
+  pending: string | null;
+  ms: number;
+}
+
+export interface RunResult {
+  events: Event[];
+  /** Why the run does not count as passing (meaningful for the reference run). */
+  failure?: string;
+}
+
+let counter = 0;
+function freshPrefix(): string {
+  return `cx-${inject('compat').runId}${(++counter).toString(36)}${Math.random().toString(36).slice(2, 5)}-`;
+}
+
+/** Run one phase of a scenario against one target; never throws. */
+export async function runPhase(def: ScenarioDef, body: ScenarioDef['body'], target: Target, prefix: string): Promise<RunResult> {
+  const t = new Ctx(target, def.id, prefix);
+  let failure: string | undefined;
+  try {
+    await body(t);
+  } catch (err) {
+    if (err instanceof RecordedError) failure = `unexpected broker error: ${JSON.stringify(err.info)}`;
+    else if (err instanceof ScenarioAbort) failure = err.message;
+    else failure = `client exception: ${(err as Error)?.stack ?? String(err)}`;
+    t.events.push({ aborted: err instanceof RecordedError || err instanceof ScenarioAbort ? err.message : `client exception: ${(err as Error)?.message ?? String(err)}` });
+  }
+  try {
+    await t.teardown();
+  } catch (err) {
+    failure ??= `teardown: ${(err as Error).message}`;
+    t.events.push({ aborted: `teardown: ${(err as Error).message}` });
+  }
+  return { events: normalise(t.events, prefix), ...(failure ? { failure } : {}) };
+}
+
+function unavailable(reason: string): RunResult {
+  return { events: [{ warren: `unavailable: ${reason}` }], failure: reason };
+}
+
+function sameLines(a: Event[], b: Event[]): boolean {
+  const x = lines(a);
+  const y = lines(b);
+  return x.length === y.length && x.every((l, i) => l === y[i]);
+}
+
+const pendingEntries = readPending();
+const snapshots = process.env.COMPAT_SNAPSHOTS !== '0';
+const strictPending = !!process.env.COMPAT_STRICT_PENDING;
+
+function report(rec: ResultRecord): void {
+  const dir = inject('compat').resultsDir;
+  appendFileSync(path.join(dir, `${process.pid}.jsonl`), `${JSON.stringify(rec)}\n`);
+}
+
+/** Skip (or, in CI, fail) when there is no reference broker: loudly, never silently. */
+function noReference(ctx: TestContext, def: ScenarioDef, reason: string): never {
+  report({ id: def.id, area: def.area, client: def.client, outcome: 'no-reference', pending: null, ms: 0 });
+  if (process.env.CI || process.env.COMPAT_REQUIRE_REFERENCE) throw new Error(`no reference RabbitMQ: ${reason}`);
+  ctx.skip(`no reference RabbitMQ: ${reason}`);
+  throw new Error('unreachable');
+}
+
+/** Decide and report the comparison for one scenario. */
+function judge(ctx: TestContext, def: ScenarioDef, ref: RunResult, war: RunResult, started: number): void {
+  const pending = pendingFor(pendingEntries, def.id);
+  const base = { id: def.id, area: def.area, client: def.client, pending: pending?.issue ?? null };
+  if (ref.failure) {
+    report({ ...base, outcome: 'reference-fails', ms: Date.now() - started });
+    throw new Error(`scenario does not pass against RabbitMQ: ${ref.failure}\n${lines(ref.events).join('\n')}`);
+  }
+  if (snapshots) ctx.expect(lines(ref.events).join('\n')).toMatchSnapshot();
+  const alt = alternativeFor(def.id, ref.events);
+  let outcome: Outcome = 'differs';
+  if (sameLines(war.events, ref.events)) outcome = 'match';
+  else if (alt && sameLines(war.events, alt.events)) outcome = 'known-diff';
+  report({ ...base, outcome, ms: Date.now() - started });
+  if (outcome !== 'differs') {
+    if (pending) {
+      const note = `pending scenario now matches: remove it from PENDING.md (line ${pending.line}, ${pending.issue})`;
+      ctx.annotate(note, 'notice');
+      if (strictPending) throw new Error(note);
+    }
+    return;
+  }
+  if (pending) {
+    ctx.skip(`pending (${pending.issue}): Warren differs from RabbitMQ`);
+    return;
+  }
+  ctx.expect(lines(war.events), 'Warren differs from RabbitMQ (not listed in PENDING.md or KNOWN_DIFFS.md)').toEqual(lines(alt?.events ?? ref.events));
+}
+
+/** One describe block per area: each scenario a test, scenarios of a file run concurrently. */
+export function compatSuite(title: string, defs: ScenarioDef[]): void {
+  const env = inject('compat');
+  describe.concurrent(title, () => {
+    let warren: WarrenHandle | undefined;
+    let warrenReason = 'not started';
+    beforeAll(async () => {
+      if (!env.referenceUrl) return;
+      const w = await startWarren();
+      if (w.ok) warren = w.broker;
+      else warrenReason = w.reason;
+    });
+    afterAll(async () => {
+      await warren?.close();
+    });
+    for (const def of defs) {
+      test(def.id, async (ctx) => {
+        if (!env.referenceUrl) noReference(ctx, def, env.unavailableReason ?? 'unknown');
+        const started = Date.now();
+        const [ref, war] = await Promise.all([
+          runPhase(def, def.body, { name: 'rabbitmq', url: env.referenceUrl }, freshPrefix()),
+          warren ? runPhase(def, def.body, { name: 'warren', url: warren.url }, freshPrefix()) : Promise.resolve(unavailable(warrenReason)),
+        ]);
+        judge(ctx, def, ref, war, started);
+      });
+    }
+  });
+}
+
+// ---- restarts ------------------------------------------------------------------------------------
+
+/** Port of the reference node that restart scenarios restart (never the shared one). */
+export const RESTART_REFERENCE_PORT = Number(process.env.COMPAT_RMQ_RESTART_PORT ?? 5691);
+
+async function runBatch(defs: ScenarioDef[], target: Target, restart: () => Promise<Target>): Promise<Map<string, RunResult>> {
+  const prefixes = new Map(defs.map((d) => [d.id, freshPrefix()]));
+  const before = await Promise.all(defs.map((d) => runPhase(d, d.body, target, prefixes.get(d.id)!)));
+  let after: RunResult[];
+  try {
+    const next = await restart();
+    after = await Promise.all(defs.map((d) => runPhase(d, d.after!, next, prefixes.get(d.id)!)));
+  } catch (err) {
+    after = defs.map(() => ({ events: [{ aborted: `restart failed: ${(err as Error).message}` }], failure: `restart failed: ${(err as Error).message}` }));
+  }
+  const out = new Map<string, RunResult>();
+  defs.forEach((d, i) => {
+    const b = before[i]!;
+    const a = after[i]!;
+    const failure = b.failure ?? a.failure;
+    out.set(d.id, { events: [...b.events, { restart: true }, ...a.events], ...(failure ? { failure } : {}) });
+  });
+  return out;
+}
+
+/**
+ * Restart scenarios: all `before` phases run, each broker restarts once (RabbitMQ: stop_app/start_app
+ * on a node of our own; Warren: close() and startBroker() again on the same data directory), then all
+ * `after` phases run.
+ */
+export function compatRestartSuite(title: string, defs: ScenarioDef[]): void {
+  const env = inject('compat');
+  describe(title, () => {
+    let refResults: Map<string, RunResult> | undefined;
+    let warResults: Map<string, RunResult> | undefined;
+    let noRef: string | undefined;
+    let reference: ReferenceBroker | undefined;
+    let warren: WarrenHandle | undefined;
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'warren-compat-data-'));
+    beforeAll(async () => {
+      if (!env.referenceUrl) {
+        noRef = env.unavailableReason ?? 'unknown';
+        return;
+      }
+      const acquired = await acquireReference({ port: RESTART_REFERENCE_PORT, ownOnly: true });
+      if (!acquired.ok || !acquired.broker.restart) {
+        noRef = acquired.ok ? 'the reference broker cannot be restarted' : acquired.reason;
+        console.warn(`[compat] restart scenarios cannot run: ${noRef}`);
+        return;
+      }
+      reference = acquired.broker;
+      const ref = reference;
+      const refRun = runBatch(defs, { name: 'rabbitmq', url: ref.url }, async () => {
+        await ref.restart!();
+        return { name: 'rabbitmq', url: ref.url };
+      });
+      const started = await startWarren({ dataDir, durability: 'os' });
+      let warRun: Promise<Map<string, RunResult>>;
+      if (started.ok) {
+        warren = started.broker;
+        warRun = runBatch(defs, { name: 'warren', url: warren.url }, async () => {
+          await warren!.close();
+          const again = await startWarren({ dataDir, durability: 'os' });
+          warren = again.ok ? again.broker : undefined;
+          if (!again.ok) throw new Error(again.reason);
+          return { name: 'warren', url: again.broker.url };
+        });
+      } else {
+        const reason = started.reason;
+        warRun = Promise.resolve(new Map(defs.map((d) => [d.id, unavailable(reason)])));
+      }
+      [refResults, warResults] = await Promise.all([refRun, warRun]);
+    }, 180_000);
+    afterAll(async () => {
+      await warren?.close();
+      if (reference?.owned) await reference.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    });
+    for (const def of defs) {
+      test(def.id, (ctx) => {
+        if (noRef) noReference(ctx, def, noRef);
+        judge(ctx, def, refResults!.get(def.id)!, warResults!.get(def.id)!, Date.now());
+      });
+    }
+  });
+}

@@ -1,0 +1,63 @@
+// vitest globalSetup for the compat project: one reference RabbitMQ for every test file of the run,
+// a directory where each file drops its per-scenario results, and the closing summary.
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { acquireReference, type ReferenceBroker } from './reference.js';
+import { printSummary } from './summary.js';
+
+export const REFERENCE_PORT = Number(process.env.COMPAT_RMQ_PORT ?? 5690);
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    compat: {
+      referenceUrl: string | null;
+      referenceDescription: string;
+      unavailableReason: string | null;
+      resultsDir: string;
+      runId: string;
+    };
+  }
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const resultsDir = mkdtempSync(path.join(os.tmpdir(), 'warren-compat-results-'));
+  const runId = Math.random().toString(36).slice(2, 8);
+  const started = Date.now();
+  const acquired = await acquireReference({ port: REFERENCE_PORT });
+  let broker: ReferenceBroker | undefined;
+  if (acquired.ok) {
+    broker = acquired.broker;
+    console.log(`[compat] reference broker: ${broker.description} (ready in ${Date.now() - started} ms)`);
+  } else {
+    const required = process.env.CI || process.env.COMPAT_REQUIRE_REFERENCE;
+    const banner = [
+      '',
+      '================================================================================',
+      ' COMPAT SUITE NOT RUN: no reference RabbitMQ could be had.',
+      ` Why: ${acquired.reason}`,
+      ' Fix: install Debian\'s rabbitmq-server (run as root), start a Docker engine, or set',
+      '      AMQP_REFERENCE_URL=amqp://guest:guest@host:port to point at any RabbitMQ.',
+      required ? ' CI / COMPAT_REQUIRE_REFERENCE is set: every compat test will fail.' : ' Every compat test is skipped.',
+      '================================================================================',
+      '',
+    ].join('\n');
+    console.warn(banner);
+  }
+  project.provide('compat', {
+    referenceUrl: broker?.url ?? null,
+    referenceDescription: broker?.description ?? 'none',
+    unavailableReason: acquired.ok ? null : acquired.reason,
+    resultsDir,
+    runId,
+  });
+  return async () => {
+    try {
+      printSummary(resultsDir, broker?.description ?? null);
+    } finally {
+      rmSync(resultsDir, { recursive: true, force: true });
+      if (broker?.owned) await broker.stop();
+    }
+  };
+}

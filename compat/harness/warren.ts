@@ -1,0 +1,51 @@
+// Warren, the broker under test, through its embedding API (src/index.ts, written by the lead):
+//   startBroker({ port: 0, durability: 'memory', logLevel: 'silent' }) -> { port, url, close() }
+// Until that module exists (or when it throws), the Warren side of every scenario is "unavailable"
+// and counts as a difference; the RabbitMQ side still has to pass.
+import { existsSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+export interface WarrenHandle {
+  port: number;
+  url: string;
+  close(): Promise<void>;
+}
+
+export interface WarrenStartOptions {
+  port?: number;
+  dataDir?: string;
+  durability?: 'memory' | 'os';
+  logLevel?: string;
+}
+
+type StartBroker = (opts: WarrenStartOptions) => Promise<WarrenHandle>;
+
+const ENTRY = fileURLToPath(new URL('../../src/index.ts', import.meta.url));
+
+let loaded: Promise<{ ok: true; start: StartBroker } | { ok: false; reason: string }> | undefined;
+
+export function loadWarren(): Promise<{ ok: true; start: StartBroker } | { ok: false; reason: string }> {
+  loaded ??= (async () => {
+    if (!existsSync(ENTRY)) return { ok: false as const, reason: 'Warren is not built yet: src/index.ts does not exist' };
+    try {
+      // A computed specifier keeps the type checker from requiring the module while it does not exist.
+      const mod = (await import(/* @vite-ignore */ pathToFileURL(ENTRY).href)) as { startBroker?: unknown };
+      if (typeof mod.startBroker !== 'function') return { ok: false as const, reason: 'src/index.ts does not export startBroker()' };
+      return { ok: true as const, start: mod.startBroker as StartBroker };
+    } catch (err) {
+      return { ok: false as const, reason: `src/index.ts failed to load: ${(err as Error).message}` };
+    }
+  })();
+  return loaded;
+}
+
+export async function startWarren(opts: WarrenStartOptions = {}): Promise<{ ok: true; broker: WarrenHandle } | { ok: false; reason: string }> {
+  const w = await loadWarren();
+  if (!w.ok) return w;
+  try {
+    const broker = await w.start({ port: 0, durability: 'memory', logLevel: 'silent', ...opts });
+    return { ok: true, broker };
+  } catch (err) {
+    return { ok: false, reason: `startBroker() failed: ${(err as Error).message}` };
+  }
+}
