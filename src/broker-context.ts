@@ -1,0 +1,15 @@
+import type { Logger } from 'pino';
+import type { UserStore } from './auth.js';
+import type { BrokerConfig } from './config.js';
+import type { FieldTable } from './protocol/field-table.js';
+import type { VHost } from './vhost.js';
+
+/** What a connection needs from the broker that accepted it. */
+export interface BrokerContext {
+  readonly config: BrokerConfig;
+  readonly log: Logger;
+  readonly users: UserStore;
+  readonly vhosts: ReadonlyMap<string, VHost>;
+  /** The server-properties table of connection.start. */
+  serverProperties(): FieldTable;
+}

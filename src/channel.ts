@@ -1,0 +1,745 @@
+/**
+ * A channel: content assembly for publishes, the commands of the channel-level classes, consumers,
+ * delivery tags, acknowledgements and prefetch.
+ *
+ * States (RabbitMQ's rabbit_channel): `starting` until channel.open, `open`, and `closing` once the
+ * server has sent channel.close and waits for close-ok; while closing, every command but channel.close
+ * and channel.close-ok is dropped, as the spec requires.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import {
+  AmqpError,
+  ChannelError,
+  ConnectionError,
+  accessRefused,
+  channelError,
+  frameError,
+  notAllowed,
+  notFound,
+  notImplemented,
+  commandInvalid,
+  preconditionFailed,
+  unexpectedFrame,
+  internalError,
+} from './errors.js';
+import { Message, scanProperties } from './message.js';
+import { DecodeError, Reader } from './protocol/codec-primitives.js';
+import type { FieldTable } from './protocol/field-table.js';
+import { integerValue } from './protocol/field-table.js';
+import {
+  Method,
+  decodeMethod,
+  encodeBasicCancel,
+  encodeBasicCancelOk,
+  encodeBasicConsumeOk,
+  encodeBasicDeliver,
+  encodeBasicGetEmpty,
+  encodeBasicGetOk,
+  encodeBasicQosOk,
+  encodeBasicRecoverOk,
+  encodeChannelClose,
+  encodeChannelCloseOk,
+  encodeChannelFlowOk,
+  encodeChannelOpenOk,
+  encodeAccessRequestOk,
+  encodeQueueDeclareOk,
+  methodName,
+  METHOD_INFO,
+  type AnyMethod,
+  type BasicConsume,
+  type BasicPublish,
+} from './protocol/generated/methods.js';
+import { ClassId, FRAME_BODY, FRAME_HEADER, FRAME_METHOD } from './protocol/generated/constants.js';
+import type { Consumer } from './delivery.js';
+import type { Queue } from './queue/queue.js';
+import type { QueueEntry } from './queue/queue-entry.js';
+import { Deque } from './util/deque.js';
+import type { VHost } from './vhost.js';
+import { erlangBinary, FRAME_OVERHEAD } from './wire/frame-parser.js';
+import { BODY_BY_REFERENCE, type Outbound } from './wire/outbound.js';
+
+/** What a channel needs from its connection. */
+export interface ChannelHost {
+  readonly id: number;
+  readonly out: Outbound;
+  readonly vhost: VHost;
+  readonly frameMax: number;
+  readonly maxMessageSize: number;
+  /** Client capability flags from connection.start-ok. */
+  hasCapability(name: string): boolean;
+  /** Whether the socket can take more output now (false while congested). */
+  readonly writable: boolean;
+  /** The channel has finished closing (close-ok exchanged): forget it. */
+  channelClosed(channel: Channel): void;
+  /** Escalates a hard error raised on this channel to the connection. */
+  connectionError(error: ConnectionError): void;
+}
+
+export type ChannelState = 'starting' | 'open' | 'closing';
+
+/** A delivery waiting for acknowledgement. */
+interface Unacked {
+  readonly tag: number;
+  readonly queue: Queue;
+  readonly entry: QueueEntry;
+  /** The consumer it was delivered to, or undefined for basic.get. */
+  readonly consumer: ChannelConsumer | undefined;
+}
+
+/** Content assembly for basic.publish (rabbit_command_assembler's states). */
+const enum Assembly {
+  Method,
+  Header,
+  Body,
+}
+
+const reader = new Reader();
+
+export class Channel {
+  state: ChannelState = 'starting';
+  readonly log: Logger;
+
+  private assembly = Assembly.Method;
+  private contentMethod: AnyMethod | undefined;
+  private publishProperties: Buffer | undefined;
+  private body: Buffer | undefined;
+  private bodyReceived = 0;
+  private bodyExpected = 0;
+  /** Set when the announced body is larger than allowed: its frames are read and dropped. */
+  private bodyTooLarge = false;
+
+  private nextDeliveryTag = 1;
+  private readonly unacked = new Deque<Unacked>(64);
+  readonly consumers = new Map<string, ChannelConsumer>();
+  /** basic.qos global=false: the prefetch each new consumer gets. */
+  consumerPrefetch = 0;
+  /** basic.qos global=true: limit on unacknowledged consumer deliveries across the channel. */
+  private globalPrefetch = 0;
+  /** Unacknowledged consumer deliveries (not basic.get), for the channel-wide limit. */
+  globalUnacked = 0;
+  private lastDeclaredQueue = '';
+
+  constructor(
+    readonly host: ChannelHost,
+    readonly number: number,
+    parentLog: Logger,
+  ) {
+    this.log = parentLog.child({ channel: number });
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Frames in
+
+  handleFrame(type: number, payload: Buffer, start: number, end: number): void {
+    try {
+      switch (this.assembly) {
+        case Assembly.Method:
+          if (type !== FRAME_METHOD) {
+            throw unexpectedFrame('expected method frame, got non method frame instead');
+          }
+          this.handleMethodFrame(payload, start, end);
+          return;
+        case Assembly.Header:
+          this.handleHeaderFrame(type, payload, start, end);
+          return;
+        case Assembly.Body:
+          if (type !== FRAME_BODY) {
+            throw unexpectedFrame('expected content body, got non content body frame instead').withMethod(
+              ClassId.Basic,
+              40,
+            );
+          }
+          this.handleBodyFrame(payload, start, end);
+          return;
+      }
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  private handleMethodFrame(payload: Buffer, start: number, end: number): void {
+    const key = payload.readUInt32BE(start);
+    const r = reader.reset(payload, start + 4, end);
+    let m: AnyMethod | undefined;
+    try {
+      m = decodeMethod(key, r);
+      if (m !== undefined && r.pos !== end) throw new DecodeError('trailing bytes');
+    } catch (e) {
+      if (!(e instanceof DecodeError)) throw e;
+      const info = METHOD_INFO.get(key)!;
+      throw frameError(`cannot decode ${erlangBinary(payload.subarray(start + 4, end))}`).withMethod(
+        info.classId,
+        info.methodId,
+      );
+    }
+    if (m === undefined) {
+      // RabbitMQ cannot look up the method and drops the connection; we say why first.
+      throw notImplemented(`unknown method ${methodName(key)}`);
+    }
+    if (METHOD_INFO.get(key)!.hasContent) {
+      // The content is assembled before the command is looked at, as RabbitMQ's assembler does; a
+      // content-bearing method the client may not send is refused once its content is complete.
+      this.contentMethod = m;
+      this.assembly = Assembly.Header;
+      return;
+    }
+    this.dispatch(m);
+  }
+
+  private handleHeaderFrame(type: number, payload: Buffer, start: number, end: number): void {
+    if (type !== FRAME_HEADER) {
+      throw unexpectedFrame(`expected content header for class 60, got non content header frame instead`).withMethod(
+        ClassId.Basic,
+        40,
+      );
+    }
+    const classId = payload.readUInt16BE(start);
+    const weight = payload.readUInt16BE(start + 2);
+    if (weight !== 0) {
+      throw unexpectedFrame(`expected content header for class 60, got non content header frame instead`).withMethod(
+        ClassId.Basic,
+        40,
+      );
+    }
+    if (classId !== ClassId.Basic) {
+      throw unexpectedFrame(`expected content header for class 60, got one for class ${classId} instead`).withMethod(
+        ClassId.Basic,
+        40,
+      );
+    }
+    const hi = payload.readUInt32BE(start + 4);
+    const lo = payload.readUInt32BE(start + 8);
+    const size = hi * 0x1_0000_0000 + lo;
+    this.publishProperties = payload.subarray(start + 12, end);
+    this.bodyTooLarge = size > this.host.maxMessageSize;
+    this.bodyExpected = size;
+    this.bodyReceived = 0;
+    this.body = undefined;
+    if (size === 0) {
+      this.completePublish(EMPTY);
+      return;
+    }
+    this.assembly = Assembly.Body;
+  }
+
+  private handleBodyFrame(payload: Buffer, start: number, end: number): void {
+    const n = end - start;
+    const received = this.bodyReceived + n;
+    if (!this.bodyTooLarge && received <= this.bodyExpected) {
+      if (received === this.bodyExpected && this.body === undefined) {
+        // The whole body in one frame (the common case): keep a view of the frame, no copy.
+        this.bodyReceived = received;
+        this.completePublish(payload.subarray(start, end));
+        return;
+      }
+      if (this.body === undefined) this.body = Buffer.allocUnsafe(this.bodyExpected);
+      payload.copy(this.body, this.bodyReceived, start, end);
+    }
+    this.bodyReceived = received;
+    // More body than announced: like RabbitMQ, keep waiting; the next non-body frame is an error.
+    if (received === this.bodyExpected) this.completePublish(this.body ?? EMPTY);
+  }
+
+  private completePublish(body: Buffer): void {
+    const method = this.contentMethod!;
+    const properties = this.publishProperties!;
+    this.assembly = Assembly.Method;
+    this.contentMethod = undefined;
+    this.publishProperties = undefined;
+    this.body = undefined;
+    if (method.id !== Method.BasicPublish) {
+      this.dispatch(method);
+      return;
+    }
+    if (this.state !== 'open') {
+      // Dropped while closing; before channel.open it is the usual "expected 'channel.open'".
+      if (this.state === 'starting') this.dispatch(method);
+      return;
+    }
+    if (this.bodyTooLarge) {
+      this.bodyTooLarge = false;
+      throw preconditionFailed(
+        `message size ${this.bodyExpected} is larger than configured max size ${this.host.maxMessageSize}`,
+      ).withMethod(ClassId.Basic, 40);
+    }
+    this.publish(method, properties, body);
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Commands
+
+  private dispatch(m: AnyMethod): void {
+    const info = METHOD_INFO.get(m.id)!;
+    if (this.state === 'closing') {
+      if (m.id === Method.ChannelCloseOk) {
+        this.finishClose();
+      } else if (m.id === Method.ChannelClose) {
+        encodeChannelCloseOk(this.host.out, this.number);
+        this.host.out.frameDone();
+      }
+      return;
+    }
+    try {
+      if (m.id === Method.ChannelOpen) {
+        if (this.state !== 'starting') throw channelError("second 'channel.open' seen");
+        this.state = 'open';
+        encodeChannelOpenOk(this.host.out, this.number, {});
+        this.host.out.frameDone();
+        return;
+      }
+      if (this.state === 'starting') throw channelError("expected 'channel.open'");
+      if (!info.serverReceives) throw commandInvalid('unimplemented method');
+      this.handleMethod(m);
+    } catch (e) {
+      if (e instanceof AmqpError) e.withMethod(info.classId, info.methodId);
+      throw e;
+    }
+  }
+
+  private handleMethod(m: AnyMethod): void {
+    const out = this.host.out;
+    const ch = this.number;
+    switch (m.id) {
+      case Method.BasicAck:
+        this.ack(m.deliveryTag, m.multiple);
+        return;
+      case Method.BasicPublish:
+        // Reached only with the content assembled (see completePublish); never a bare method.
+        return;
+      case Method.ChannelClose:
+        this.clientClose();
+        return;
+      case Method.ChannelCloseOk:
+        // A close-ok we did not ask for: RabbitMQ ignores it on an open channel.
+        return;
+      case Method.ChannelFlow:
+        if (!m.active) throw notImplemented('active=false');
+        encodeChannelFlowOk(out, ch, { active: true });
+        break;
+      case Method.AccessRequest:
+        encodeAccessRequestOk(out, ch, { ticket: 1 });
+        break;
+      case Method.QueueDeclare: {
+        const q = this.host.vhost.declareQueue({
+          name: m.queue,
+          passive: m.passive,
+          durable: m.durable,
+          exclusive: m.exclusive,
+          autoDelete: m.autoDelete,
+          arguments: m.arguments,
+          connectionId: this.host.id,
+        });
+        this.lastDeclaredQueue = q.name;
+        if (!m.nowait) {
+          encodeQueueDeclareOk(out, ch, { queue: q.name, messageCount: q.messageCount, consumerCount: q.consumerCount });
+        }
+        break;
+      }
+      case Method.BasicQos:
+        this.qos(m.prefetchSize, m.prefetchCount, m.global);
+        encodeBasicQosOk(out, ch);
+        break;
+      case Method.BasicConsume:
+        this.consume(m);
+        return;
+      case Method.BasicCancel:
+        this.cancel(m.consumerTag);
+        if (!m.nowait) encodeBasicCancelOk(out, ch, { consumerTag: m.consumerTag });
+        break;
+      case Method.BasicGet:
+        this.get(this.queueNameOrLast(m.queue), m.noAck);
+        return;
+      case Method.BasicReject:
+        this.reject(m.deliveryTag, false, m.requeue);
+        return;
+      case Method.BasicNack:
+        this.reject(m.deliveryTag, m.multiple, m.requeue);
+        return;
+      case Method.BasicRecover:
+      case Method.BasicRecoverAsync:
+        if (!m.requeue) throw notImplemented('requeue=false');
+        this.requeueAll();
+        if (m.id === Method.BasicRecover) encodeBasicRecoverOk(out, ch);
+        break;
+      default:
+        throw notImplemented(`${methodName(m.id)} is not implemented yet`);
+    }
+    out.frameDone();
+  }
+
+  private queueNameOrLast(name: string): string {
+    if (name !== '') return name;
+    if (this.lastDeclaredQueue === '') throw notFound('no previously declared queue');
+    return this.lastDeclaredQueue;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Publishing
+
+  private publish(method: BasicPublish, properties: Buffer, body: Buffer): void {
+    if (method.immediate) throw notImplemented('immediate=true').withMethod(ClassId.Basic, 40);
+    const msg = new Message(method.exchange, method.routingKey, properties, body);
+    try {
+      scanProperties(msg, properties);
+    } catch (e) {
+      if (!(e instanceof DecodeError)) throw e;
+      // RabbitMQ's channel crashes decoding malformed properties; its reader reports 541.
+      throw internalError(`malformed content properties: ${e.message}`).withMethod(ClassId.Basic, 40);
+    }
+    try {
+      this.host.vhost.publish(method.exchange, method.routingKey, msg);
+    } catch (e) {
+      if (e instanceof AmqpError) e.withMethod(ClassId.Basic, 40);
+      throw e;
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Consumers and deliveries
+
+  private consume(m: BasicConsume): void {
+    const queueName = this.queueNameOrLast(m.queue);
+    if (m.consumerTag !== '' && this.consumers.has(m.consumerTag)) {
+      throw notAllowed(`attempt to reuse consumer tag '${m.consumerTag}'`);
+    }
+    const queue = this.host.vhost.getQueue(queueName, this.host.id);
+    if (m.exclusive ? queue.consumerCount > 0 : queue.consumers.consumers.some((c) => c.exclusive)) {
+      throw accessRefused(`queue '${queue.name}' in vhost '${queue.vhost}' in exclusive use`);
+    }
+    const tag = m.consumerTag !== '' ? m.consumerTag : generateConsumerTag();
+    const consumer = new ChannelConsumer(this, queue, tag, m.noAck, m.exclusive, consumerPriority(m.arguments), this.consumerPrefetch);
+    this.consumers.set(tag, consumer);
+    // consume-ok goes out before any delivery to the new consumer.
+    if (!m.nowait) encodeBasicConsumeOk(this.host.out, this.number, { consumerTag: tag });
+    queue.addConsumer(consumer);
+    this.host.out.frameDone();
+  }
+
+  private cancel(tag: string): void {
+    const c = this.consumers.get(tag);
+    if (c === undefined) return; // the spec says to ignore an unknown tag
+    this.consumers.delete(tag);
+    c.queue.removeConsumer(c);
+  }
+
+  /** Writes basic.deliver and the content for one entry. Called by the queue through the consumer. */
+  deliver(c: ChannelConsumer, queue: Queue, entry: QueueEntry): void {
+    const tag = this.nextDeliveryTag++;
+    if (!c.noAck) {
+      this.unacked.push({ tag, queue, entry, consumer: c });
+      c.unacked++;
+      this.globalUnacked++;
+    } else {
+      queue.ack(entry);
+    }
+    const msg = entry.msg;
+    const out = this.host.out;
+    encodeBasicDeliver(out, this.number, {
+      consumerTag: c.tag,
+      deliveryTag: tag,
+      redelivered: entry.deliveries > 0,
+      exchange: msg.exchange,
+      routingKey: msg.routingKey,
+    });
+    this.writeContent(out, msg);
+    out.frameDone();
+  }
+
+  private get(queueName: string, noAck: boolean): void {
+    const queue = this.host.vhost.getQueue(queueName, this.host.id);
+    const out = this.host.out;
+    const entry = queue.get(noAck);
+    if (entry === undefined) {
+      encodeBasicGetEmpty(out, this.number, {});
+      out.frameDone();
+      return;
+    }
+    const tag = this.nextDeliveryTag++;
+    if (!noAck) this.unacked.push({ tag, queue, entry, consumer: undefined });
+    const msg = entry.msg;
+    encodeBasicGetOk(out, this.number, {
+      deliveryTag: tag,
+      redelivered: entry.deliveries > 0,
+      exchange: msg.exchange,
+      routingKey: msg.routingKey,
+      messageCount: queue.messageCount,
+    });
+    entry.deliveries++;
+    this.writeContent(out, msg);
+    out.frameDone();
+  }
+
+  /** Content header and body frames for a message, bodies split to fit the negotiated frame_max. */
+  private writeContent(out: Outbound, msg: Message): void {
+    const ch = this.number;
+    const props = msg.properties;
+    const body = msg.body;
+    const size = body.length;
+    const start = out.frameStart(FRAME_HEADER, ch);
+    out.short(ClassId.Basic);
+    out.short(0);
+    out.longlong(size);
+    out.raw(props);
+    out.frameEnd(start);
+    if (size === 0) return;
+    const maxPayload = this.host.frameMax - FRAME_OVERHEAD;
+    for (let off = 0; off < size; off += maxPayload) {
+      const n = Math.min(maxPayload, size - off);
+      writeBodyFrame(out, ch, body, off, n);
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Acknowledgements
+
+  private ack(deliveryTag: number, multiple: boolean): void {
+    const settled = this.collect(deliveryTag, multiple);
+    for (const u of settled) u.queue.ack(u.entry);
+    this.released(settled);
+  }
+
+  private reject(deliveryTag: number, multiple: boolean, requeue: boolean): void {
+    const settled = this.collect(deliveryTag, multiple);
+    if (requeue) {
+      this.requeueEntries(settled);
+    } else {
+      for (const u of settled) u.queue.ack(u.entry);
+    }
+    this.released(settled);
+  }
+
+  /** basic.recover with requeue: every unacknowledged delivery goes back to its queue. */
+  private requeueAll(): void {
+    const all = this.unacked.toArray();
+    this.unacked.clear();
+    this.requeueEntries(all);
+    this.released(all);
+  }
+
+  private requeueEntries(settled: readonly Unacked[]): void {
+    // Group by queue so each queue re-delivers once, after all its entries are back in place.
+    const byQueue = new Map<Queue, QueueEntry[]>();
+    for (const u of settled) {
+      let list = byQueue.get(u.queue);
+      if (list === undefined) byQueue.set(u.queue, (list = []));
+      list.push(u.entry);
+    }
+    for (const [q, entries] of byQueue) q.requeue(entries);
+  }
+
+  /**
+   * The unacked deliveries an ack/nack/reject refers to, removed from the unacked list. As in
+   * RabbitMQ's collect_acks: tag 0 with multiple means all; an unknown tag is a 406 and settles nothing.
+   */
+  private collect(deliveryTag: number, multiple: boolean): Unacked[] {
+    const un = this.unacked;
+    if (multiple && deliveryTag === 0) {
+      const all = un.toArray();
+      un.clear();
+      return all;
+    }
+    const first = un.peek();
+    if (first !== undefined && first.tag === deliveryTag) {
+      un.shift();
+      return [first];
+    }
+    const i = this.indexOfTag(deliveryTag);
+    if (i < 0) throw preconditionFailed(`unknown delivery tag ${deliveryTag}`);
+    if (!multiple) return [un.removeAt(i)!];
+    const out: Unacked[] = [];
+    for (let k = 0; k <= i; k++) out.push(un.shift()!);
+    return out;
+  }
+
+  /** Binary search: tags in the unacked list are strictly increasing. */
+  private indexOfTag(tag: number): number {
+    const un = this.unacked;
+    let lo = 0;
+    let hi = un.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const t = un.at(mid)!.tag;
+      if (t === tag) return mid;
+      if (t < tag) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
+  }
+
+  /** Prefetch windows reopened by settled deliveries: wake the consumers that can take more. */
+  private released(settled: readonly Unacked[]): void {
+    let globalFreed = false;
+    const woken = new Set<ChannelConsumer>();
+    for (const u of settled) {
+      const c = u.consumer;
+      if (c === undefined) continue;
+      c.unacked--;
+      this.globalUnacked--;
+      globalFreed = true;
+      if (!c.active && !c.cancelled) woken.add(c);
+    }
+    if (globalFreed && this.globalPrefetch > 0) {
+      for (const c of this.consumers.values()) if (!c.active) woken.add(c);
+    }
+    for (const c of woken) if (c.hasCredit()) c.queue.consumerHasCredit(c);
+  }
+
+  private qos(prefetchSize: number, prefetchCount: number, global: boolean): void {
+    if (prefetchSize !== 0) throw notImplemented(`prefetch_size!=0 (${prefetchSize})`);
+    if (global) {
+      this.globalPrefetch = prefetchCount;
+    } else {
+      // RabbitMQ 3.x: a per-consumer qos also lifts the channel-wide limit.
+      this.consumerPrefetch = prefetchCount;
+      this.globalPrefetch = 0;
+    }
+    this.wakeConsumers();
+  }
+
+  /** Offers every idle consumer to its queue again (limits raised, socket drained). */
+  wakeConsumers(): void {
+    for (const c of this.consumers.values()) if (!c.active && c.hasCredit()) c.queue.consumerHasCredit(c);
+  }
+
+  /** Whether the channel-wide prefetch window has room. */
+  globalWindowOpen(): boolean {
+    return this.globalPrefetch === 0 || this.globalUnacked < this.globalPrefetch;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Closing
+
+  /** The client sent channel.close: release everything, answer close-ok, and go away. */
+  private clientClose(): void {
+    this.release();
+    encodeChannelCloseOk(this.host.out, this.number);
+    this.host.out.frameDone();
+    this.host.channelClosed(this);
+  }
+
+  /** A soft error: send channel.close and wait for close-ok, dropping other commands meanwhile. */
+  private closeWithError(e: ChannelError): void {
+    this.log.error({ code: e.code, classId: e.classId, methodId: e.methodId }, `channel error: ${e.replyText}`);
+    this.release();
+    this.state = 'closing';
+    encodeChannelClose(this.host.out, this.number, {
+      replyCode: e.code,
+      replyText: e.replyText,
+      classId: e.classId,
+      methodId: e.methodId,
+    });
+    this.host.out.frameDone();
+  }
+
+  private finishClose(): void {
+    this.host.channelClosed(this);
+  }
+
+  /** Error from a command: soft ones close the channel, hard ones (or any on a broken path) the connection. */
+  private fail(e: unknown): void {
+    if (e instanceof ChannelError) {
+      this.closeWithError(e);
+      return;
+    }
+    if (e instanceof ConnectionError) {
+      this.host.connectionError(e);
+      return;
+    }
+    throw e;
+  }
+
+  /**
+   * Gives back everything the channel holds: consumers are cancelled and unacknowledged deliveries
+   * requeued in their original order. Called on close and when the connection goes away.
+   */
+  release(): void {
+    for (const c of this.consumers.values()) {
+      c.cancelled = true;
+      c.queue.removeConsumer(c);
+    }
+    this.consumers.clear();
+    if (this.unacked.length > 0) {
+      const all = this.unacked.toArray();
+      this.unacked.clear();
+      for (const u of all) if (u.consumer !== undefined) u.consumer.unacked--;
+      this.globalUnacked = 0;
+      this.requeueEntries(all);
+    }
+  }
+
+  /** The queue of one of our consumers was deleted: forget the consumer, tell the client if it cares. */
+  consumerCancelledByQueue(c: ChannelConsumer): void {
+    if (this.consumers.get(c.tag) !== c) return;
+    this.consumers.delete(c.tag);
+    c.cancelled = true;
+    if (this.state === 'open' && this.host.hasCapability('consumer_cancel_notify')) {
+      encodeBasicCancel(this.host.out, this.number, { consumerTag: c.tag, nowait: true });
+      this.host.out.frameDone();
+    }
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+export class ChannelConsumer implements Consumer {
+  active = false;
+  cancelled = false;
+  unacked = 0;
+
+  constructor(
+    readonly channel: Channel,
+    readonly queue: Queue,
+    readonly tag: string,
+    readonly noAck: boolean,
+    readonly exclusive: boolean,
+    readonly priority: number,
+    /** Per-consumer prefetch captured at basic.consume (0 = unlimited). */
+    readonly prefetch: number,
+  ) {}
+
+  hasCredit(): boolean {
+    const ch = this.channel;
+    if (!ch.host.writable || ch.state !== 'open') return false;
+    if (this.noAck) return true;
+    return (this.prefetch === 0 || this.unacked < this.prefetch) && ch.globalWindowOpen();
+  }
+
+  deliver(queue: Queue, entry: QueueEntry): void {
+    this.channel.deliver(this, queue, entry);
+  }
+
+  cancelledByQueue(): void {
+    this.channel.consumerCancelledByQueue(this);
+  }
+}
+
+function writeBodyFrame(out: Outbound, ch: number, body: Buffer, off: number, n: number): void {
+  if (n >= BODY_BY_REFERENCE) {
+    // Large bodies are not copied: header bytes into the slab, the body by reference, then frame-end.
+    out.ensure(7);
+    const p = out.pos;
+    const buf = out.buf;
+    buf[p] = FRAME_BODY;
+    buf[p + 1] = ch >>> 8;
+    buf[p + 2] = ch;
+    buf.writeUInt32BE(n, p + 3);
+    out.pos = p + 7;
+    out.writeByReference(off === 0 && n === body.length ? body : body.subarray(off, off + n));
+    out.octet(0xce);
+    return;
+  }
+  const start = out.frameStart(FRAME_BODY, ch);
+  out.raw(body, off, off + n);
+  out.frameEnd(start);
+}
+
+function consumerPriority(args: FieldTable): number {
+  return integerValue(args.get('x-priority')) ?? 0;
+}
+
+/** Consumer tags look like RabbitMQ's: "amq.ctag-" and 22 URL-safe base64 characters. */
+function generateConsumerTag(): string {
+  return `amq.ctag-${randomBytes(16).toString('base64url').slice(0, 22)}`;
+}
+

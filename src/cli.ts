@@ -1,0 +1,45 @@
+/**
+ * `warren [options]`: runs a broker until SIGTERM or SIGINT, then closes every connection with
+ * 320 CONNECTION_FORCED and exits 0.
+ */
+import { mkdirSync } from 'node:fs';
+import { ConfigError, DEFAULTS, parseArgs, usage } from './config.js';
+import { createLogger } from './log.js';
+import { startBroker } from './server.js';
+
+export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
+  let options;
+  try {
+    options = parseArgs(argv, process.env);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`warren: ${e.message}\n`);
+      process.exit(2);
+    }
+    throw e;
+  }
+  if (options.help) {
+    process.stdout.write(usage());
+    return;
+  }
+  const config = { ...DEFAULTS, ...options };
+  const log = createLogger(config.logLevel);
+  if (config.durability !== 'memory') mkdirSync(config.dataDir, { recursive: true });
+  const running = await startBroker({ ...config, logger: log });
+  log.info({ url: running.url, dataDir: config.dataDir, durability: config.durability, pid: process.pid }, 'Warren is ready');
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    running.close().then(
+      () => process.exit(0),
+      (err) => {
+        log.error({ err }, 'error during shutdown');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}

@@ -1,0 +1,608 @@
+/**
+ * A client connection: protocol header, the connection-class handshake (start, secure, tune, open),
+ * heartbeats, channel multiplexing, and closing, following RabbitMQ's `rabbit_reader`.
+ *
+ * States and what may arrive in each:
+ *   awaiting-header  the 8-byte protocol header
+ *   starting         connection.start-ok
+ *   securing         connection.secure-ok (never used by PLAIN or AMQPLAIN, which finish in one step)
+ *   tuning           connection.tune-ok
+ *   opening          connection.open
+ *   running          anything on any channel
+ *   closed           we sent connection.close (or close-ok): only close/close-ok are read, then the
+ *                    socket is closed
+ *
+ * Errors before `opening` follow RabbitMQ: an authentication failure is reported with connection.close
+ * only to clients advertising `authentication_failure_close`; any other handshake error closes the
+ * socket without a word after a pause, so a broken client cannot spin.
+ */
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { Channel, type ChannelHost } from './channel.js';
+import {
+  AmqpError,
+  ChannelError,
+  ConnectionError,
+  channelError,
+  commandInvalid,
+  frameError,
+  internalError,
+  notAllowed,
+  syntaxError,
+  unexpectedFrame,
+  connectionForced,
+  accessRefused,
+} from './errors.js';
+import { DecodeError, Reader } from './protocol/codec-primitives.js';
+import { fv, table, type FieldTable } from './protocol/field-table.js';
+import {
+  FRAME_BODY,
+  FRAME_HEADER,
+  FRAME_HEARTBEAT,
+  FRAME_METHOD,
+  PROTOCOL_HEADER,
+} from './protocol/generated/constants.js';
+import {
+  Method,
+  METHOD_INFO,
+  decodeMethod,
+  encodeConnectionClose,
+  encodeConnectionCloseOk,
+  encodeConnectionOpenOk,
+  encodeConnectionStart,
+  encodeConnectionTune,
+  encodeConnectionUpdateSecretOk,
+  methodName,
+  type AnyMethod,
+  type ConnectionStartOk,
+  type ConnectionTuneOk,
+} from './protocol/generated/methods.js';
+import { FRAME_MIN_SIZE } from './config.js';
+import { SASL_MECHANISMS, isLoopbackAddress, type User } from './auth.js';
+import type { BrokerContext } from './broker-context.js';
+import { FrameParser, erlangBinary, snippet, type FrameHandler } from './wire/frame-parser.js';
+import { Outbound } from './wire/outbound.js';
+import type { VHost } from './vhost.js';
+
+export type ConnectionState = 'awaiting-header' | 'starting' | 'securing' | 'tuning' | 'opening' | 'running' | 'closed';
+
+/** Where a stream came from; in-process streams have no addresses and count as loopback. */
+export interface PeerInfo {
+  remoteAddress?: string | undefined;
+  remotePort?: number | undefined;
+  localAddress?: string | undefined;
+  localPort?: number | undefined;
+}
+
+let nextConnectionId = 1;
+const reader = new Reader();
+
+export class Connection implements FrameHandler, ChannelHost {
+  readonly id = nextConnectionId++;
+  state: ConnectionState = 'awaiting-header';
+  log: Logger;
+  readonly out: Outbound;
+  private readonly parser: FrameParser;
+  private headerBuf: Buffer | null = null;
+
+  readonly channels = new Map<number, Channel>();
+  channelMax: number;
+  frameMax = FRAME_MIN_SIZE;
+  heartbeat = 0;
+  private capabilities: FieldTable = new Map();
+  clientProperties: FieldTable = new Map();
+  user: User | undefined;
+  private mechanism = '';
+  private _vhost: VHost | undefined;
+
+  private bytesIn = 0;
+  private heartbeatTimers: NodeJS.Timeout[] = [];
+  private handshakeTimer: NodeJS.Timeout | undefined;
+  private closeTimer: NodeJS.Timeout | undefined;
+  private ended = false;
+  /** Called once the connection is gone, whatever the reason. */
+  onEnd: (() => void) | undefined;
+
+  constructor(
+    private readonly socket: Duplex,
+    readonly peer: PeerInfo,
+    private readonly broker: BrokerContext,
+  ) {
+    const config = broker.config;
+    this.channelMax = config.channelMax;
+    this.log = broker.log.child({
+      conn: this.id,
+      peer: peer.remoteAddress !== undefined ? `${peer.remoteAddress}:${peer.remotePort}` : 'in-process',
+    });
+    this.out = new Outbound(socket);
+    this.parser = new FrameParser(this, FRAME_MIN_SIZE);
+
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (err: Error) => {
+      this.log.debug({ err: err.message }, 'socket error');
+      this.terminate('socket error');
+    });
+    socket.on('close', () => this.terminate('socket closed'));
+    socket.on('end', () => this.terminate('client closed the connection'));
+    socket.on('drain', () => this.onDrain());
+
+    this.handshakeTimer = setTimeout(() => {
+      if (this.state !== 'running' && this.state !== 'closed') {
+        this.log.warn('handshake timeout');
+        this.terminate('handshake timeout');
+      }
+    }, config.handshakeTimeoutMs);
+    this.handshakeTimer.unref?.();
+  }
+
+  get vhost(): VHost {
+    return this._vhost!;
+  }
+
+  get maxMessageSize(): number {
+    return this.broker.config.maxMessageSize;
+  }
+
+  get writable(): boolean {
+    return !this.out.congested;
+  }
+
+  hasCapability(name: string): boolean {
+    const v = this.capabilities.get(name);
+    return v !== undefined && v.type === 't' && v.value;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Input
+
+  private onData(chunk: Buffer): void {
+    if (this.ended) return;
+    this.bytesIn += chunk.length;
+    try {
+      if (this.state === 'awaiting-header') {
+        chunk = this.readProtocolHeader(chunk);
+        if (chunk.length === 0) return;
+      }
+      this.parser.feed(chunk);
+    } catch (e) {
+      this.unexpectedFailure(e);
+    }
+  }
+
+  /** Consumes the 8-byte protocol header; returns the bytes that follow it. */
+  private readProtocolHeader(chunk: Buffer): Buffer {
+    const have = this.headerBuf === null ? chunk : Buffer.concat([this.headerBuf, chunk]);
+    if (have.length < 8) {
+      this.headerBuf = have;
+      return Buffer.alloc(0);
+    }
+    this.headerBuf = null;
+    const h = have.subarray(0, 8);
+    // 0-9-1, and 0-9 (which RabbitMQ treats as 0-9-1). Anything else gets our header back.
+    const is091 = h.equals(PROTOCOL_HEADER);
+    const is09 = h[0] === 0x41 && h.toString('latin1', 0, 4) === 'AMQP' && h[4] === 1 && h[5] === 1 && h[6] === 0 && h[7] === 9;
+    if (!is091 && !is09) {
+      this.log.info({ header: erlangBinary(h) }, 'unsupported protocol header; refusing');
+      this.parser.stop();
+      this.ended = true;
+      this.socket.end(PROTOCOL_HEADER);
+      this.cleanup();
+      return Buffer.alloc(0);
+    }
+    this.log.info('accepting AMQP connection');
+    this.state = 'starting';
+    encodeConnectionStart(this.out, 0, {
+      versionMajor: 0,
+      versionMinor: 9,
+      serverProperties: this.broker.serverProperties(),
+      mechanisms: Buffer.from([...SASL_MECHANISMS.keys()].join(' ')),
+      locales: Buffer.from('en_US'),
+    });
+    this.out.frameDone();
+    return have.subarray(8);
+  }
+
+  onFrame(type: number, channel: number, payload: Buffer, start: number, end: number): void {
+    if (this.state === 'closed') {
+      // After our connection.close only close and close-ok on channel 0 matter.
+      if (channel === 0 && type === FRAME_METHOD && end - start >= 4) {
+        const key = payload.readUInt32BE(start);
+        if (key === Method.ConnectionCloseOk) this.terminate('close-ok received');
+        else if (key === Method.ConnectionClose) {
+          encodeConnectionCloseOk(this.out, 0);
+          this.out.frameDone();
+        }
+      }
+      return;
+    }
+    try {
+      if (channel === 0) this.onChannel0Frame(type, payload, start, end);
+      else this.onChannelFrame(type, channel, payload, start, end);
+    } catch (e) {
+      this.handleError(e);
+    }
+  }
+
+  onFatal(explanation: string): void {
+    // We lost sync with the peer: report, read nothing more.
+    this.handleError(frameError(explanation));
+  }
+
+  private onChannel0Frame(type: number, payload: Buffer, start: number, end: number): void {
+    switch (type) {
+      case FRAME_HEARTBEAT:
+        if (end !== start) throw frameError(`type 8, ${snippet(payload, start, end)}: unknown_frame`);
+        return;
+      case FRAME_METHOD: {
+        if (end - start < 4) throw frameError(`type 1, ${snippet(payload, start, end)}: unknown_frame`);
+        const key = payload.readUInt32BE(start);
+        const m = this.decode(key, payload, start, end);
+        this.handleMethod0(m);
+        return;
+      }
+      case FRAME_HEADER:
+      case FRAME_BODY:
+        if (type === FRAME_HEADER && end - start < 12) throw frameError(`type 2, ${snippet(payload, start, end)}: unknown_frame`);
+        throw unexpectedFrame(`type ${type}, ${snippet(payload, start, end)}`);
+      default:
+        throw frameError(`type ${type}, ${snippet(payload, start, end)}: unknown_frame`);
+    }
+  }
+
+  private onChannelFrame(type: number, channel: number, payload: Buffer, start: number, end: number): void {
+    if (this.state !== 'running') throw unexpectedFrame(`type ${type}, ${snippet(payload, start, end)}`);
+    switch (type) {
+      case FRAME_METHOD:
+        if (end - start < 4) throw frameError(`type 1, ${snippet(payload, start, end)}: unknown_frame`);
+        break;
+      case FRAME_HEADER:
+        if (end - start < 12) throw frameError(`type 2, ${snippet(payload, start, end)}: unknown_frame`);
+        break;
+      case FRAME_BODY:
+        break;
+      case FRAME_HEARTBEAT:
+        if (end !== start) throw frameError(`type 8, ${snippet(payload, start, end)}: unknown_frame`);
+        throw unexpectedFrame(`type 8, ${snippet(payload, start, end)}`);
+      default:
+        throw frameError(`type ${type}, ${snippet(payload, start, end)}: unknown_frame`);
+    }
+    let ch = this.channels.get(channel);
+    if (ch === undefined) {
+      // Like RabbitMQ, a channel comes into being with its first frame; anything but channel.open
+      // then fails with "expected 'channel.open'".
+      if (this.channels.size >= this.channelMax) {
+        throw notAllowed(
+          `number of channels opened (${this.channels.size}) has reached the negotiated channel_max (${this.channelMax})`,
+        );
+      }
+      ch = new Channel(this, channel, this.log);
+      this.channels.set(channel, ch);
+    }
+    ch.handleFrame(type, payload, start, end);
+  }
+
+  private decode(key: number, payload: Buffer, start: number, end: number): AnyMethod {
+    const r = reader.reset(payload, start + 4, end);
+    let m: AnyMethod | undefined;
+    try {
+      m = decodeMethod(key, r);
+      if (m !== undefined && r.pos !== end) throw new DecodeError('trailing bytes');
+    } catch (e) {
+      if (!(e instanceof DecodeError)) throw e;
+      const info = METHOD_INFO.get(key)!;
+      throw frameError(`cannot decode ${erlangBinary(payload.subarray(start + 4, end))}`).withMethod(info.classId, info.methodId);
+    }
+    if (m === undefined) throw commandInvalid(`unknown method ${methodName(key)}`);
+    return m;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Channel 0
+
+  private handleMethod0(m: AnyMethod): void {
+    const info = METHOD_INFO.get(m.id)!;
+    try {
+      switch (m.id) {
+        case Method.ConnectionStartOk:
+          if (this.state !== 'starting') break;
+          this.startOk(m);
+          return;
+        case Method.ConnectionSecureOk:
+          // Neither mechanism we offer sends a challenge, so secure-ok is never expected.
+          break;
+        case Method.ConnectionTuneOk:
+          if (this.state !== 'tuning') break;
+          this.tuneOk(m);
+          return;
+        case Method.ConnectionOpen:
+          if (this.state !== 'opening') break;
+          this.open(m.virtualHost);
+          return;
+        case Method.ConnectionClose:
+          if (this.state !== 'running') break;
+          this.clientClose();
+          return;
+        case Method.ConnectionUpdateSecret:
+          if (this.state !== 'running') break;
+          // Our users have passwords only; accept the new secret as RabbitMQ's internal backend does.
+          encodeConnectionUpdateSecretOk(this.out, 0);
+          this.out.frameDone();
+          return;
+      }
+      throw channelError(`unexpected method in connection state ${this.stateName()}`);
+    } catch (e) {
+      if (e instanceof AmqpError) e.withMethod(info.classId, info.methodId);
+      throw e;
+    }
+  }
+
+  /** RabbitMQ's names for the states, as they appear in its error texts. */
+  private stateName(): string {
+    return this.state === 'awaiting-header' ? 'pre_init' : this.state;
+  }
+
+  private startOk(m: ConnectionStartOk): void {
+    this.clientProperties = m.clientProperties;
+    const caps = m.clientProperties.get('capabilities');
+    this.capabilities = caps !== undefined && caps.type === 'F' ? caps.value : new Map();
+    const mechanism = SASL_MECHANISMS.get(m.mechanism);
+    if (mechanism === undefined) throw commandInvalid(`unknown authentication mechanism '${m.mechanism}'`);
+    this.mechanism = mechanism.name;
+    this.state = 'securing';
+    const result = mechanism.handleResponse(m.response);
+    if (result.kind === 'protocol-error') throw syntaxError(result.explanation);
+    const users = this.broker.users;
+    const user = users.check(result.username, result.password);
+    if (user === undefined) {
+      this.authFailure(`user '${result.username}' - invalid credentials`);
+      return;
+    }
+    if (user.loopbackOnly && !isLoopbackAddress(this.peer.localAddress)) {
+      this.authFailure(`user '${result.username}' can only connect via localhost`);
+      return;
+    }
+    this.user = user;
+    this.log = this.log.child({ user: user.name });
+    this.state = 'tuning';
+    const c = this.broker.config;
+    encodeConnectionTune(this.out, 0, { channelMax: c.channelMax, frameMax: c.frameMax, heartbeat: c.heartbeat });
+    this.out.frameDone();
+  }
+
+  /**
+   * Refused credentials: the log says why, the client only that the login was refused (and only if
+   * it advertises authentication_failure_close); then the socket closes after the silent-close pause.
+   */
+  private authFailure(reason: string): void {
+    this.log.error(`${this.mechanism} login refused: ${reason}`);
+    if (this.hasCapability('authentication_failure_close')) {
+      const e = accessRefused(
+        `Login was refused using authentication mechanism ${this.mechanism}. For details see the broker logfile.`,
+      );
+      encodeConnectionClose(this.out, 0, { replyCode: e.code, replyText: e.replyText, classId: 0, methodId: 0 });
+      this.out.frameDone();
+    }
+    this.silentClose();
+  }
+
+  private tuneOk(m: ConnectionTuneOk): void {
+    const c = this.broker.config;
+    negotiate('frame_max', FRAME_MIN_SIZE, c.frameMax, m.frameMax);
+    negotiate('channel_max', 1, c.channelMax, m.channelMax);
+    this.frameMax = m.frameMax;
+    this.channelMax = m.channelMax;
+    this.heartbeat = m.heartbeat;
+    this.parser.setFrameMax(m.frameMax);
+    this.startHeartbeats();
+    this.state = 'opening';
+  }
+
+  private open(vhostName: string): void {
+    const vhost = this.broker.vhosts.get(vhostName);
+    if (vhost === undefined) throw notAllowed(`vhost ${vhostName} not found`);
+    this._vhost = vhost;
+    this.state = 'running';
+    if (this.handshakeTimer !== undefined) clearTimeout(this.handshakeTimer);
+    this.log = this.log.child({ vhost: vhostName });
+    encodeConnectionOpenOk(this.out, 0, {});
+    this.out.frameDone();
+    this.log.info(`user '${this.user!.name}' authenticated and granted access to vhost '${vhostName}'`);
+  }
+
+  /** connection.close from the client: release everything, confirm, and let the client hang up. */
+  private clientClose(): void {
+    this.log.info('client closed the connection');
+    this.releaseAll();
+    this.state = 'closed';
+    encodeConnectionCloseOk(this.out, 0);
+    this.out.frameDone();
+    this.out.flush();
+    this.armCloseTimer();
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Channels (ChannelHost)
+
+  channelClosed(channel: Channel): void {
+    if (this.channels.get(channel.number) === channel) this.channels.delete(channel.number);
+  }
+
+  connectionError(error: ConnectionError): void {
+    this.handleError(error);
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Heartbeats
+
+  private startHeartbeats(): void {
+    const seconds = this.heartbeat;
+    if (seconds === 0) return;
+    const ms = seconds * 1000;
+    // Send when nothing else went out for half an interval (RabbitMQ's rabbit_heartbeat does the same).
+    let lastOut = -1;
+    const sender = setInterval(() => {
+      if (this.out.bytesOut === lastOut) {
+        const buf = this.out;
+        const start = buf.frameStart(FRAME_HEARTBEAT, 0);
+        buf.frameEnd(start);
+        buf.flush();
+      }
+      lastOut = this.out.bytesOut;
+    }, ms / 2);
+    // Time out after two whole intervals without a byte from the client.
+    let lastIn = this.bytesIn;
+    let silentChecks = 0;
+    const receiver = setInterval(() => {
+      if (this.bytesIn !== lastIn) {
+        lastIn = this.bytesIn;
+        silentChecks = 0;
+        return;
+      }
+      if (++silentChecks >= 2) {
+        this.log.warn(`missed heartbeats from client, timeout: ${seconds}s`);
+        this.terminate('heartbeat timeout');
+      }
+    }, ms);
+    sender.unref?.();
+    receiver.unref?.();
+    this.heartbeatTimers.push(sender, receiver);
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Output back-pressure
+
+  private onDrain(): void {
+    if (!this.out.congested) return;
+    this.out.congested = false;
+    for (const ch of this.channels.values()) ch.wakeConsumers();
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Errors and closing
+
+  /** The one place errors on this connection become replies. */
+  private handleError(e: unknown): void {
+    if (this.state === 'closed' || this.ended) return;
+    if (e instanceof ChannelError) {
+      // A soft error on channel 0 (or outside any channel) closes the connection, as in RabbitMQ.
+      e = new ConnectionError(e.code, e.explanation, e.classId, e.methodId);
+    }
+    if (!(e instanceof ConnectionError)) {
+      this.log.error({ err: e }, 'internal error');
+      e = internalError('');
+    }
+    const err = e as ConnectionError;
+    const handshaking = this.state === 'starting' || this.state === 'securing' || this.state === 'tuning';
+    if (handshaking && !(this.state === 'tuning' && err.code === 530)) {
+      // RabbitMQ says nothing to a client that fails the handshake (other than a refused login or
+      // refused tune parameters): it pauses, then closes the socket.
+      this.log.error(`handshake error in state ${this.stateName()}: ${err.replyText}`);
+      this.silentClose();
+      return;
+    }
+    this.log.error({ code: err.code, classId: err.classId, methodId: err.methodId }, `connection error: ${err.replyText}`);
+    this.closeWith(err);
+  }
+
+  /** Sends connection.close and waits (bounded) for close-ok; everything the connection held is released now. */
+  closeWith(err: ConnectionError): void {
+    if (this.state === 'closed' || this.ended) return;
+    this.releaseAll();
+    this.state = 'closed';
+    // An internal error carries no explanation in RabbitMQ's reply text.
+    const replyText = err.code === 541 && err.explanation === '' ? 'INTERNAL_ERROR' : err.replyText;
+    encodeConnectionClose(this.out, 0, { replyCode: err.code, replyText, classId: err.classId, methodId: err.methodId });
+    this.out.frameDone();
+    this.out.flush();
+    this.armCloseTimer();
+  }
+
+  /** Broker shutdown: 320 CONNECTION_FORCED, as RabbitMQ sends when it stops. */
+  forceClose(reason: string): void {
+    if (this.state !== 'running') {
+      this.terminate('broker shutting down');
+      return;
+    }
+    this.closeWith(connectionForced(`broker forced connection closure with reason '${reason}'`));
+  }
+
+  private armCloseTimer(): void {
+    if (this.closeTimer !== undefined) return;
+    this.closeTimer = setTimeout(() => this.terminate('close timeout'), this.broker.config.closeTimeoutMs);
+    this.closeTimer.unref?.();
+  }
+
+  /** Stops reading, waits RabbitMQ's silent-close delay, then closes the socket. */
+  private silentClose(): void {
+    this.parser.stop();
+    this.releaseAll();
+    this.state = 'closed';
+    this.out.flush();
+    if (this.closeTimer !== undefined) clearTimeout(this.closeTimer);
+    this.closeTimer = setTimeout(() => this.terminate('handshake failed'), this.broker.config.silentCloseDelayMs);
+    this.closeTimer.unref?.();
+  }
+
+  private unexpectedFailure(e: unknown): void {
+    this.log.error({ err: e }, 'unexpected failure processing input');
+    try {
+      this.handleError(e instanceof AmqpError ? e : internalError(''));
+    } catch (again) {
+      this.log.error({ err: again }, 'failure while closing');
+      this.terminate('internal error');
+    }
+  }
+
+  /** Releases channels (requeueing their unacknowledged messages) and exclusive queues. */
+  private releaseAll(): void {
+    for (const ch of this.channels.values()) ch.release();
+    this.channels.clear();
+    this._vhost?.connectionClosed(this.id);
+  }
+
+  /** The end: the socket is closed and everything released. Safe to call more than once. */
+  terminate(reason: string): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.log.debug({ reason }, 'connection terminated');
+    this.parser.stop();
+    try {
+      this.releaseAll();
+    } catch (e) {
+      this.log.error({ err: e }, 'failure releasing connection resources');
+    }
+    this.state = 'closed';
+    this.out.flush();
+    this.out.close();
+    this.socket.end();
+    // end() lets queued output (a close frame) go out first; destroy if the peer never finishes.
+    setTimeout(() => this.socket.destroy(), 1000).unref();
+    this.cleanup();
+  }
+
+  private cleanup(): void {
+    for (const t of this.heartbeatTimers) clearInterval(t);
+    this.heartbeatTimers = [];
+    if (this.handshakeTimer !== undefined) clearTimeout(this.handshakeTimer);
+    if (this.closeTimer !== undefined) clearTimeout(this.closeTimer);
+    const cb = this.onEnd;
+    this.onEnd = undefined;
+    cb?.();
+  }
+}
+
+/** RabbitMQ's validate_negotiated_integer_value: the server refuses values outside its range. */
+function negotiate(field: 'frame_max' | 'channel_max', min: number, serverValue: number, clientValue: number): void {
+  const detail = field === 'channel_max' && clientValue === 0 ? ' (no limit)' : '';
+  if (clientValue !== 0 && clientValue < min) {
+    throw notAllowed(`negotiated ${field} = ${clientValue}${detail} is lower than the minimum allowed value (${min})`).withMethod(10, 30);
+  }
+  if (serverValue !== 0 && (clientValue === 0 || clientValue > serverValue)) {
+    throw notAllowed(`negotiated ${field} = ${clientValue}${detail} is higher than the maximum allowed value (${serverValue})`).withMethod(10, 30);
+  }
+}
+
+/** The capabilities table of connection.start: only what Warren implements. */
+export function serverCapabilities(implemented: readonly string[]): FieldTable {
+  return table(implemented.map((name) => [name, fv.bool(true)] as const));
+}

@@ -1,0 +1,93 @@
+/**
+ * AMQP errors, mapped to replies in one place.
+ *
+ * A ChannelError closes one channel (channel.close); a ConnectionError closes the connection
+ * (connection.close). Each carries RabbitMQ's reply code, its explanation, and the class and method of
+ * the command that failed; `replyText` renders them the way RabbitMQ's `rabbit_binary_generator:
+ * map_exception/3` does: "NOT_FOUND - no queue 'x' in vhost '/'", cut to 255 bytes with "...".
+ *
+ * Throw these from anywhere on the command path; the channel or connection that dispatched the command
+ * catches them and replies. Anything else thrown there becomes 541 INTERNAL_ERROR for that connection.
+ */
+import { REPLY_CODE_INFO, ReplyCode, type ReplyCodeName } from './protocol/generated/constants.js';
+
+export type ErrorScope = 'channel' | 'connection';
+
+export abstract class AmqpError extends Error {
+  abstract readonly scope: ErrorScope;
+  /** Class and method of the failed command; 0, 0 when none (RabbitMQ's `method = none`). */
+  classId: number;
+  methodId: number;
+
+  constructor(
+    readonly code: number,
+    readonly explanation: string,
+    classId = 0,
+    methodId = 0,
+  ) {
+    super(explanation);
+    this.classId = classId;
+    this.methodId = methodId;
+  }
+
+  get codeName(): ReplyCodeName {
+    return REPLY_CODE_INFO.get(this.code)?.name ?? 'INTERNAL_ERROR';
+  }
+
+  /** The reply-text field as RabbitMQ writes it. */
+  get replyText(): string {
+    return formatReplyText(this.codeName, this.explanation);
+  }
+
+  /** Sets the failing command unless one was already named by the code that threw. */
+  withMethod(classId: number, methodId: number): this {
+    if (this.classId === 0 && this.methodId === 0) {
+      this.classId = classId;
+      this.methodId = methodId;
+    }
+    return this;
+  }
+}
+
+/** A soft error: the channel is closed, the connection and its other channels carry on. */
+export class ChannelError extends AmqpError {
+  readonly scope = 'channel';
+  override name = 'ChannelError';
+}
+
+/** A hard error: the whole connection is closed. */
+export class ConnectionError extends AmqpError {
+  readonly scope = 'connection';
+  override name = 'ConnectionError';
+}
+
+export function formatReplyText(codeName: string, explanation: string): string {
+  const text = `${codeName} - ${explanation}`;
+  if (Buffer.byteLength(text) <= 255) return text;
+  // RabbitMQ keeps the first 252 bytes and appends "..."; cut on a character boundary.
+  let cut = Buffer.from(text).subarray(0, 252).toString('utf8');
+  while (Buffer.byteLength(cut) > 252 || cut.endsWith('\uFFFD')) cut = cut.slice(0, -1);
+  return `${cut}...`;
+}
+
+// Constructors named after RabbitMQ's error atoms, so call sites read like its source.
+export const notFound = (text: string) => new ChannelError(ReplyCode.NOT_FOUND, text);
+export const accessRefused = (text: string) => new ChannelError(ReplyCode.ACCESS_REFUSED, text);
+export const resourceLocked = (text: string) => new ChannelError(ReplyCode.RESOURCE_LOCKED, text);
+export const preconditionFailed = (text: string) => new ChannelError(ReplyCode.PRECONDITION_FAILED, text);
+export const contentTooLarge = (text: string) => new ChannelError(ReplyCode.CONTENT_TOO_LARGE, text);
+export const notAllowed = (text: string) => new ConnectionError(ReplyCode.NOT_ALLOWED, text);
+export const notImplemented = (text: string) => new ConnectionError(ReplyCode.NOT_IMPLEMENTED, text);
+export const channelError = (text: string) => new ConnectionError(ReplyCode.CHANNEL_ERROR, text);
+export const commandInvalid = (text: string) => new ConnectionError(ReplyCode.COMMAND_INVALID, text);
+export const syntaxError = (text: string) => new ConnectionError(ReplyCode.SYNTAX_ERROR, text);
+export const frameError = (text: string) => new ConnectionError(ReplyCode.FRAME_ERROR, text);
+export const unexpectedFrame = (text: string) => new ConnectionError(ReplyCode.UNEXPECTED_FRAME, text);
+export const connectionForced = (text: string) => new ConnectionError(ReplyCode.CONNECTION_FORCED, text);
+export const internalError = (text: string) => new ConnectionError(ReplyCode.INTERNAL_ERROR, text);
+export const resourceError = (text: string) => new ConnectionError(ReplyCode.RESOURCE_ERROR, text);
+
+/** Names and quotes a resource the way RabbitMQ's `rabbit_misc:rs/1` does: "queue 'q' in vhost '/'". */
+export function resourceName(kind: 'queue' | 'exchange', name: string, vhost: string): string {
+  return `${kind} '${name}' in vhost '${vhost}'`;
+}

@@ -1,0 +1,185 @@
+/**
+ * A published message as the broker holds it: where it was published, its content header properties
+ * kept as the raw bytes the publisher sent, and its body.
+ *
+ * Properties are not decoded on the hot path. `scanProperties` walks them once at publish time, checks
+ * that they are well formed, and picks out the few fields routing and queueing need (delivery mode,
+ * priority, expiration, where the headers table lies). Deliveries write the raw bytes back out, so a
+ * header reaches consumers byte for byte as it was published. Code that needs the decoded form (the
+ * headers exchange, dead-lettering) asks for it and the result is cached.
+ */
+import { DecodeError, Reader, Writer } from './protocol/codec-primitives.js';
+import { decodeBasicProperties, encodeBasicProperties, type BasicProperties } from './protocol/generated/properties.js';
+
+const F_CONTENT_TYPE = 0x8000;
+const F_CONTENT_ENCODING = 0x4000;
+const F_HEADERS = 0x2000;
+const F_DELIVERY_MODE = 0x1000;
+const F_PRIORITY = 0x0800;
+const F_CORRELATION_ID = 0x0400;
+const F_REPLY_TO = 0x0200;
+const F_EXPIRATION = 0x0100;
+const F_MESSAGE_ID = 0x0080;
+const F_TIMESTAMP = 0x0040;
+const F_TYPE = 0x0020;
+const F_USER_ID = 0x0010;
+const F_APP_ID = 0x0008;
+const F_CLUSTER_ID = 0x0004;
+
+export class Message {
+  /** delivery-mode 2. */
+  persistent = false;
+  /** The priority property, or -1 when absent. */
+  priority = -1;
+  /** Offsets of the expiration shortstr's bytes within `properties`, or -1 when absent. */
+  expirationStart = -1;
+  expirationEnd = -1;
+  /** Offsets of the headers table (length prefix included) within `properties`, or -1 when absent. */
+  headersStart = -1;
+  headersEnd = -1;
+  private decoded: BasicProperties | undefined;
+
+  constructor(
+    public exchange: string,
+    public routingKey: string,
+    /** The property flags and property list exactly as received (content header after body size). */
+    public properties: Buffer,
+    public body: Buffer,
+  ) {}
+
+  get bodySize(): number {
+    return this.body.length;
+  }
+
+  get hasHeaders(): boolean {
+    return this.headersStart >= 0;
+  }
+
+  get expiration(): string | undefined {
+    return this.expirationStart < 0 ? undefined : this.properties.toString('latin1', this.expirationStart, this.expirationEnd);
+  }
+
+  /** The decoded properties (computed once). Callers must not mutate the result. */
+  get decodedProperties(): BasicProperties {
+    if (this.decoded === undefined) this.decoded = decodeBasicProperties(new Reader(this.properties));
+    return this.decoded;
+  }
+
+  /** Replaces the properties (dead-lettering, CC/BCC removal); re-encodes and rescans them. */
+  setProperties(p: BasicProperties): void {
+    const w = new Writer(64);
+    encodeBasicProperties(w, p);
+    this.properties = Buffer.from(w.bytes());
+    this.decoded = undefined;
+    scanProperties(this, this.properties);
+  }
+}
+
+/**
+ * Walks the property list once: validates its structure (so that a malformed header is refused at
+ * publish, as RabbitMQ's eager decode does) and records where the fields the broker needs lie.
+ * Throws DecodeError on malformed properties.
+ */
+export function scanProperties(m: Message, p: Buffer): void {
+  const end = p.length;
+  if (end < 2) throw new DecodeError('truncated property flags');
+  const flags = (p[0]! << 8) | p[1]!;
+  let pos = 2;
+  const shortstr = () => {
+    if (pos >= end) throw new DecodeError('truncated shortstr');
+    const n = p[pos]!;
+    const s = pos + 1;
+    pos = s + n;
+    if (pos > end) throw new DecodeError('truncated shortstr');
+    return s;
+  };
+  if (flags & F_CONTENT_TYPE) shortstr();
+  if (flags & F_CONTENT_ENCODING) shortstr();
+  if (flags & F_HEADERS) {
+    m.headersStart = pos;
+    pos = skipTable(p, pos, end);
+    m.headersEnd = pos;
+  } else {
+    m.headersStart = m.headersEnd = -1;
+  }
+  if (flags & F_DELIVERY_MODE) {
+    if (pos >= end) throw new DecodeError('truncated delivery-mode');
+    m.persistent = p[pos++] === 2;
+  } else {
+    m.persistent = false;
+  }
+  if (flags & F_PRIORITY) {
+    if (pos >= end) throw new DecodeError('truncated priority');
+    m.priority = p[pos++]!;
+  } else {
+    m.priority = -1;
+  }
+  if (flags & F_CORRELATION_ID) shortstr();
+  if (flags & F_REPLY_TO) shortstr();
+  if (flags & F_EXPIRATION) {
+    const s = shortstr();
+    m.expirationStart = s;
+    m.expirationEnd = pos;
+  } else {
+    m.expirationStart = m.expirationEnd = -1;
+  }
+  if (flags & F_MESSAGE_ID) shortstr();
+  if (flags & F_TIMESTAMP) {
+    pos += 8;
+    if (pos > end) throw new DecodeError('truncated timestamp');
+  }
+  if (flags & F_TYPE) shortstr();
+  if (flags & F_USER_ID) shortstr();
+  if (flags & F_APP_ID) shortstr();
+  if (flags & F_CLUSTER_ID) shortstr();
+  // RabbitMQ's decoder requires the property list to end exactly here.
+  if (pos !== end) throw new DecodeError('trailing bytes after properties');
+}
+
+/** Skips a field table starting at its length prefix, validating every entry; returns the end offset. */
+export function skipTable(p: Buffer, pos: number, end: number): number {
+  if (pos + 4 > end) throw new DecodeError('truncated table');
+  const len = p.readUInt32BE(pos);
+  const tEnd = pos + 4 + len;
+  if (tEnd > end) throw new DecodeError('truncated table');
+  pos += 4;
+  while (pos < tEnd) {
+    const keyLen = p[pos]!;
+    pos += 1 + keyLen;
+    if (pos >= tEnd) throw new DecodeError('truncated table entry');
+    pos = skipValue(p, pos, tEnd);
+  }
+  return tEnd;
+}
+
+function skipValue(p: Buffer, pos: number, end: number): number {
+  const tag = p[pos++]!;
+  let n: number;
+  switch (tag) {
+    case 0x74: case 0x62: case 0x42: n = 1; break; // t b B
+    case 0x73: case 0x75: n = 2; break; // s u
+    case 0x49: case 0x69: case 0x66: n = 4; break; // I i f
+    case 0x6c: case 0x4c: case 0x64: case 0x54: n = 8; break; // l L d T
+    case 0x44: n = 5; break; // D
+    case 0x56: n = 0; break; // V
+    case 0x53: case 0x78: { // S x
+      if (pos + 4 > end) throw new DecodeError('truncated string');
+      n = 4 + p.readUInt32BE(pos);
+      break;
+    }
+    case 0x46: return skipTable(p, pos, end); // F
+    case 0x41: { // A
+      if (pos + 4 > end) throw new DecodeError('truncated array');
+      const aEnd = pos + 4 + p.readUInt32BE(pos);
+      if (aEnd > end) throw new DecodeError('truncated array');
+      pos += 4;
+      while (pos < aEnd) pos = skipValue(p, pos, aEnd);
+      return aEnd;
+    }
+    default:
+      throw new DecodeError(`unknown field type tag 0x${tag.toString(16)}`);
+  }
+  pos += n;
+  if (pos > end) throw new DecodeError('truncated field value');
+  return pos;
+}

@@ -1,0 +1,94 @@
+/**
+ * The TCP listener and the embedding API: `startBroker({ port: 0 })` gives a running broker with its
+ * bound port, an amqp:// URL, and `close()`.
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import type { Logger } from 'pino';
+import { Broker } from './broker.js';
+import { DEFAULTS, type BrokerConfig } from './config.js';
+import { createLogger } from './log.js';
+
+export interface StartOptions extends Partial<BrokerConfig> {
+  /** A logger to use instead of one built from `logLevel`. */
+  logger?: Logger;
+}
+
+export interface RunningBroker {
+  readonly broker: Broker;
+  readonly port: number;
+  readonly host: string;
+  /** amqp://guest:guest@host:port, for clients. */
+  readonly url: string;
+  /** Stops listening, closes every connection with 320 CONNECTION_FORCED, and releases resources. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a broker. Embedded use defaults to loopback, an in-memory store and warnings-only logs;
+ * the command line overrides these with its own defaults.
+ */
+export async function startBroker(options: StartOptions = {}): Promise<RunningBroker> {
+  const { logger, ...rest } = options;
+  const config: BrokerConfig = {
+    ...DEFAULTS,
+    host: '127.0.0.1',
+    durability: 'memory',
+    logLevel: 'warn',
+    ...stripUndefined(rest),
+  };
+  const log = logger ?? createLogger(config.logLevel);
+  const broker = new Broker(config, log);
+  const server = createServer((socket: Socket) => {
+    socket.setNoDelay(true);
+    broker.acceptStream(socket, {
+      remoteAddress: socket.remoteAddress,
+      remotePort: socket.remotePort,
+      localAddress: socket.localAddress,
+      localPort: socket.localPort,
+    });
+  });
+  const address = await listen(server, config.port, config.host);
+  log.info({ host: address.host, port: address.port }, 'listening');
+  let closing: Promise<void> | undefined;
+  const urlHost = address.host.includes(':') ? (address.host === '::' ? '127.0.0.1' : `[${address.host}]`) : address.host === '0.0.0.0' ? '127.0.0.1' : address.host;
+  return {
+    broker,
+    port: address.port,
+    host: address.host,
+    url: `amqp://guest:guest@${urlHost}:${address.port}`,
+    close() {
+      closing ??= (async () => {
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        await broker.shutdown();
+        await stopped;
+        log.info('stopped');
+      })();
+      return closing;
+    },
+  };
+}
+
+function listen(server: Server, port: number, host: string): Promise<{ host: string; port: number }> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => {
+      // A host without IPv6: fall back from "all interfaces" in IPv6 form to IPv4's.
+      if (host === '::' && (err.code === 'EAFNOSUPPORT' || err.code === 'EADDRNOTAVAIL')) {
+        server.off('error', onError);
+        listen(server, port, '0.0.0.0').then(resolve, reject);
+        return;
+      }
+      reject(err);
+    };
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      const a = server.address();
+      if (a === null || typeof a === 'string') return reject(new Error('unexpected server address'));
+      resolve({ host: a.address, port: a.port });
+    });
+  });
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

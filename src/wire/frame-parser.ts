@@ -1,0 +1,177 @@
+/**
+ * Bytes to frames: an incremental parser for the AMQP frame layer (spec 4.2.3).
+ *
+ *   type:octet  channel:short  size:long  payload:size  frame-end:0xCE
+ *
+ * Fed whatever chunks the socket delivers, it calls `onFrame` once per complete frame with a view of
+ * the payload. Payload views stay valid after the call (a frame split across chunks is assembled into
+ * a buffer of its own, never a reused one), so the channel may keep a body without copying.
+ *
+ * Errors that lose sync with the peer (an oversized frame, a wrong frame-end octet) are fatal: the
+ * parser stops and reports them through `onFatal` with RabbitMQ's explanation text, after which the
+ * connection must not read any more input.
+ */
+import { FRAME_END } from '../protocol/generated/constants.js';
+
+export const FRAME_HEADER_SIZE = 7;
+/** Header plus frame-end: what a frame costs beyond its payload. */
+export const FRAME_OVERHEAD = 8;
+
+export interface FrameHandler {
+  onFrame(type: number, channel: number, payload: Buffer, start: number, end: number): void;
+  onFatal(explanation: string): void;
+}
+
+export class FrameParser {
+  /** Largest payload accepted. RabbitMQ allows FrameMax - 8 plus 8 bytes of fudge, i.e. FrameMax. */
+  maxPayload: number;
+  private partial: Buffer | null = null;
+  private partialLen = 0;
+  private partialNeed = 0;
+  private stopped = false;
+
+  constructor(
+    private readonly handler: FrameHandler,
+    frameMax: number,
+  ) {
+    this.maxPayload = frameMax;
+  }
+
+  /** Applies a negotiated frame_max (0 means no limit, which RabbitMQ never negotiates). */
+  setFrameMax(frameMax: number): void {
+    this.maxPayload = frameMax === 0 ? 0xffffffff : frameMax;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.partial = null;
+  }
+
+  get isStopped(): boolean {
+    return this.stopped;
+  }
+
+  feed(chunk: Buffer): void {
+    let pos = 0;
+    const len = chunk.length;
+    if (this.partial !== null) {
+      pos = this.continuePartial(chunk);
+      if (pos < 0) return;
+    }
+    const handler = this.handler;
+    while (!this.stopped) {
+      const avail = len - pos;
+      if (avail < FRAME_HEADER_SIZE) {
+        if (avail > 0) this.startPartial(chunk, pos, len, FRAME_HEADER_SIZE);
+        return;
+      }
+      const type = chunk[pos]!;
+      const channel = (chunk[pos + 1]! << 8) | chunk[pos + 2]!;
+      const size = chunk.readUInt32BE(pos + 3);
+      if (size > this.maxPayload) {
+        this.fatal(`type ${type}, all octets = <<>>: {frame_too_large,${size},${this.maxPayload - FRAME_OVERHEAD}}`);
+        return;
+      }
+      const total = size + FRAME_OVERHEAD;
+      if (avail < total) {
+        this.startPartial(chunk, pos, len, total);
+        return;
+      }
+      const start = pos + FRAME_HEADER_SIZE;
+      const end = start + size;
+      if (chunk[end] !== FRAME_END) {
+        this.fatal(
+          `type ${type}, ${snippet(chunk, start, end)}: {invalid_frame_end_marker,${chunk[end]}}`,
+        );
+        return;
+      }
+      pos = end + 1;
+      handler.onFrame(type, channel, chunk, start, end);
+    }
+  }
+
+  /** Stashes the start of a frame that continues in a later chunk. */
+  private startPartial(chunk: Buffer, pos: number, len: number, need: number): void {
+    const have = len - pos;
+    // Until the header is complete we do not know the frame's size: stash the header bytes only.
+    const buf = Buffer.allocUnsafe(Math.max(need, FRAME_HEADER_SIZE));
+    chunk.copy(buf, 0, pos, len);
+    this.partial = buf;
+    this.partialLen = have;
+    this.partialNeed = need;
+  }
+
+  /** Completes a stashed frame from the new chunk; returns the offset to continue from, or -1. */
+  private continuePartial(chunk: Buffer): number {
+    let pos = 0;
+    for (;;) {
+      let buf = this.partial!;
+      const take = Math.min(this.partialNeed - this.partialLen, chunk.length - pos);
+      chunk.copy(buf, this.partialLen, pos, pos + take);
+      this.partialLen += take;
+      pos += take;
+      if (this.partialLen < this.partialNeed) return -1;
+      if (this.partialNeed === FRAME_HEADER_SIZE) {
+        // Header complete: now the payload size is known.
+        const size = buf.readUInt32BE(3);
+        if (size > this.maxPayload) {
+          this.fatal(`type ${buf[0]}, all octets = <<>>: {frame_too_large,${size},${this.maxPayload - FRAME_OVERHEAD}}`);
+          return -1;
+        }
+        const grown = Buffer.allocUnsafe(size + FRAME_OVERHEAD);
+        buf.copy(grown, 0, 0, FRAME_HEADER_SIZE);
+        this.partial = buf = grown;
+        this.partialNeed = size + FRAME_OVERHEAD;
+        continue;
+      }
+      this.partial = null;
+      const type = buf[0]!;
+      const channel = (buf[1]! << 8) | buf[2]!;
+      const end = this.partialNeed - 1;
+      if (buf[end] !== FRAME_END) {
+        this.fatal(`type ${type}, ${snippet(buf, FRAME_HEADER_SIZE, end)}: {invalid_frame_end_marker,${buf[end]}}`);
+        return -1;
+      }
+      this.handler.onFrame(type, channel, buf, FRAME_HEADER_SIZE, end);
+      return this.stopped ? -1 : pos;
+    }
+  }
+
+  private fatal(explanation: string): void {
+    this.stop();
+    this.handler.onFatal(explanation);
+  }
+}
+
+/**
+ * RabbitMQ's `payload_snippet/1` rendering for error texts: "all octets = <<...>>" for payloads up
+ * to 16 bytes, else "first 16 octets = <<...>>", in Erlang's binary notation.
+ */
+export function snippet(buf: Buffer, start: number, end: number): string {
+  const n = end - start;
+  if (n <= 16) return `all octets = ${erlangBinary(buf.subarray(start, end))}`;
+  return `first 16 octets = ${erlangBinary(buf.subarray(start, start + 16))}`;
+}
+
+/** Formats bytes as Erlang's `~p` prints a binary: <<"text">> when printable, else <<1,2,3>>. */
+export function erlangBinary(b: Buffer): string {
+  if (b.length === 0) return '<<>>';
+  let printable = true;
+  for (const c of b) {
+    if (!((c >= 32 && c <= 126) || c === 9 || c === 10 || c === 13)) {
+      printable = false;
+      break;
+    }
+  }
+  if (printable) {
+    const s = b
+      .toString('latin1')
+      .replace(/\\/g, '\\\\')
+      .replace(/"/g, '\\"')
+      .replace(/\n/g, '\\n')
+      .replace(/\r/g, '\\r')
+      .replace(/\t/g, '\\t');
+    return `<<"${s}">>`;
+  }
+  return `<<${[...b].join(',')}>>`;
+}

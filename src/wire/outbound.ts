@@ -1,0 +1,125 @@
+/**
+ * Frames out: one growable buffer per connection that every outgoing frame is encoded into, flushed
+ * to the socket once per event-loop turn (or sooner when it grows large) as one write, or one writev
+ * when large message bodies are passed by reference instead of being copied.
+ *
+ * Flushed bytes are handed to the socket without copying; the writer then carries on in the unused
+ * tail of the same slab, and starts a new slab when the tail is small. A slab is never written to
+ * again once its bytes have been handed over, so the socket may hold them as long as it likes.
+ */
+import type { Duplex } from 'node:stream';
+import { Writer } from '../protocol/codec-primitives.js';
+
+const SLAB_SIZE = 256 * 1024;
+/** Start a new slab after a flush when less than this is left. */
+const SLAB_LOW_WATER = 32 * 1024;
+/** Flush early, at a frame boundary, when this much is waiting. */
+const FLUSH_THRESHOLD = 128 * 1024;
+/** Bodies at least this large are written by reference rather than copied into the slab. */
+export const BODY_BY_REFERENCE = 16 * 1024;
+
+const pendingFlush = new Set<Outbound>();
+let flushScheduled = false;
+
+function flushAll(): void {
+  flushScheduled = false;
+  for (const o of pendingFlush) o.flush();
+  pendingFlush.clear();
+}
+
+export class Outbound extends Writer {
+  /** Start of the bytes not yet handed to the socket. */
+  private committed = 0;
+  /** Pieces queued for the next write when bodies are passed by reference. */
+  private pieces: Buffer[] = [];
+  private closed = false;
+  /** Total bytes handed to the socket (the heartbeat sender watches it). */
+  bytesOut = 0;
+  /**
+   * Set when the socket holds more unsent bytes than `highWater`: the peer is not reading. Consumers
+   * stop receiving until the socket drains (the connection clears the flag on 'drain').
+   */
+  congested = false;
+  highWater = 4 * 1024 * 1024;
+
+  constructor(private readonly socket: Duplex) {
+    super(SLAB_SIZE);
+  }
+
+  override ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    // Growing mid-frame: copy only the unflushed bytes, keeping their offsets so that a frame's
+    // recorded start stays valid.
+    let cap = Math.max(SLAB_SIZE, this.buf.length);
+    while (cap < this.pos + n) cap *= 2;
+    const next = Buffer.allocUnsafe(cap);
+    this.buf.copy(next, this.committed, this.committed, this.pos);
+    this.buf = next;
+  }
+
+  /** Queues a buffer to be written after everything encoded so far, without copying it. */
+  writeByReference(data: Buffer): void {
+    if (this.pos > this.committed) {
+      this.pieces.push(this.buf.subarray(this.committed, this.pos));
+      this.committed = this.pos;
+    }
+    this.pieces.push(data);
+  }
+
+  /** Called after each complete frame (or batch of frames): arranges for a flush. */
+  frameDone(): void {
+    if (this.pos - this.committed >= FLUSH_THRESHOLD) {
+      this.flush();
+      return;
+    }
+    if (!pendingFlush.has(this)) {
+      pendingFlush.add(this);
+      if (!flushScheduled) {
+        flushScheduled = true;
+        setImmediate(flushAll);
+      }
+    }
+  }
+
+  get pendingBytes(): number {
+    return this.pos - this.committed + this.pieces.reduce((n, p) => n + p.length, 0);
+  }
+
+  flush(): void {
+    if (this.closed) return;
+    const socket = this.socket;
+    if (this.pieces.length === 0) {
+      if (this.pos === this.committed) return;
+      const out = this.buf.subarray(this.committed, this.pos);
+      this.bytesOut += out.length;
+      socket.write(out);
+    } else {
+      if (this.pos > this.committed) this.pieces.push(this.buf.subarray(this.committed, this.pos));
+      socket.cork();
+      for (const p of this.pieces) {
+        this.bytesOut += p.length;
+        socket.write(p);
+      }
+      socket.uncork();
+      this.pieces = [];
+    }
+    this.committed = this.pos;
+    if (socket.writableLength > this.highWater) this.congested = true;
+    if (this.buf.length - this.pos < SLAB_LOW_WATER) {
+      this.buf = Buffer.allocUnsafe(SLAB_SIZE);
+      this.pos = this.committed = 0;
+    }
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Drops anything unsent and stops writing (the socket is gone or being destroyed). */
+  close(): void {
+    this.closed = true;
+    this.pieces = [];
+    this.committed = this.pos;
+    pendingFlush.delete(this);
+  }
+}
