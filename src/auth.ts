@@ -122,9 +122,12 @@ const amqplain: SaslMechanism = {
 };
 
 export const SASL_MECHANISMS: ReadonlyMap<string, SaslMechanism> = new Map([
-  [plain.name, plain],
   [amqplain.name, amqplain],
+  [plain.name, plain],
 ]);
+
+/** The mechanisms field of connection.start, in RabbitMQ's order. */
+export const SASL_MECHANISM_LIST = [...SASL_MECHANISMS.keys()].join(' ');
 
 /** Whether a socket's local address is a loopback interface (RabbitMQ checks the local end). */
 export function isLoopbackAddress(address: string | undefined): boolean {

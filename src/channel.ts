@@ -19,6 +19,7 @@ import {
   notFound,
   notImplemented,
   commandInvalid,
+  SocketDrop,
   preconditionFailed,
   unexpectedFrame,
   internalError,
@@ -73,7 +74,7 @@ export interface ChannelHost {
   /** The channel has finished closing (close-ok exchanged): forget it. */
   channelClosed(channel: Channel): void;
   /** Escalates a hard error raised on this channel to the connection. */
-  connectionError(error: ConnectionError): void;
+  connectionError(error: ConnectionError | SocketDrop): void;
 }
 
 export type ChannelState = 'starting' | 'open' | 'closing';
@@ -167,16 +168,14 @@ export class Channel {
       if (m !== undefined && r.pos !== end) throw new DecodeError('trailing bytes');
     } catch (e) {
       if (!(e instanceof DecodeError)) throw e;
+      if (e.insideTable) throw new SocketDrop(`malformed field table in ${methodName(key)}: ${e.message}`);
       const info = METHOD_INFO.get(key)!;
       throw frameError(`cannot decode ${erlangBinary(payload.subarray(start + 4, end))}`).withMethod(
         info.classId,
         info.methodId,
       );
     }
-    if (m === undefined) {
-      // RabbitMQ cannot look up the method and drops the connection; we say why first.
-      throw notImplemented(`unknown method ${methodName(key)}`);
-    }
+    if (m === undefined) throw new SocketDrop(`unknown method ${methodName(key)}`);
     if (METHOD_INFO.get(key)!.hasContent) {
       // The content is assembled before the command is looked at, as RabbitMQ's assembler does; a
       // content-bearing method the client may not send is refused once its content is complete.
@@ -271,7 +270,7 @@ export class Channel {
 
   private dispatch(m: AnyMethod): void {
     const info = METHOD_INFO.get(m.id)!;
-    if (this.state === 'closing') {
+    if (this.state === 'closing' && m.id !== Method.ChannelOpen) {
       if (m.id === Method.ChannelCloseOk) {
         this.finishClose();
       } else if (m.id === Method.ChannelClose) {
@@ -384,8 +383,9 @@ export class Channel {
       scanProperties(msg, properties);
     } catch (e) {
       if (!(e instanceof DecodeError)) throw e;
-      // RabbitMQ's channel crashes decoding malformed properties; its reader reports 541.
-      throw internalError(`malformed content properties: ${e.message}`).withMethod(ClassId.Basic, 40);
+      // RabbitMQ's channel crashes decoding malformed properties; its reader reports a bare 541.
+      this.log.error(`malformed content properties in basic.publish: ${e.message}`);
+      throw internalError('');
     }
     try {
       this.host.vhost.publish(method.exchange, method.routingKey, msg);
@@ -642,7 +642,7 @@ export class Channel {
       this.closeWithError(e);
       return;
     }
-    if (e instanceof ConnectionError) {
+    if (e instanceof ConnectionError || e instanceof SocketDrop) {
       this.host.connectionError(e);
       return;
     }

@@ -28,7 +28,7 @@ export interface BrokerConfig {
    * cannot retry in a tight loop (RabbitMQ's SILENT_CLOSE_DELAY, 3 s).
    */
   silentCloseDelayMs: number;
-  /** Longest wait for a client's connection.close-ok before the socket is closed anyway. */
+  /** Longest wait for a client's connection.close-ok before the socket is closed anyway (RabbitMQ: 30 s). */
   closeTimeoutMs: number;
   users: readonly UserDefinition[];
   vhosts: readonly string[];
@@ -46,7 +46,7 @@ export const DEFAULTS: BrokerConfig = {
   maxMessageSize: 128 * 1024 * 1024,
   handshakeTimeoutMs: 10_000,
   silentCloseDelayMs: 3_000,
-  closeTimeoutMs: 3_000,
+  closeTimeoutMs: 30_000,
   users: DEFAULT_USERS,
   vhosts: ['/'],
 };

@@ -32,6 +32,7 @@ import {
   unexpectedFrame,
   connectionForced,
   accessRefused,
+  SocketDrop,
 } from './errors.js';
 import { DecodeError, Reader } from './protocol/codec-primitives.js';
 import { fv, table, type FieldTable } from './protocol/field-table.js';
@@ -58,7 +59,7 @@ import {
   type ConnectionTuneOk,
 } from './protocol/generated/methods.js';
 import { FRAME_MIN_SIZE } from './config.js';
-import { SASL_MECHANISMS, isLoopbackAddress, type User } from './auth.js';
+import { SASL_MECHANISMS, SASL_MECHANISM_LIST, isLoopbackAddress, type User } from './auth.js';
 import type { BrokerContext } from './broker-context.js';
 import { FrameParser, erlangBinary, snippet, type FrameHandler } from './wire/frame-parser.js';
 import { Outbound } from './wire/outbound.js';
@@ -195,7 +196,7 @@ export class Connection implements FrameHandler, ChannelHost {
       versionMajor: 0,
       versionMinor: 9,
       serverProperties: this.broker.serverProperties(),
-      mechanisms: Buffer.from([...SASL_MECHANISMS.keys()].join(' ')),
+      mechanisms: Buffer.from(SASL_MECHANISM_LIST),
       locales: Buffer.from('en_US'),
     });
     this.out.frameDone();
@@ -289,10 +290,11 @@ export class Connection implements FrameHandler, ChannelHost {
       if (m !== undefined && r.pos !== end) throw new DecodeError('trailing bytes');
     } catch (e) {
       if (!(e instanceof DecodeError)) throw e;
+      if (e.insideTable) throw new SocketDrop(`malformed field table in ${methodName(key)}: ${e.message}`);
       const info = METHOD_INFO.get(key)!;
       throw frameError(`cannot decode ${erlangBinary(payload.subarray(start + 4, end))}`).withMethod(info.classId, info.methodId);
     }
-    if (m === undefined) throw commandInvalid(`unknown method ${methodName(key)}`);
+    if (m === undefined) throw new SocketDrop(`unknown method ${methodName(key)}`);
     return m;
   }
 
@@ -427,7 +429,7 @@ export class Connection implements FrameHandler, ChannelHost {
     if (this.channels.get(channel.number) === channel) this.channels.delete(channel.number);
   }
 
-  connectionError(error: ConnectionError): void {
+  connectionError(error: ConnectionError | SocketDrop): void {
     this.handleError(error);
   }
 
@@ -483,6 +485,11 @@ export class Connection implements FrameHandler, ChannelHost {
   /** The one place errors on this connection become replies. */
   private handleError(e: unknown): void {
     if (this.state === 'closed' || this.ended) return;
+    if (e instanceof SocketDrop) {
+      this.log.error(`closing the socket without a reply, as RabbitMQ does: ${e.message}`);
+      this.terminate('unparseable input');
+      return;
+    }
     if (e instanceof ChannelError) {
       // A soft error on channel 0 (or outside any channel) closes the connection, as in RabbitMQ.
       e = new ConnectionError(e.code, e.explanation, e.classId, e.methodId);
@@ -493,9 +500,9 @@ export class Connection implements FrameHandler, ChannelHost {
     }
     const err = e as ConnectionError;
     const handshaking = this.state === 'starting' || this.state === 'securing' || this.state === 'tuning';
-    if (handshaking && !(this.state === 'tuning' && err.code === 530)) {
-      // RabbitMQ says nothing to a client that fails the handshake (other than a refused login or
-      // refused tune parameters): it pauses, then closes the socket.
+    if (handshaking) {
+      // RabbitMQ says nothing to a client that fails the handshake before connection.open (a refused
+      // login aside, see authFailure; refused tune parameters included): it pauses, then closes.
       this.log.error(`handshake error in state ${this.stateName()}: ${err.replyText}`);
       this.silentClose();
       return;
@@ -526,9 +533,15 @@ export class Connection implements FrameHandler, ChannelHost {
     this.closeWith(connectionForced(`broker forced connection closure with reason '${reason}'`));
   }
 
+  /**
+   * Bounds the wait for the client to finish closing: the heartbeat interval when that is shorter,
+   * else the configured maximum (RabbitMQ: heartbeat timeout, at most 30 s).
+   */
   private armCloseTimer(): void {
     if (this.closeTimer !== undefined) return;
-    this.closeTimer = setTimeout(() => this.terminate('close timeout'), this.broker.config.closeTimeoutMs);
+    const max = this.broker.config.closeTimeoutMs;
+    const ms = this.heartbeat > 0 && this.heartbeat * 1000 < max ? this.heartbeat * 1000 : max;
+    this.closeTimer = setTimeout(() => this.terminate('close timeout'), ms);
     this.closeTimer.unref?.();
   }
 

@@ -61,6 +61,14 @@ export class ConnectionError extends AmqpError {
   override name = 'ConnectionError';
 }
 
+/**
+ * Input RabbitMQ cannot even answer: a method id it does not know, a field table it cannot parse.
+ * Its reader process crashes and the socket closes without a reply; we log why and do the same.
+ */
+export class SocketDrop extends Error {
+  override name = 'SocketDrop';
+}
+
 export function formatReplyText(codeName: string, explanation: string): string {
   const text = `${codeName} - ${explanation}`;
   if (Buffer.byteLength(text) <= 255) return text;

@@ -13,6 +13,12 @@ import type { Decimal, FieldTable, FieldValue } from './field-table.js';
 
 export class DecodeError extends Error {
   override name = 'DecodeError';
+  /**
+   * True when the bytes that failed lie inside a field table whose length was fine. RabbitMQ's method
+   * decoder matches the table as opaque bytes and parses it afterwards, so only the first kind of
+   * failure is a FRAME_ERROR "cannot decode"; a broken table crashes its reader instead.
+   */
+  insideTable = false;
 }
 
 const TWO_32 = 0x1_0000_0000;
@@ -115,6 +121,9 @@ export class Reader {
         const key = this.shortstr();
         out.set(key, this.fieldValue());
       }
+    } catch (e) {
+      if (e instanceof DecodeError) e.insideTable = true;
+      throw e;
     } finally {
       this.end = saved;
     }
