@@ -179,6 +179,7 @@ export class Ctx {
   private readonly conns: RConn[] = [];
   private defaultConn: RConn | undefined;
   private connCounter = 0;
+  private readonly disposers: Array<() => void | Promise<void>> = [];
 
   constructor(
     readonly target: Target,
@@ -228,6 +229,11 @@ export class Ctx {
 
   sleep(ms: number): Promise<void> {
     return sleep(ms);
+  }
+
+  /** Run at the end of the scenario (raw sockets, child processes). */
+  onTeardown(fn: () => void | Promise<void>): void {
+    this.disposers.push(fn);
   }
 
   url(opts: ConnectOptions = {}): string {
@@ -298,6 +304,7 @@ export class Ctx {
     }
     if (Object.keys(end).length > 0) this.events.push({ end });
     for (const conn of this.conns) await conn.dispose();
+    for (const fn of this.disposers) await fn();
   }
 }
 
