@@ -77,8 +77,9 @@ export class Reader {
     return this.buf.readUInt32BE(p) * TWO_32 + this.buf.readUInt32BE(p + 4);
   }
 
-  timestamp(): number {
-    return this.longlong();
+  /** The property's full unsigned 64 bits: a number up to 2^53, else a bigint (re-encodes exactly). */
+  timestamp(): number | bigint {
+    return narrow(this.buf.readBigUInt64BE(this.need(8)));
   }
 
   bit(): boolean {
