@@ -3,7 +3,8 @@
  * the broker sends back, decoded, plus the moment the socket closes. Runs over TCP, so the same probe
  * can be pointed at RabbitMQ to learn the reference behaviour.
  */
-import { connect, type Socket } from 'node:net';
+import { connect } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { Reader, Writer } from '../../src/protocol/codec-primitives.js';
 import { fv, table, type FieldTable } from '../../src/protocol/field-table.js';
 import { PROTOCOL_HEADER } from '../../src/protocol/generated/constants.js';
@@ -48,7 +49,7 @@ export class RawClient {
   private waiters: (() => void)[] = [];
   frameMax = 131072;
 
-  private constructor(readonly socket: Socket) {
+  private constructor(readonly socket: Duplex) {
     socket.on('data', (d: Buffer) => this.onData(d));
     socket.on('close', () => {
       this.closed = true;
@@ -63,6 +64,11 @@ export class RawClient {
       const s = connect(port, host, () => resolve(new RawClient(s)));
       s.once('error', reject);
     });
+  }
+
+  /** A client over any stream (for example one end of an in-process pair). */
+  static fromStream(stream: Duplex): RawClient {
+    return new RawClient(stream);
   }
 
   /** Expect the server to send frames (not a protocol header) first; set false to read a header. */
@@ -145,7 +151,7 @@ export class RawClient {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const v = pred(this.frames);
-      if (v !== undefined && v !== false) return v;
+      if (v !== undefined && v !== false) return v ?? undefined;
       if (this.closed) return pred(this.frames);
       const left = deadline - Date.now();
       if (left <= 0) return undefined;
@@ -161,10 +167,12 @@ export class RawClient {
 
   /** The next method frame with the given name (optionally on a channel), waiting for it. */
   async method(name: string, channel?: number, timeoutMs = 5000): Promise<AnyMethod | undefined> {
-    const f = await this.waitFor(
-      (fs) => fs.find((f) => f.type === 'method' && f.name === name && (channel === undefined || f.channel === channel)),
-      timeoutMs,
-    );
+    // Stops early when the broker closes the connection: the awaited method will not come.
+    const f = await this.waitFor((fs) => {
+      const hit = fs.find((f) => f.type === 'method' && f.name === name && (channel === undefined || f.channel === channel));
+      if (hit !== undefined) return hit;
+      return fs.some((f) => f.type === 'method' && f.name === 'connection.close') ? null : undefined;
+    }, timeoutMs);
     return f?.type === 'method' ? f.method : undefined;
   }
 
