@@ -69,11 +69,13 @@ export default scenarios('queues', 'amqplib', (scenario) => {
   });
 
   scenario('declare-durable-persistent-counts', async (t) => {
-    const ch = await t.channel();
+    // Persistent messages reach the count asynchronously (message store): wait for the confirms.
+    const ch = await t.confirmChannel();
     const q = t.n('q');
     await ch.assertQueue(q, { durable: true });
     ch.sendToQueue(q, 'p', { persistent: true });
     ch.sendToQueue(q, 't', { persistent: false });
+    await ch.waitConfirms();
     await ch.checkQueue(q);
     await ch.deleteQueue(q);
   });
