@@ -3,7 +3,7 @@
  * connections and channels that are closed after each test, and `eventually` for asynchronous effects.
  */
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel } from 'amqplib';
-import { afterAll, afterEach, beforeAll } from 'vitest';
+import { afterAll, afterEach, beforeAll, it } from 'vitest';
 import { startBroker, type RunningBroker, type StartOptions } from '../../src/index.js';
 
 export interface BrokerFixture {
@@ -15,11 +15,22 @@ export interface BrokerFixture {
   confirmChannel(): Promise<ConfirmChannel>;
 }
 
+/**
+ * When set, behaviour tests run against this broker (a real RabbitMQ) instead of an in-process Warren:
+ * the way each test's expectations are checked against the reference before Warren must meet them.
+ * Tests that look inside Warren (`fx.broker`) are marked with `warrenOnly`.
+ */
+export const REFERENCE_URL = process.env.WARREN_TEST_REFERENCE_URL;
+
+/** `it` for tests that inspect Warren's internals and cannot run against the reference broker. */
+export const warrenOnly = REFERENCE_URL === undefined ? it : it.skip;
+
 /** Starts one broker for the test file; connections opened through the fixture close after each test. */
 export function withBroker(options: StartOptions = {}): BrokerFixture {
   let running: RunningBroker | undefined;
   const open: ChannelModel[] = [];
   beforeAll(async () => {
+    if (REFERENCE_URL !== undefined) return;
     running = await startBroker({ port: 0, logLevel: 'silent', silentCloseDelayMs: 50, ...options });
   });
   afterEach(async () => {
@@ -35,7 +46,7 @@ export function withBroker(options: StartOptions = {}): BrokerFixture {
       return running;
     },
     get url() {
-      return fixture.broker.url;
+      return REFERENCE_URL ?? fixture.broker.url;
     },
     async connect(opts, url) {
       const c = await amqp.connect(url ?? fixture.url, opts);
