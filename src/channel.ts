@@ -24,7 +24,8 @@ import {
   unexpectedFrame,
   internalError,
 } from './errors.js';
-import { Message, scanProperties } from './message.js';
+import { InvalidMessage, Message, expirationError, scanProperties, takeRoutingHeaders } from './message.js';
+import { checkConsumeArguments } from './queue/arguments.js';
 import { DecodeError, Reader } from './protocol/codec-primitives.js';
 import type { FieldTable } from './protocol/field-table.js';
 import { integerValue } from './protocol/field-table.js';
@@ -44,14 +45,28 @@ import {
   encodeChannelFlowOk,
   encodeChannelOpenOk,
   encodeAccessRequestOk,
+  encodeBasicAck,
+  encodeBasicReturn,
+  encodeConfirmSelectOk,
+  encodeExchangeBindOk,
+  encodeExchangeDeclareOk,
+  encodeExchangeDeleteOk,
+  encodeExchangeUnbindOk,
+  encodeQueueBindOk,
   encodeQueueDeclareOk,
+  encodeQueueDeleteOk,
+  encodeQueuePurgeOk,
+  encodeQueueUnbindOk,
+  encodeTxCommitOk,
+  encodeTxRollbackOk,
+  encodeTxSelectOk,
   methodName,
   METHOD_INFO,
   type AnyMethod,
   type BasicConsume,
   type BasicPublish,
 } from './protocol/generated/methods.js';
-import { ClassId, FRAME_BODY, FRAME_HEADER, FRAME_METHOD } from './protocol/generated/constants.js';
+import { ClassId, FRAME_BODY, FRAME_HEADER, FRAME_METHOD, ReplyCode } from './protocol/generated/constants.js';
 import type { Consumer } from './delivery.js';
 import type { Queue } from './queue/queue.js';
 import type { QueueEntry } from './queue/queue-entry.js';
@@ -69,6 +84,10 @@ export interface ChannelHost {
   readonly maxMessageSize: number;
   /** Client capability flags from connection.start-ok. */
   hasCapability(name: string): boolean;
+  /** The authenticated user (publishes with a user-id property must carry it). */
+  readonly userName: string;
+  /** The channel has confirms to send once the current batch of input is processed. */
+  confirmsPending(channel: Channel): void;
   /** Whether the socket can take more output now (false while congested). */
   readonly writable: boolean;
   /** The channel has finished closing (close-ok exchanged): forget it. */
@@ -86,6 +105,18 @@ interface Unacked {
   readonly entry: QueueEntry;
   /** The consumer it was delivered to, or undefined for basic.get. */
   readonly consumer: ChannelConsumer | undefined;
+}
+
+interface TxPublish {
+  readonly msg: Message;
+  /** Routed at publish time, as RabbitMQ does; enqueued at commit. */
+  readonly queues: Queue[];
+  readonly mandatory: boolean;
+}
+
+interface TxSettlement {
+  readonly kind: 'ack' | 'requeue';
+  readonly items: Unacked[];
 }
 
 /** Content assembly for basic.publish (rabbit_command_assembler's states). */
@@ -120,6 +151,15 @@ export class Channel {
   /** Unacknowledged consumer deliveries (not basic.get), for the channel-wide limit. */
   globalUnacked = 0;
   private lastDeclaredQueue = '';
+  private confirmMode = false;
+  /** Sequence number of the next publish in confirm mode (from 1). */
+  private publishSeq = 1;
+  /** Confirmed publish numbers not yet acknowledged to the client. */
+  private readonly confirmed: number[] = [];
+  /** Transaction in progress (tx.select): publishes and settlements held until commit. */
+  private tx: { publishes: TxPublish[]; settlements: TxSettlement[] } | undefined;
+  /** Never set in this implementation: commits complete synchronously. Kept for RabbitMQ's error. */
+  private readonly txFailed = false;
 
   constructor(
     readonly host: ChannelHost,
@@ -262,7 +302,13 @@ export class Channel {
         `message size ${this.bodyExpected} is larger than configured max size ${this.host.maxMessageSize}`,
       ).withMethod(ClassId.Basic, 40);
     }
-    this.publish(method, properties, body);
+    try {
+      this.publish(method, properties, body);
+    } catch (e) {
+      // A bare 541 names no method, like RabbitMQ's reply to a crashed channel.
+      if (e instanceof AmqpError && e.code !== ReplyCode.INTERNAL_ERROR) e.withMethod(ClassId.Basic, 40);
+      throw e;
+    }
   }
 
   // ------------------------------------------------------------------------------------------
@@ -299,6 +345,9 @@ export class Channel {
   private handleMethod(m: AnyMethod): void {
     const out = this.host.out;
     const ch = this.number;
+    const vhost = this.host.vhost;
+    const conn = this.host.id;
+    if (this.txFailed) throw channelError("unexpected command while processing 'tx.commit'");
     switch (m.id) {
       case Method.BasicAck:
         this.ack(m.deliveryTag, m.multiple);
@@ -319,20 +368,68 @@ export class Channel {
       case Method.AccessRequest:
         encodeAccessRequestOk(out, ch, { ticket: 1 });
         break;
+      case Method.ExchangeDeclare:
+        vhost.declareExchange({
+          name: m.exchange,
+          type: m.type,
+          passive: m.passive,
+          durable: m.durable,
+          autoDelete: m.autoDelete,
+          internal: m.internal,
+          arguments: m.arguments,
+        });
+        if (!m.nowait) encodeExchangeDeclareOk(out, ch);
+        break;
+      case Method.ExchangeDelete:
+        vhost.deleteExchange(m.exchange, m.ifUnused);
+        if (!m.nowait) encodeExchangeDeleteOk(out, ch);
+        break;
+      case Method.ExchangeBind:
+        vhost.bind(m.source, 'exchange', m.destination, m.routingKey, m.arguments, conn);
+        if (!m.nowait) encodeExchangeBindOk(out, ch);
+        break;
+      case Method.ExchangeUnbind:
+        vhost.unbind(m.source, 'exchange', m.destination, m.routingKey, m.arguments, conn);
+        if (!m.nowait) encodeExchangeUnbindOk(out, ch);
+        break;
       case Method.QueueDeclare: {
-        const q = this.host.vhost.declareQueue({
+        const q = vhost.declareQueue({
           name: m.queue,
           passive: m.passive,
           durable: m.durable,
           exclusive: m.exclusive,
           autoDelete: m.autoDelete,
           arguments: m.arguments,
-          connectionId: this.host.id,
+          connectionId: conn,
         });
         this.lastDeclaredQueue = q.name;
         if (!m.nowait) {
           encodeQueueDeclareOk(out, ch, { queue: q.name, messageCount: q.messageCount, consumerCount: q.consumerCount });
         }
+        break;
+      }
+      case Method.QueueBind: {
+        const queue = this.queueNameOrLast(m.queue);
+        const key = m.queue === '' && m.routingKey === '' ? queue : m.routingKey;
+        vhost.bind(m.exchange, 'queue', queue, key, m.arguments, conn);
+        if (!m.nowait) encodeQueueBindOk(out, ch);
+        break;
+      }
+      case Method.QueueUnbind: {
+        const queue = this.queueNameOrLast(m.queue);
+        const key = m.queue === '' && m.routingKey === '' ? queue : m.routingKey;
+        vhost.unbind(m.exchange, 'queue', queue, key, m.arguments, conn);
+        encodeQueueUnbindOk(out, ch);
+        break;
+      }
+      case Method.QueuePurge: {
+        const n = vhost.purgeQueue(this.queueNameOrLast(m.queue), conn);
+        if (!m.nowait) encodeQueuePurgeOk(out, ch, { messageCount: n });
+        break;
+      }
+      case Method.QueueDelete: {
+        const n = vhost.deleteQueueCommand(this.queueNameOrLast(m.queue), m.ifUnused, m.ifEmpty, conn);
+        if (!m.nowait) encodeQueueDeleteOk(out, ch, { messageCount: n });
         break;
       }
       case Method.BasicQos:
@@ -361,8 +458,28 @@ export class Channel {
         this.requeueAll();
         if (m.id === Method.BasicRecover) encodeBasicRecoverOk(out, ch);
         break;
+      case Method.ConfirmSelect:
+        if (this.tx !== undefined) throw preconditionFailed('cannot switch from tx to confirm mode');
+        this.confirmMode = true;
+        if (!m.nowait) encodeConfirmSelectOk(out, ch);
+        break;
+      case Method.TxSelect:
+        if (this.confirmMode) throw preconditionFailed('cannot switch from confirm to tx mode');
+        this.tx ??= { publishes: [], settlements: [] };
+        encodeTxSelectOk(out, ch);
+        break;
+      case Method.TxCommit:
+        if (this.tx === undefined) throw preconditionFailed('channel is not transactional');
+        this.commit();
+        encodeTxCommitOk(out, ch);
+        break;
+      case Method.TxRollback:
+        if (this.tx === undefined) throw preconditionFailed('channel is not transactional');
+        this.rollback();
+        encodeTxRollbackOk(out, ch);
+        break;
       default:
-        throw notImplemented(`${methodName(m.id)} is not implemented yet`);
+        throw commandInvalid('unimplemented method');
     }
     out.frameDone();
   }
@@ -374,10 +491,12 @@ export class Channel {
   }
 
   // ------------------------------------------------------------------------------------------
-  // Publishing
+  // Publishing, returns, confirms and transactions
 
   private publish(method: BasicPublish, properties: Buffer, body: Buffer): void {
     if (method.immediate) throw notImplemented('immediate=true').withMethod(ClassId.Basic, 40);
+    const vhost = this.host.vhost;
+    const exchange = vhost.exchangeForPublish(method.exchange);
     const msg = new Message(method.exchange, method.routingKey, properties, body);
     try {
       scanProperties(msg, properties);
@@ -387,12 +506,106 @@ export class Channel {
       this.log.error(`malformed content properties in basic.publish: ${e.message}`);
       throw internalError('');
     }
-    try {
-      this.host.vhost.publish(method.exchange, method.routingKey, msg);
-    } catch (e) {
-      if (e instanceof AmqpError) e.withMethod(ClassId.Basic, 40);
-      throw e;
+    if (msg.userIdStart >= 0) {
+      const claimed = msg.userId!;
+      if (claimed !== this.host.userName) {
+        throw preconditionFailed(`user_id property set to '${claimed}' but authenticated user was '${this.host.userName}'`);
+      }
     }
+    if (msg.expirationStart >= 0) {
+      const expiration = msg.expiration!;
+      const reason = expirationError(expiration);
+      if (reason !== undefined) throw preconditionFailed(`invalid expiration '${expiration}': ${reason}`);
+    }
+    let extraKeys: string[] | undefined;
+    if (msg.hasRoutingHeaders) {
+      try {
+        extraKeys = takeRoutingHeaders(msg);
+      } catch (e) {
+        if (e instanceof InvalidMessage) throw preconditionFailed(`invalid message: ${e.message}`);
+        throw e;
+      }
+    }
+    const seq = this.confirmMode ? this.publishSeq++ : 0;
+    const routed = vhost.route(exchange, method.routingKey, msg, extraKeys);
+    if (this.tx !== undefined) {
+      this.tx.publishes.push({ msg, queues: routed.slice(), mandatory: method.mandatory });
+      return;
+    }
+    const n = routed.length;
+    for (let i = 0; i < n; i++) routed[i]!.publish(msg);
+    if (n === 0 && method.mandatory) this.writeReturn(msg);
+    if (seq !== 0) this.confirm(seq);
+  }
+
+  /** basic.return 312 NO_ROUTE with the content, for an unroutable mandatory publish. */
+  private writeReturn(msg: Message): void {
+    const out = this.host.out;
+    encodeBasicReturn(out, this.number, { replyCode: 312, replyText: 'NO_ROUTE', exchange: msg.exchange, routingKey: msg.routingKey });
+    this.writeContent(out, msg);
+    out.frameDone();
+  }
+
+  /** Records a publish as confirmed; the acks go out, coalesced, when the current batch of input is done. */
+  private confirm(seq: number): void {
+    this.confirmed.push(seq);
+    this.host.confirmsPending(this);
+  }
+
+  /**
+   * Sends the confirms gathered since the last call, as RabbitMQ's coalesce_and_send does: every
+   * confirmed number below the oldest still-unconfirmed (or nacked) one goes in a single ack with
+   * multiple=true, the rest one by one. A lone confirm is a plain ack.
+   */
+  flushConfirms(): void {
+    const confirmed = this.confirmed;
+    if (confirmed.length === 0 || this.state !== 'open') {
+      confirmed.length = 0;
+      return;
+    }
+    const out = this.host.out;
+    if (confirmed.length === 1) {
+      encodeBasicAck(out, this.number, { deliveryTag: confirmed[0]!, multiple: false });
+    } else {
+      confirmed.sort((a, b) => a - b);
+      // With nothing still outstanding, everything confirmed is below the cut-off.
+      const last = confirmed[confirmed.length - 1]!;
+      encodeBasicAck(out, this.number, { deliveryTag: last, multiple: true });
+    }
+    confirmed.length = 0;
+    out.frameDone();
+  }
+
+  private commit(): void {
+    const tx = this.tx!;
+    const publishes = tx.publishes;
+    const settlements = tx.settlements;
+    this.tx = { publishes: [], settlements: [] };
+    for (const p of publishes) {
+      let n = 0;
+      for (const q of p.queues) {
+        if (q.deleted) continue;
+        q.publish(p.msg);
+        n++;
+      }
+      if (n === 0 && p.mandatory) this.writeReturn(p.msg);
+    }
+    for (const s of settlements) {
+      if (s.kind === 'requeue') this.requeueEntries(s.items);
+      else for (const u of s.items) u.queue.ack(u.entry);
+      this.released(s.items);
+    }
+  }
+
+  /** tx.rollback: publishes are dropped; acknowledgements undone (the deliveries are unacked again). */
+  private rollback(): void {
+    const tx = this.tx!;
+    const back = tx.settlements.flatMap((s) => s.items);
+    this.tx = { publishes: [], settlements: [] };
+    if (back.length === 0) return;
+    const merged = [...this.unacked, ...back].sort((a, b) => a.tag - b.tag);
+    this.unacked.clear();
+    for (const u of merged) this.unacked.push(u);
   }
 
   // ------------------------------------------------------------------------------------------
@@ -404,7 +617,8 @@ export class Channel {
       throw notAllowed(`attempt to reuse consumer tag '${m.consumerTag}'`);
     }
     const queue = this.host.vhost.getQueue(queueName, this.host.id);
-    if (m.exclusive ? queue.consumerCount > 0 : queue.consumers.consumers.some((c) => c.exclusive)) {
+    checkConsumeArguments(queue.name, queue.vhost, m.arguments);
+    if (queue.consumeRefusal(m.exclusive) !== undefined) {
       throw accessRefused(`queue '${queue.name}' in vhost '${queue.vhost}' in exclusive use`);
     }
     const tag = m.consumerTag !== '' ? m.consumerTag : generateConsumerTag();
@@ -495,12 +709,20 @@ export class Channel {
 
   private ack(deliveryTag: number, multiple: boolean): void {
     const settled = this.collect(deliveryTag, multiple);
+    if (this.tx !== undefined) {
+      this.tx.settlements.push({ kind: 'ack', items: settled });
+      return;
+    }
     for (const u of settled) u.queue.ack(u.entry);
     this.released(settled);
   }
 
   private reject(deliveryTag: number, multiple: boolean, requeue: boolean): void {
     const settled = this.collect(deliveryTag, multiple);
+    if (this.tx !== undefined) {
+      this.tx.settlements.push({ kind: requeue ? 'requeue' : 'ack', items: settled });
+      return;
+    }
     if (requeue) {
       this.requeueEntries(settled);
     } else {

@@ -97,6 +97,10 @@ export class Connection implements FrameHandler, ChannelHost {
   private _vhost: VHost | undefined;
 
   private bytesIn = 0;
+  /** Channels with confirms to send once the current input is processed. */
+  private confirmChannels: Channel[] = [];
+  private processingInput = false;
+  private confirmFlushScheduled = false;
   private heartbeatTimers: NodeJS.Timeout[] = [];
   private handshakeTimer: NodeJS.Timeout | undefined;
   private closeTimer: NodeJS.Timeout | undefined;
@@ -159,15 +163,45 @@ export class Connection implements FrameHandler, ChannelHost {
   private onData(chunk: Buffer): void {
     if (this.ended) return;
     this.bytesIn += chunk.length;
+    this.processingInput = true;
     try {
       if (this.state === 'awaiting-header') {
         chunk = this.readProtocolHeader(chunk);
         if (chunk.length === 0) return;
       }
       this.parser.feed(chunk);
+      this.flushConfirms();
     } catch (e) {
       this.unexpectedFailure(e);
+    } finally {
+      this.processingInput = false;
     }
+  }
+
+  get userName(): string {
+    return this.user?.name ?? '';
+  }
+
+  /**
+   * Confirms are sent once per batch of input (or per event-loop turn when they come from elsewhere),
+   * so that consecutive confirms coalesce into one basic.ack with multiple=true as in RabbitMQ.
+   */
+  confirmsPending(channel: Channel): void {
+    if (!this.confirmChannels.includes(channel)) this.confirmChannels.push(channel);
+    if (!this.processingInput && !this.confirmFlushScheduled) {
+      this.confirmFlushScheduled = true;
+      queueMicrotask(() => {
+        this.confirmFlushScheduled = false;
+        this.flushConfirms();
+      });
+    }
+  }
+
+  private flushConfirms(): void {
+    if (this.confirmChannels.length === 0) return;
+    const channels = this.confirmChannels;
+    this.confirmChannels = [];
+    for (const ch of channels) ch.flushConfirms();
   }
 
   /** Consumes the 8-byte protocol header; returns the bytes that follow it. */

@@ -10,6 +10,7 @@
  */
 import { DecodeError, Reader, Writer } from './protocol/codec-primitives.js';
 import { decodeBasicProperties, encodeBasicProperties, type BasicProperties } from './protocol/generated/properties.js';
+import { FIELD_TYPE_NAMES } from './protocol/field-table.js';
 
 const F_CONTENT_TYPE = 0x8000;
 const F_CONTENT_ENCODING = 0x4000;
@@ -37,6 +38,11 @@ export class Message {
   /** Offsets of the headers table (length prefix included) within `properties`, or -1 when absent. */
   headersStart = -1;
   headersEnd = -1;
+  /** Offsets of the user-id shortstr's bytes, or -1 when absent (publishes are checked against the login). */
+  userIdStart = -1;
+  userIdEnd = -1;
+  /** The headers hold CC or BCC keys (sender-selected distribution), found while scanning. */
+  hasRoutingHeaders = false;
   private decoded: BasicProperties | undefined;
 
   constructor(
@@ -53,6 +59,10 @@ export class Message {
 
   get hasHeaders(): boolean {
     return this.headersStart >= 0;
+  }
+
+  get userId(): string | undefined {
+    return this.userIdStart < 0 ? undefined : this.properties.toString('utf8', this.userIdStart, this.userIdEnd);
   }
 
   get expiration(): string | undefined {
@@ -95,9 +105,10 @@ export function scanProperties(m: Message, p: Buffer): void {
   };
   if (flags & F_CONTENT_TYPE) shortstr();
   if (flags & F_CONTENT_ENCODING) shortstr();
+  m.hasRoutingHeaders = false;
   if (flags & F_HEADERS) {
     m.headersStart = pos;
-    pos = skipTable(p, pos, end);
+    pos = skipTable(p, pos, end, m);
     m.headersEnd = pos;
   } else {
     m.headersStart = m.headersEnd = -1;
@@ -129,15 +140,23 @@ export function scanProperties(m: Message, p: Buffer): void {
     if (pos > end) throw new DecodeError('truncated timestamp');
   }
   if (flags & F_TYPE) shortstr();
-  if (flags & F_USER_ID) shortstr();
+  if (flags & F_USER_ID) {
+    m.userIdStart = shortstr();
+    m.userIdEnd = pos;
+  } else {
+    m.userIdStart = m.userIdEnd = -1;
+  }
   if (flags & F_APP_ID) shortstr();
   if (flags & F_CLUSTER_ID) shortstr();
   // RabbitMQ's decoder requires the property list to end exactly here.
   if (pos !== end) throw new DecodeError('trailing bytes after properties');
 }
 
-/** Skips a field table starting at its length prefix, validating every entry; returns the end offset. */
-export function skipTable(p: Buffer, pos: number, end: number): number {
+/**
+ * Skips a field table starting at its length prefix, validating every entry; returns the end offset.
+ * Given a message, notes whether the table has the CC or BCC keys (top level only).
+ */
+export function skipTable(p: Buffer, pos: number, end: number, m?: Message): number {
   if (pos + 4 > end) throw new DecodeError('truncated table');
   const len = p.readUInt32BE(pos);
   const tEnd = pos + 4 + len;
@@ -145,11 +164,19 @@ export function skipTable(p: Buffer, pos: number, end: number): number {
   pos += 4;
   while (pos < tEnd) {
     const keyLen = p[pos]!;
+    if (m !== undefined && isRoutingHeaderKey(p, pos + 1, keyLen)) m.hasRoutingHeaders = true;
     pos += 1 + keyLen;
     if (pos >= tEnd) throw new DecodeError('truncated table entry');
     pos = skipValue(p, pos, tEnd);
   }
   return tEnd;
+}
+
+/** "CC" or "BCC" */
+function isRoutingHeaderKey(p: Buffer, at: number, len: number): boolean {
+  if (len === 2) return p[at] === 0x43 && p[at + 1] === 0x43;
+  if (len === 3) return p[at] === 0x42 && p[at + 1] === 0x43 && p[at + 2] === 0x43;
+  return false;
 }
 
 function skipValue(p: Buffer, pos: number, end: number): number {
@@ -182,4 +209,50 @@ function skipValue(p: Buffer, pos: number, end: number): number {
   pos += n;
   if (pos > end) throw new DecodeError('truncated field value');
   return pos;
+}
+
+/**
+ * Sender-selected distribution (RabbitMQ's "sender-selected" docs page): the longstr entries of the
+ * CC and BCC header arrays are extra routing keys. BCC is removed from the message before delivery.
+ * A CC or BCC header that is not an array makes the publish invalid, as RabbitMQ's
+ * rabbit_basic:header_routes/1 says.
+ */
+export function takeRoutingHeaders(m: Message): string[] {
+  const props = m.decodedProperties;
+  const headers = props.headers;
+  if (headers === undefined) return [];
+  const keys: string[] = [];
+  for (const name of ['CC', 'BCC'] as const) {
+    const v = headers.get(name);
+    if (v === undefined) continue;
+    if (v.type !== 'A') throw new InvalidMessage(`{unacceptable_type_in_header,"${name}",${FIELD_TYPE_NAMES[v.type]}}`);
+    for (const item of v.value) {
+      if (item.type === 'S') keys.push(typeof item.value === 'string' ? item.value : item.value.toString('utf8'));
+    }
+  }
+  if (headers.has('BCC')) {
+    const stripped = new Map(headers);
+    stripped.delete('BCC');
+    m.setProperties({ ...props, headers: stripped });
+  }
+  return keys;
+}
+
+/** A publish RabbitMQ refuses as "invalid message: <reason>" (406). */
+export class InvalidMessage extends Error {
+  override name = 'InvalidMessage';
+}
+
+/**
+ * RabbitMQ's parse_expiration (string:to_integer then check_expiry): undefined when valid, else the
+ * Erlang-formatted reason for the 406 "invalid expiration" error.
+ */
+export function expirationError(expiration: string): string | undefined {
+  const m = /^([+-]?\d+)(.*)$/s.exec(expiration);
+  if (m === null) return 'no_integer';
+  if (m[2] !== '') return `{leftover_string,${JSON.stringify(m[2])}}`;
+  const n = Number(m[1]);
+  if (n < 0) return `{value_negative,${n}}`;
+  if (n > 315_360_000_000) return `{value_too_large,${n}}`;
+  return undefined;
 }

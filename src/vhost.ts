@@ -1,15 +1,57 @@
 /**
- * A virtual host: its exchanges and queues, and the one entry point every publish goes through.
+ * A virtual host: its exchanges, queues and bindings, the entity commands (declare, delete, bind,
+ * unbind, purge) with RabbitMQ's checks and error texts, and routing, the one path every publish
+ * takes to find its queues.
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import { notFound, preconditionFailed, resourceLocked, resourceName } from './errors.js';
+import {
+  accessRefused,
+  commandInvalid,
+  notFound,
+  preconditionFailed,
+  resourceLocked,
+  resourceName,
+} from './errors.js';
+import { DirectExchange } from './exchange/direct.js';
+import { bindingKey, Exchange, type Binding, type Destination, type ExchangeOptions, type RouteSink } from './exchange/exchange.js';
+import { FanoutExchange } from './exchange/fanout.js';
+import { HeadersExchange } from './exchange/headers.js';
+import { TopicExchange } from './exchange/topic.js';
 import type { Message } from './message.js';
-import type { FieldTable } from './protocol/field-table.js';
+import { FIELD_TYPE_NAMES, type FieldTable } from './protocol/field-table.js';
+import {
+  QUEUE_TYPE_ARGUMENTS,
+  assertArgsEquivalence,
+  assertFieldEquivalence,
+  checkDeclareArguments,
+  queueTypeOf,
+} from './queue/arguments.js';
 import { Queue, type QueueOptions } from './queue/queue.js';
 
-/** Routing results are collected in one reused array: no allocation per publish. */
-const routeScratch: Queue[] = [];
+export const EXCHANGE_TYPES = ['direct', 'fanout', 'topic', 'headers'] as const;
+export type ExchangeType = (typeof EXCHANGE_TYPES)[number];
+
+/** The default exchange: every queue is bound to it by its own name. It cannot be bound explicitly. */
+class DefaultExchange extends DirectExchange {
+  constructor(private readonly queues: ReadonlyMap<string, Queue>, vhost: string) {
+    super('', vhost, { durable: true, autoDelete: false, internal: false, arguments: new Map() });
+  }
+  override route(_msg: Message, routingKey: string, sink: RouteSink): void {
+    const q = this.queues.get(routingKey);
+    if (q !== undefined) sink.add(q);
+  }
+}
+
+/** The exchanges every vhost starts with, as RabbitMQ declares them. */
+const STANDARD_EXCHANGES: readonly [string, ExchangeType, boolean][] = [
+  ['amq.direct', 'direct', false],
+  ['amq.fanout', 'fanout', false],
+  ['amq.topic', 'topic', false],
+  ['amq.headers', 'headers', false],
+  ['amq.match', 'headers', false],
+  ['amq.rabbitmq.trace', 'topic', true],
+];
 
 export interface DeclareQueueRequest {
   name: string;
@@ -22,52 +64,270 @@ export interface DeclareQueueRequest {
   connectionId: number;
 }
 
+export interface DeclareExchangeRequest {
+  name: string;
+  type: string;
+  passive: boolean;
+  durable: boolean;
+  autoDelete: boolean;
+  internal: boolean;
+  arguments: FieldTable;
+}
+
+/**
+ * The destinations of one publish, gathered without allocation: a routing number marks queues and
+ * exchanges already reached, so each is taken once even through several bindings or exchanges.
+ */
+class RouteCollector implements RouteSink {
+  epoch = 0;
+  readonly queues: Queue[] = [];
+  readonly exchanges: Exchange[] = [];
+  /** Calls to add() by the exchange being routed, duplicates included (for alternate exchanges). */
+  added = 0;
+  private readonly exchangeMarks = new WeakMap<Exchange, number>();
+
+  add(d: Destination): void {
+    this.added++;
+    if (d.kind === 'queue') {
+      if (d.routeMark !== this.epoch) {
+        d.routeMark = this.epoch;
+        this.queues.push(d);
+      }
+    } else if (this.exchangeMarks.get(d) !== this.epoch) {
+      this.exchangeMarks.set(d, this.epoch);
+      this.exchanges.push(d);
+    }
+  }
+
+  markExchange(x: Exchange): boolean {
+    if (this.exchangeMarks.get(x) === this.epoch) return false;
+    this.exchangeMarks.set(x, this.epoch);
+    return true;
+  }
+}
+
 export class VHost {
   readonly queues = new Map<string, Queue>();
+  readonly exchanges = new Map<string, Exchange>();
+  private readonly defaultExchange: DefaultExchange;
+  private readonly routes = new RouteCollector();
 
   constructor(
     readonly name: string,
     readonly log: Logger,
-  ) {}
-
-  /** Routes and enqueues a message; returns the number of queues it reached. */
-  publish(exchange: string, routingKey: string, msg: Message): number {
-    const routed = routeScratch;
-    routed.length = 0;
-    if (exchange === '') {
-      const q = this.queues.get(routingKey);
-      if (q !== undefined) routed.push(q);
-    } else {
-      throw notFound(`no ${resourceName('exchange', exchange, this.name)}`);
+  ) {
+    this.defaultExchange = new DefaultExchange(this.queues, name);
+    this.exchanges.set('', this.defaultExchange);
+    for (const [xname, type, internal] of STANDARD_EXCHANGES) {
+      this.exchanges.set(xname, createExchange(type, xname, name, { durable: true, autoDelete: false, internal, arguments: new Map() }));
     }
-    const n = routed.length;
-    for (let i = 0; i < n; i++) routed[i]!.publish(msg);
-    routed.length = 0;
-    return n;
   }
 
-  /** Checks that an exchange exists (publish and bind do this before anything else). */
-  assertExchange(name: string): void {
-    if (name !== '') throw notFound(`no ${resourceName('exchange', name, this.name)}`);
+  // ------------------------------------------------------------------------------------------
+  // Publishing
+
+  /** The exchange a publish names: 404 when missing, 403 when internal. */
+  exchangeForPublish(name: string): Exchange {
+    const x = this.exchanges.get(name);
+    if (x === undefined) throw notFound(`no ${resourceName('exchange', name, this.name)}`);
+    if (x.options.internal) throw accessRefused(`cannot publish to internal ${resourceName('exchange', name, this.name)}`);
+    return x;
   }
+
+  /**
+   * The queues a message reaches from exchange `x` with its routing keys (the routing key, then any
+   * CC and BCC keys). Follows exchange-to-exchange bindings breadth first, each exchange once, and an
+   * exchange's alternate exchange when the exchange itself matched nothing. The returned array is
+   * reused by the next call.
+   */
+  route(x: Exchange, routingKey: string, msg: Message, extraKeys?: readonly string[]): readonly Queue[] {
+    const r = this.routes;
+    r.epoch++;
+    r.queues.length = 0;
+    r.exchanges.length = 0;
+    if (x === this.defaultExchange) {
+      this.defaultExchange.route(msg, routingKey, r);
+      if (extraKeys !== undefined) for (const k of extraKeys) this.defaultExchange.route(msg, k, r);
+      return r.queues;
+    }
+    r.markExchange(x);
+    r.exchanges.push(x);
+    for (let i = 0; i < r.exchanges.length; i++) {
+      const e = r.exchanges[i]!;
+      r.added = 0;
+      e.route(msg, routingKey, r);
+      if (extraKeys !== undefined) for (const k of extraKeys) e.route(msg, k, r);
+      if (r.added === 0) {
+        const ae = this.alternateExchange(e);
+        if (ae !== undefined && r.markExchange(ae)) r.exchanges.push(ae);
+      }
+    }
+    return r.queues;
+  }
+
+  private alternateExchange(x: Exchange): Exchange | undefined {
+    const ae = x.options.arguments.get('alternate-exchange');
+    if (ae === undefined || ae.type !== 'S') return undefined;
+    return this.exchanges.get(typeof ae.value === 'string' ? ae.value : ae.value.toString('utf8'));
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Exchanges
+
+  declareExchange(req: DeclareExchangeRequest): Exchange {
+    const name = stripCrLf(req.name);
+    if (req.passive) {
+      if (name === '') throw accessRefused('operation not permitted on the default exchange');
+      const x = this.exchanges.get(name);
+      if (x === undefined) throw notFound(`no ${resourceName('exchange', name, this.name)}`);
+      return x;
+    }
+    if (!(EXCHANGE_TYPES as readonly string[]).includes(req.type)) throw commandInvalid(`unknown exchange type '${req.type}'`);
+    if (name === '') throw accessRefused('operation not permitted on the default exchange');
+    let x = this.exchanges.get(name);
+    if (x === undefined) {
+      if (name.startsWith('amq.')) throw accessRefused(`exchange name '${name}' contains reserved prefix 'amq.*'`);
+      const ae = req.arguments.get('alternate-exchange');
+      if (ae !== undefined && ae.type !== 'S') {
+        throw preconditionFailed(`invalid type '${FIELD_TYPE_NAMES[ae.type]}' for arg 'alternate-exchange' in ${resourceName('exchange', name, this.name)}`);
+      }
+      x = createExchange(req.type as ExchangeType, name, this.name, {
+        durable: req.durable,
+        autoDelete: req.autoDelete,
+        internal: req.internal,
+        arguments: req.arguments,
+      });
+      this.exchanges.set(name, x);
+      this.log.debug({ exchange: name, type: req.type }, 'exchange declared');
+      return x;
+    }
+    const eq = (field: string, current: unknown, requested: unknown) => assertFieldEquivalence('exchange', name, this.name, field, current, requested);
+    eq('type', x.type, req.type);
+    eq('durable', x.options.durable, req.durable);
+    eq('auto_delete', x.options.autoDelete, req.autoDelete);
+    eq('internal', x.options.internal, req.internal);
+    assertArgsEquivalence('exchange', name, this.name, x.options.arguments, req.arguments, ['alternate-exchange']);
+    return x;
+  }
+
+  deleteExchange(rawName: string, ifUnused: boolean): void {
+    const name = stripCrLf(rawName);
+    if (name === '') throw accessRefused('operation not permitted on the default exchange');
+    if (name.startsWith('amq.')) throw accessRefused(`deletion of system ${resourceName('exchange', name, this.name)} not allowed`);
+    const x = this.exchanges.get(name);
+    if (x === undefined) return;
+    if (ifUnused && x.bindings.size > 0) throw preconditionFailed(`${resourceName('exchange', name, this.name)} in use`);
+    this.removeExchange(x);
+  }
+
+  private removeExchange(x: Exchange): void {
+    x.deleted = true;
+    this.exchanges.delete(x.name);
+    for (const b of [...x.bindings.values()]) this.dropBinding(b, false);
+    for (const b of [...x.incoming]) this.dropBinding(b, true);
+    this.log.debug({ exchange: x.name }, 'exchange deleted');
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Bindings
+
+  /** queue.bind and exchange.bind. */
+  bind(sourceName: string, destKind: 'queue' | 'exchange', destName: string, routingKey: string, args: FieldTable, connectionId: number): void {
+    const { source, destination } = this.bindingEnds(sourceName, destKind, destName, connectionId, true)!;
+    const invalid = source.validateBinding(args);
+    if (invalid !== undefined) throw preconditionFailed(invalid);
+    const b: Binding = { source, destination, routingKey, arguments: args, key: bindingKey(destination, routingKey, args) };
+    if (source.addBinding(b)) destination.incoming.add(b);
+  }
+
+  /** queue.unbind and exchange.unbind: like RabbitMQ, unbinding what is not there is fine. */
+  unbind(sourceName: string, destKind: 'queue' | 'exchange', destName: string, routingKey: string, args: FieldTable, connectionId: number): void {
+    const ends = this.bindingEnds(sourceName, destKind, destName, connectionId, false);
+    if (ends === undefined) return;
+    const b = ends.source.bindings.get(bindingKey(ends.destination, routingKey, args));
+    if (b !== undefined) this.dropBinding(b, true);
+  }
+
+  private bindingEnds(
+    rawSource: string,
+    destKind: 'queue' | 'exchange',
+    rawDest: string,
+    connectionId: number,
+    mustExist: boolean,
+  ): { source: Exchange; destination: Queue | Exchange } | undefined {
+    const sourceName = stripCrLf(rawSource);
+    const destName = stripCrLf(rawDest);
+    if ((destKind === 'exchange' && destName === '') || sourceName === '') {
+      throw accessRefused('operation not permitted on the default exchange');
+    }
+    const source = this.exchanges.get(sourceName);
+    const destination = destKind === 'queue' ? this.queues.get(destName) : this.exchanges.get(destName);
+    if (source === undefined || destination === undefined) {
+      if (!mustExist) return undefined;
+      if (source === undefined) throw notFound(`no ${resourceName('exchange', sourceName, this.name)}`);
+      throw notFound(`no ${resourceName(destKind, destName, this.name)}`);
+    }
+    if (destination.kind === 'queue') this.checkExclusiveAccess(destination, connectionId);
+    return { source, destination };
+  }
+
+  /** Removes a binding; the source goes too if it is auto-delete and this was its last binding. */
+  private dropBinding(b: Binding, maybeAutoDeleteSource: boolean): void {
+    b.source.removeBinding(b.key);
+    b.destination.incoming.delete(b);
+    const s = b.source;
+    if (maybeAutoDeleteSource && s.options.autoDelete && s.bindings.size === 0 && !s.deleted && this.exchanges.get(s.name) === s) {
+      this.log.debug({ exchange: s.name }, 'auto-delete exchange lost its last binding');
+      this.removeExchange(s);
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Queues
 
   declareQueue(req: DeclareQueueRequest): Queue {
-    const name = req.name === '' ? generateQueueName() : req.name;
+    const requested = stripCrLf(req.name);
+    if (req.passive) {
+      const q = this.queues.get(requested);
+      if (q === undefined) throw notFound(`no ${resourceName('queue', requested, this.name)}`);
+      this.checkExclusiveAccess(q, req.connectionId);
+      return q;
+    }
+    const durable = req.durable && !req.exclusive;
+    let name = requested;
+    if (name === '') {
+      const type = queueTypeOf(req.arguments);
+      if (type !== 'classic' && QUEUE_TYPE_ARGUMENTS[type] !== undefined) {
+        throw preconditionFailed(`Cannot declare a server-named queue for type rabbit_${type}_queue`);
+      }
+      name = generateQueueName();
+    } else if (name.startsWith('amq.')) {
+      throw accessRefused(`queue name '${name}' contains reserved prefix 'amq.*'`);
+    }
+    const owner = req.exclusive ? req.connectionId : undefined;
     const existing = this.queues.get(name);
     if (existing !== undefined) {
-      this.checkExclusiveAccess(existing, req.connectionId);
-      if (!req.passive) checkQueueEquivalence(existing, req);
+      if (existing.options.owner !== owner) throw this.lockedError(existing);
+      assertFieldEquivalence('queue', name, this.name, 'durable', existing.options.durable, durable);
+      assertFieldEquivalence('queue', name, this.name, 'auto_delete', existing.options.autoDelete, req.autoDelete);
+      const type = queueTypeOf(existing.options.arguments);
+      assertArgsEquivalence('queue', name, this.name, existing.options.arguments, req.arguments, QUEUE_TYPE_ARGUMENTS[type] ?? []);
       return existing;
     }
-    if (req.passive) throw notFound(`no ${resourceName('queue', name, this.name)}`);
+    const dlx = req.arguments.get('x-dead-letter-exchange');
+    if (dlx !== undefined && dlx.type !== 'S') {
+      throw preconditionFailed(`invalid type '${FIELD_TYPE_NAMES[dlx.type]}' for arg 'x-dead-letter-exchange' in ${resourceName('queue', name, this.name)}`);
+    }
+    checkDeclareArguments(name, this.name, req.arguments);
     const options: QueueOptions = {
-      durable: req.durable,
+      durable,
       exclusive: req.exclusive,
       autoDelete: req.autoDelete,
       arguments: req.arguments,
-      owner: req.exclusive ? req.connectionId : undefined,
+      owner,
     };
     const q = new Queue(name, this.name, options);
+    q.events = { autoDelete: (queue) => this.autoDeleteQueue(queue) };
     this.queues.set(name, q);
     this.log.debug({ queue: name }, 'queue declared');
     return q;
@@ -75,15 +335,38 @@ export class VHost {
 
   /** The queue, or 404 as RabbitMQ answers for a missing one; exclusive queues of others give 405. */
   getQueue(name: string, connectionId: number): Queue {
-    const q = this.queues.get(name);
-    if (q === undefined) throw notFound(`no ${resourceName('queue', name, this.name)}`);
+    const q = this.queues.get(stripCrLf(name));
+    if (q === undefined) throw notFound(`no ${resourceName('queue', stripCrLf(name), this.name)}`);
     this.checkExclusiveAccess(q, connectionId);
     return q;
   }
 
+  /** queue.delete: a missing queue is fine (0 messages); if-empty is checked before if-unused. */
+  deleteQueueCommand(rawName: string, ifUnused: boolean, ifEmpty: boolean, connectionId: number): number {
+    const name = stripCrLf(rawName);
+    const q = this.queues.get(name);
+    if (q === undefined) return 0;
+    this.checkExclusiveAccess(q, connectionId);
+    if (ifEmpty && q.messageCount > 0) throw preconditionFailed(`${resourceName('queue', name, this.name)} not empty`);
+    if (ifUnused && q.consumerCount > 0) throw preconditionFailed(`${resourceName('queue', name, this.name)} in use`);
+    return this.deleteQueue(q);
+  }
+
+  purgeQueue(name: string, connectionId: number): number {
+    return this.getQueue(name, connectionId).purge();
+  }
+
   deleteQueue(q: Queue): number {
+    if (this.queues.get(q.name) !== q) return 0;
     this.queues.delete(q.name);
+    for (const b of [...q.incoming]) this.dropBinding(b, true);
+    this.log.debug({ queue: q.name }, 'queue deleted');
     return q.delete();
+  }
+
+  private autoDeleteQueue(q: Queue): void {
+    this.log.debug({ queue: q.name }, 'auto-delete queue lost its last consumer');
+    this.deleteQueue(q);
   }
 
   /** Deletes the exclusive queues of a connection that went away. */
@@ -93,23 +376,33 @@ export class VHost {
     }
   }
 
-  private checkExclusiveAccess(q: Queue, connectionId: number): void {
-    if (q.options.owner !== undefined && q.options.owner !== connectionId) {
-      throw resourceLocked(
-        `cannot obtain exclusive access to locked ${resourceName('queue', q.name, this.name)}. It could be originally declared on another connection or the exclusive property value does not match that of the original declaration.`,
-      );
-    }
+  checkExclusiveAccess(q: Queue, connectionId: number): void {
+    if (q.options.owner !== undefined && q.options.owner !== connectionId) throw this.lockedError(q);
+  }
+
+  private lockedError(q: Queue) {
+    return resourceLocked(
+      `cannot obtain exclusive access to locked ${resourceName('queue', q.name, this.name)}. It could be originally declared on another connection or the exclusive property value does not match that of the original declaration.`,
+    );
   }
 }
 
-function checkQueueEquivalence(q: Queue, req: DeclareQueueRequest): void {
-  const o = q.options;
-  const mismatch = (field: string, received: boolean, current: boolean) =>
-    preconditionFailed(
-      `inequivalent arg '${field}' for ${resourceName('queue', q.name, q.vhost)}: received '${received}' but current is '${current}'`,
-    );
-  if (o.durable !== req.durable) throw mismatch('durable', req.durable, o.durable);
-  if (o.autoDelete !== req.autoDelete) throw mismatch('auto_delete', req.autoDelete, o.autoDelete);
+function createExchange(type: ExchangeType, name: string, vhost: string, options: ExchangeOptions): Exchange {
+  switch (type) {
+    case 'direct':
+      return new DirectExchange(name, vhost, options);
+    case 'fanout':
+      return new FanoutExchange(name, vhost, options);
+    case 'topic':
+      return new TopicExchange(name, vhost, options);
+    case 'headers':
+      return new HeadersExchange(name, vhost, options);
+  }
+}
+
+/** RabbitMQ strips CR and LF from names (rabbit_channel:strip_cr_lf). */
+function stripCrLf(name: string): string {
+  return name.includes('\n') || name.includes('\r') ? name.replace(/[\r\n]/g, '') : name;
 }
 
 /** Server-named queues look like RabbitMQ's: "amq.gen-" and 22 URL-safe base64 characters. */

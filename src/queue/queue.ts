@@ -4,7 +4,13 @@
  *
  * Delivery is synchronous: a publish to a queue with a consumer that has credit is written to that
  * consumer's channel in the same turn; the channel's outbound buffer batches the socket writes.
+ *
+ * Consumer rules follow RabbitMQ's rabbit_amqqueue_process: an exclusive consumer holds the queue
+ * alone; with x-single-active-consumer only the active consumer receives, and the next one (highest
+ * priority, then earliest) takes over when it goes; an auto-delete queue goes when its last consumer
+ * does, once it has had one.
  */
+import type { Binding } from '../exchange/exchange.js';
 import type { FieldTable } from '../protocol/field-table.js';
 import type { Message } from '../message.js';
 import { ConsumerSet, type Consumer } from '../delivery.js';
@@ -20,7 +26,14 @@ export interface QueueOptions {
   readonly owner: number | undefined;
 }
 
+/** What a queue reports back to its vhost. */
+export interface QueueEvents {
+  /** An auto-delete queue lost its last consumer. */
+  autoDelete(q: Queue): void;
+}
+
 export class Queue {
+  readonly kind = 'queue';
   private readonly ready = new ReadyList();
   readonly consumers = new ConsumerSet();
   private nextSeq = 1;
@@ -28,15 +41,33 @@ export class Queue {
   unackedCount = 0;
   deleted = false;
   private delivering = false;
+  /** Bindings that route to this queue (for cleanup when it is deleted). */
+  readonly incoming = new Set<Binding>();
+  /** Routing marks a queue as reached with the current publish's number, to skip duplicates. */
+  routeMark = 0;
+  private hasHadConsumers = false;
+  /** An exclusive consumer, which holds the queue alone (basic.consume exclusive=true). */
+  private exclusiveConsumer: Consumer | undefined;
+  readonly singleActiveConsumer: boolean;
+  /** With single active consumer on: the consumer currently receiving. */
+  private activeConsumer: Consumer | undefined;
+  events: QueueEvents | undefined;
 
   constructor(
     readonly name: string,
     readonly vhost: string,
     readonly options: QueueOptions,
-  ) {}
+  ) {
+    const sac = options.arguments.get('x-single-active-consumer');
+    this.singleActiveConsumer = sac !== undefined && sac.type === 't' && sac.value;
+  }
 
   get messageCount(): number {
     return this.ready.length;
+  }
+
+  get messageBytes(): number {
+    return this.ready.byteSize;
   }
 
   get consumerCount(): number {
@@ -57,13 +88,43 @@ export class Queue {
     return e;
   }
 
+  /**
+   * Why a new consumer cannot attach ("exclusive" when another holds the queue, or the request is
+   * exclusive while others consume, or on a single-active-consumer queue), or undefined.
+   */
+  consumeRefusal(exclusive: boolean): 'in-use' | undefined {
+    if (this.singleActiveConsumer) return exclusive ? 'in-use' : undefined;
+    if (this.exclusiveConsumer !== undefined) return 'in-use';
+    if (exclusive && this.consumers.size > 0) return 'in-use';
+    return undefined;
+  }
+
   addConsumer(c: Consumer): void {
     this.consumers.add(c);
+    this.hasHadConsumers = true;
+    if (c.exclusive) this.exclusiveConsumer = c;
+    if (this.singleActiveConsumer && this.activeConsumer === undefined) this.activeConsumer = c;
     this.deliverReady();
   }
 
+  /** Detaches a consumer (cancel, channel closed). May auto-delete the queue. */
   removeConsumer(c: Consumer): boolean {
-    return this.consumers.remove(c);
+    if (!this.consumers.remove(c)) return false;
+    if (this.exclusiveConsumer === c) this.exclusiveConsumer = undefined;
+    if (this.activeConsumer === c) {
+      this.activeConsumer = this.nextActiveConsumer();
+      this.deliverReady();
+    }
+    if (this.options.autoDelete && this.hasHadConsumers && this.consumers.size === 0 && !this.deleted) {
+      this.events?.autoDelete(this);
+    }
+    return true;
+  }
+
+  private nextActiveConsumer(): Consumer | undefined {
+    let best: Consumer | undefined;
+    for (const c of this.consumers.consumers) if (best === undefined || c.priority > best.priority) best = c;
+    return best;
   }
 
   /** A consumer regained credit: give it work. */
@@ -102,6 +163,8 @@ export class Queue {
       this.consumers.remove(c);
       c.cancelledByQueue(this);
     }
+    this.exclusiveConsumer = undefined;
+    this.activeConsumer = undefined;
     return n;
   }
 
@@ -114,9 +177,16 @@ export class Queue {
     try {
       const ready = this.ready;
       const consumers = this.consumers;
+      const single = this.singleActiveConsumer;
       while (ready.length > 0) {
-        const c = consumers.next();
-        if (c === undefined) break;
+        let c: Consumer | undefined;
+        if (single) {
+          c = this.activeConsumer;
+          if (c === undefined || !c.hasCredit()) break;
+        } else {
+          c = consumers.next();
+          if (c === undefined) break;
+        }
         const e = ready.shift()!;
         if (!c.noAck) this.unackedCount++;
         c.deliver(this, e);

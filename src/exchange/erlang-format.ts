@@ -1,0 +1,50 @@
+/**
+ * Renders field values the way RabbitMQ's error texts print them with Erlang's `~p`: binaries as
+ * <<"text">>, numbers plainly, booleans as atoms. Used so reply texts match RabbitMQ's byte for byte.
+ */
+import type { FieldValue } from '../protocol/field-table.js';
+
+export function erlangTerm(v: FieldValue): string {
+  switch (v.type) {
+    case 'S':
+    case 'x': {
+      const b = Buffer.from(v.value as string | Buffer);
+      return erlangBinaryLiteral(b);
+    }
+    case 't':
+      return v.value ? 'true' : 'false';
+    case 'V':
+      return 'undefined';
+    case 'D':
+      return `{${v.value.scale},${v.value.value}}`;
+    case 'f':
+    case 'd':
+      return erlangFloat(v.value);
+    case 'A':
+      return `[${v.value.map((x) => `{${typeAtom(x)},${erlangTerm(x)}}`).join(',')}]`;
+    case 'F':
+      return `[${[...v.value].map(([k, x]) => `{${erlangBinaryLiteral(Buffer.from(k))},${typeAtom(x)},${erlangTerm(x)}}`).join(',')}]`;
+    default:
+      return String(v.value);
+  }
+}
+
+function typeAtom(v: FieldValue): string {
+  const names: Record<string, string> = { t: 'bool', b: 'byte', B: 'unsignedbyte', s: 'short', u: 'unsignedshort', I: 'signedint', i: 'unsignedint', l: 'long', f: 'float', d: 'double', D: 'decimal', S: 'longstr', x: 'binary', A: 'array', T: 'timestamp', F: 'table', V: 'void' };
+  return names[v.type]!;
+}
+
+export function erlangBinaryLiteral(b: Buffer): string {
+  let printable = b.length > 0;
+  for (const c of b) if (c < 32 || c > 126) printable = false;
+  if (b.length === 0) return '<<>>';
+  if (printable) return `<<"${b.toString('latin1').replace(/\\/g, '\\\\').replace(/"/g, '\\"')}">>`;
+  return `<<${[...b].join(',')}>>`;
+}
+
+/** Erlang prints floats with enough digits to round-trip, always with a decimal point. */
+export function erlangFloat(n: number): string {
+  if (Number.isInteger(n)) return `${n}.0`;
+  const s = String(n);
+  return s.includes('e') ? s.replace(/e([+-])(\d+)/, (_, sign, exp) => `e${sign === '-' ? '-' : '+'}${exp.padStart(2, '0')}`) : s;
+}

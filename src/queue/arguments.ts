@@ -1,0 +1,198 @@
+/**
+ * Validation and equivalence of x- arguments, as RabbitMQ's rabbit_amqqueue does them: one validator
+ * per argument, run in RabbitMQ's order for the arguments the queue type knows; arguments belonging to
+ * another queue type are refused; errors are 406 PRECONDITION_FAILED with Erlang-formatted reasons
+ * ("invalid arg 'x-max-length' for queue 'q' in vhost '/': {value_negative,-1}").
+ */
+import { preconditionFailed, resourceName } from '../errors.js';
+import { erlangTerm } from '../exchange/erlang-format.js';
+import { FIELD_TYPE_NAMES, type FieldTable, type FieldValue } from '../protocol/field-table.js';
+
+export type QueueType = 'classic' | 'quorum' | 'stream';
+
+/** An Erlang term as `~p` would print it; strings print with quotes. */
+type Reason = string;
+const quoted = (s: string): Reason => JSON.stringify(s);
+
+type Validator = (v: FieldValue, args: FieldTable) => Reason | undefined;
+
+const INTEGER_TYPES = new Set(['b', 's', 'I', 'l', 'B', 'u', 'i']);
+const TEN_YEARS_MS = 315_360_000_000;
+
+const intArg: Validator = (v) => (INTEGER_TYPES.has(v.type) ? undefined : quoted(`expected integer, got ${FIELD_TYPE_NAMES[v.type]}`));
+const num = (v: FieldValue) => Number(v.value as number | bigint);
+
+const nonNegInt: Validator = (v, a) => intArg(v, a) ?? (num(v) < 0 ? `{value_negative,${num(v)}}` : undefined);
+
+const expiry = (n: number): Reason | undefined =>
+  n < 0 ? `{value_negative,${n}}` : n > TEN_YEARS_MS ? `{value_too_large,${n}}` : undefined;
+
+const expiresArg: Validator = (v, a) => intArg(v, a) ?? (num(v) === 0 ? `{value_zero,0}` : expiry(num(v)));
+const messageTtlArg: Validator = (v, a) => intArg(v, a) ?? expiry(num(v));
+const maxPriorityArg: Validator = (v, a) => nonNegInt(v, a) ?? (num(v) > 255 ? `{max_value_exceeded,${num(v)}}` : undefined);
+const boolArg: Validator = (v) => (v.type === 't' ? undefined : `{unacceptable_type,${FIELD_TYPE_NAMES[v.type]}}`);
+const positiveInt: Validator = (v, a) => nonNegInt(v, a) ?? (num(v) === 0 ? `{value_zero,0}` : undefined);
+
+const str = (v: FieldValue) => (typeof v.value === 'string' ? v.value : Buffer.isBuffer(v.value) ? v.value.toString('utf8') : '');
+
+const oneOfStrings =
+  (values: readonly string[], invalid: (s: string) => Reason): Validator =>
+  (v) => {
+    if (v.type !== 'S') return `{unacceptable_type,${FIELD_TYPE_NAMES[v.type]}}`;
+    return values.includes(str(v)) ? undefined : invalid(str(v));
+  };
+
+const dlxNameArg: Validator = (v) => (v.type === 'S' ? undefined : `{unacceptable_type,${FIELD_TYPE_NAMES[v.type]}}`);
+const dlxRoutingKeyArg: Validator = (v, args) => {
+  if (v.type !== 'S') return `{unacceptable_type,${FIELD_TYPE_NAMES[v.type]}}`;
+  return args.has('x-dead-letter-exchange') ? undefined : 'routing_key_but_no_dlx_defined';
+};
+const queueVersionArg: Validator = (v, a) =>
+  nonNegInt(v, a) ?? (num(v) === 1 || num(v) === 2 ? undefined : quoted(`unsupported queue version '${num(v)}'`));
+const maxAgeArg: Validator = (v) => {
+  if (v.type !== 'S') return `{unacceptable_type,${FIELD_TYPE_NAMES[v.type]}}`;
+  const m = /^([0-9]*)(.*)$/.exec(str(v));
+  if (m === null || !(Number(m[1]) > 0) || !['Y', 'M', 'D', 'h', 'm', 's'].includes(m[2]!)) return 'invalid_max_age';
+  return undefined;
+};
+
+export const QUEUE_TYPES: readonly QueueType[] = ['classic', 'quorum', 'stream'];
+const queueTypeArg = oneOfStrings(QUEUE_TYPES, (s) => quoted(`unsupported queue type '${s}'`));
+
+/** RabbitMQ's declare_args(), in its order. */
+const DECLARE_VALIDATORS: readonly (readonly [string, Validator])[] = [
+  ['x-expires', expiresArg],
+  ['x-message-ttl', messageTtlArg],
+  ['x-dead-letter-exchange', dlxNameArg],
+  ['x-dead-letter-routing-key', dlxRoutingKeyArg],
+  ['x-dead-letter-strategy', oneOfStrings(['at-most-once', 'at-least-once'], () => 'invalid_dlx_strategy')],
+  ['x-max-length', nonNegInt],
+  ['x-max-length-bytes', nonNegInt],
+  ['x-max-in-memory-length', nonNegInt],
+  ['x-max-in-memory-bytes', nonNegInt],
+  ['x-max-priority', maxPriorityArg],
+  ['x-overflow', oneOfStrings(['drop-head', 'reject-publish', 'reject-publish-dlx'], () => 'invalid_overflow')],
+  ['x-queue-mode', oneOfStrings(['default', 'lazy'], (s) => quoted(`unsupported queue mode '${s}'`))],
+  ['x-queue-version', queueVersionArg],
+  ['x-single-active-consumer', boolArg],
+  ['x-queue-type', queueTypeArg],
+  ['x-quorum-initial-group-size', positiveInt],
+  ['x-max-age', maxAgeArg],
+  ['x-stream-max-segment-size-bytes', nonNegInt],
+  ['x-initial-cluster-size', positiveInt],
+  ['x-queue-leader-locator', oneOfStrings(['client-local', 'balanced'], () => 'invalid_queue_locator_arg')],
+  ['x-delivery-limit', nonNegInt],
+];
+
+/** The arguments each queue type accepts (rabbit_*_queue:capabilities/0, queue_arguments). */
+export const QUEUE_TYPE_ARGUMENTS: Readonly<Record<QueueType, readonly string[]>> = {
+  classic: [
+    'x-expires', 'x-message-ttl', 'x-dead-letter-exchange', 'x-dead-letter-routing-key', 'x-max-length',
+    'x-max-length-bytes', 'x-max-priority', 'x-overflow', 'x-queue-mode', 'x-queue-version',
+    'x-single-active-consumer', 'x-queue-type', 'x-queue-master-locator',
+  ],
+  quorum: [
+    'x-dead-letter-exchange', 'x-dead-letter-routing-key', 'x-dead-letter-strategy', 'x-expires', 'x-max-length',
+    'x-max-length-bytes', 'x-max-in-memory-length', 'x-max-in-memory-bytes', 'x-overflow',
+    'x-single-active-consumer', 'x-queue-type', 'x-quorum-initial-group-size', 'x-delivery-limit',
+    'x-message-ttl', 'x-queue-leader-locator',
+  ],
+  stream: [
+    'x-max-length-bytes', 'x-queue-type', 'x-max-age', 'x-stream-max-segment-size-bytes',
+    'x-initial-cluster-size', 'x-queue-leader-locator',
+  ],
+};
+
+const ALL_QUEUE_ARGUMENTS = new Set(Object.values(QUEUE_TYPE_ARGUMENTS).flat());
+
+export function queueTypeOf(args: FieldTable): QueueType {
+  const v = args.get('x-queue-type');
+  return v === undefined ? 'classic' : (str(v) as QueueType);
+}
+
+/** rabbit_amqqueue:check_declare_arguments: throws the 406 RabbitMQ gives for the first bad argument. */
+export function checkDeclareArguments(queue: string, vhost: string, args: FieldTable): void {
+  const where = resourceName('queue', queue, vhost);
+  const run = (key: string, validate: Validator) => {
+    const v = args.get(key);
+    if (v === undefined) return;
+    const reason = validate(v, args);
+    if (reason !== undefined) throw preconditionFailed(`invalid arg '${key}' for ${where}: ${reason}`);
+  };
+  run('x-queue-type', queueTypeArg);
+  const type = queueTypeOf(args);
+  const known = QUEUE_TYPE_ARGUMENTS[type];
+  for (const [key, validate] of DECLARE_VALIDATORS) if (known.includes(key)) run(key, validate);
+  for (const key of args.keys()) {
+    if (ALL_QUEUE_ARGUMENTS.has(key) && !known.includes(key)) {
+      throw preconditionFailed(`invalid arg '${key}' for ${where} of queue type ${type}`);
+    }
+  }
+}
+
+/** rabbit_amqqueue:check_consume_arguments for x-priority (the one consumer argument classic queues check). */
+export function checkConsumeArguments(queue: string, vhost: string, args: FieldTable): void {
+  const v = args.get('x-priority');
+  if (v === undefined) return;
+  const reason = intArg(v, args);
+  if (reason !== undefined) throw preconditionFailed(`invalid arg 'x-priority' for ${resourceName('queue', queue, vhost)}: ${reason}`);
+}
+
+/** Integer kinds compare as one class, and floats as another, in RabbitMQ's argument equivalence. */
+function typeClass(t: FieldValue['type']): string {
+  if ('bsIlDBui'.includes(t)) return 'int';
+  if (t === 'f' || t === 'd') return 'float';
+  return t;
+}
+
+/** RabbitMQ's val/1: how an argument appears in an "inequivalent arg" text. */
+function describe(v: FieldValue | undefined): string {
+  if (v === undefined) return 'none';
+  const value = v.type === 'S' || v.type === 'x' ? Buffer.from(v.value as string | Buffer).toString('utf8') : erlangTerm(v);
+  return `the value '${value}' of type '${FIELD_TYPE_NAMES[v.type]}'`;
+}
+
+function sameValue(a: FieldValue, b: FieldValue): boolean {
+  if (typeClass(a.type) !== typeClass(b.type)) return false;
+  if (typeClass(a.type) === 'int' || typeClass(a.type) === 'float') {
+    if (a.type === 'D' || b.type === 'D') return JSON.stringify(a.value) === JSON.stringify(b.value);
+    return Number(a.value) === Number(b.value);
+  }
+  if (a.type === 'S' || a.type === 'x') return Buffer.from(a.value as string).equals(Buffer.from(b.value as string));
+  return JSON.stringify(a, bigintSafe) === JSON.stringify(b, bigintSafe);
+}
+
+const bigintSafe = (_: string, v: unknown) => (typeof v === 'bigint' ? v.toString() : v instanceof Map ? [...v] : v);
+
+/**
+ * rabbit_misc:assert_args_equivalence over `keys`: each must be absent from both, or of the same type
+ * class with an equal value. x-queue-type "classic" and absent count as the same.
+ */
+export function assertArgsEquivalence(
+  kind: 'queue' | 'exchange',
+  name: string,
+  vhost: string,
+  current: FieldTable,
+  requested: FieldTable,
+  keys: readonly string[],
+): void {
+  for (const key of keys) {
+    const a = current.get(key);
+    const b = requested.get(key);
+    if (a === undefined && b === undefined) continue;
+    if (a !== undefined && b !== undefined && sameValue(a, b)) continue;
+    if (key === 'x-queue-type') {
+      const isClassic = (v: FieldValue | undefined) => v === undefined || (v.type === 'S' && str(v) === 'classic');
+      if (isClassic(a) && isClassic(b)) continue;
+    }
+    throw preconditionFailed(
+      `inequivalent arg '${key}' for ${resourceName(kind, name, vhost)}: received ${describe(b)} but current is ${describe(a)}`,
+    );
+  }
+}
+
+/** rabbit_misc:assert_field_equivalence for a flag: "received 'true' but current is 'false'". */
+export function assertFieldEquivalence(kind: 'queue' | 'exchange', name: string, vhost: string, field: string, current: unknown, requested: unknown): void {
+  if (current === requested) return;
+  throw preconditionFailed(`inequivalent arg '${field}' for ${resourceName(kind, name, vhost)}: received '${String(requested)}' but current is '${String(current)}'`);
+}
