@@ -93,7 +93,7 @@ describe('alternate exchanges', () => {
     await sync(ch);
     await expectChannelAlive(ch);
     await sleep(50);
-    expect(returned.map((r) => r.fields.replyCode)).toEqual([312]);
+    expect(returned.map((r) => (r.fields as unknown as { replyCode: number }).replyCode)).toEqual([312]);
   });
 
   it('naming an exchange that does not exist is not an error: the message is dropped', async () => {
