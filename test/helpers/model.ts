@@ -268,3 +268,6 @@ export function rawPublish(
   c.sendHeader(channel, content.length);
   if (content.length > 0) c.sendBody(channel, content);
 }
+/** basic.qos with every field (amqplib's prefetch() always sends prefetch-size 0). */
+export const basicQos = (ch: Channel, prefetchSize: number, prefetchCount: number, global: boolean) =>
+  rpcOf(ch).rpc(methodKey(60, 10), { prefetchSize, prefetchCount, global }, methodKey(60, 11));
