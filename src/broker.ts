@@ -13,11 +13,15 @@ import { fv, table, type FieldTable } from './protocol/field-table.js';
 import { VHost } from './vhost.js';
 import { VERSION } from './version.js';
 
-/** Capabilities advertised in connection.start: exactly the ones implemented. */
+/** Capabilities advertised in connection.start: exactly the ones implemented, in RabbitMQ's order. */
 export const IMPLEMENTED_CAPABILITIES: readonly string[] = [
+  'publisher_confirms',
+  'exchange_exchange_bindings',
+  'basic.nack',
+  'consumer_cancel_notify',
+  'consumer_priorities',
   'authentication_failure_close',
   'per_consumer_qos',
-  'consumer_cancel_notify',
 ];
 
 export class Broker implements BrokerContext {

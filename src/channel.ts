@@ -517,6 +517,9 @@ export class Channel {
       const reason = expirationError(expiration);
       if (reason !== undefined) throw preconditionFailed(`invalid expiration '${expiration}': ${reason}`);
     }
+    // RabbitMQ builds the message (refusing a delivery mode other than 1 or 2) before routing it.
+    const dm = msg.deliveryMode;
+    if (dm !== -1 && dm !== 1 && dm !== 2) throw preconditionFailed(`invalid message: {delivery_mode_unknown,${dm}}`);
     let extraKeys: string[] | undefined;
     if (msg.hasRoutingHeaders) {
       try {
@@ -639,6 +642,7 @@ export class Channel {
 
   /** Writes basic.deliver and the content for one entry. Called by the queue through the consumer. */
   deliver(c: ChannelConsumer, queue: Queue, entry: QueueEntry): void {
+
     const tag = this.nextDeliveryTag++;
     if (!c.noAck) {
       this.unacked.push({ tag, queue, entry, consumer: c });

@@ -259,8 +259,12 @@ export class Connection implements FrameHandler, ChannelHost {
   }
 
   onFatal(explanation: string): void {
-    // We lost sync with the peer: report, read nothing more.
+    // We lost sync with the peer: report, read nothing more, and (as RabbitMQ's fatal_frame_error)
+    // close the socket after the silent-close pause, since no close-ok can be read any more.
     this.handleError(frameError(explanation));
+    if (this.closeTimer !== undefined) clearTimeout(this.closeTimer);
+    this.closeTimer = setTimeout(() => this.terminate('fatal frame error'), this.broker.config.silentCloseDelayMs);
+    this.closeTimer.unref?.();
   }
 
   private onChannel0Frame(type: number, payload: Buffer, start: number, end: number): void {
@@ -474,10 +478,13 @@ export class Connection implements FrameHandler, ChannelHost {
     const seconds = this.heartbeat;
     if (seconds === 0) return;
     const ms = seconds * 1000;
-    // Send when nothing else went out for half an interval (RabbitMQ's rabbit_heartbeat does the same).
+    // Send when nothing else went out for half an interval (RabbitMQ's rabbit_heartbeat does the same,
+    // and always sends at the first check).
     let lastOut = -1;
+    let first = true;
     const sender = setInterval(() => {
-      if (this.out.bytesOut === lastOut) {
+      if (first || this.out.bytesOut === lastOut) {
+        first = false;
         const buf = this.out;
         const start = buf.frameStart(FRAME_HEARTBEAT, 0);
         buf.frameEnd(start);

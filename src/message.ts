@@ -30,6 +30,8 @@ const F_CLUSTER_ID = 0x0004;
 export class Message {
   /** delivery-mode 2. */
   persistent = false;
+  /** The delivery-mode property, or -1 when absent (RabbitMQ refuses values other than 1 and 2). */
+  deliveryMode = -1;
   /** The priority property, or -1 when absent. */
   priority = -1;
   /** Offsets of the expiration shortstr's bytes within `properties`, or -1 when absent. */
@@ -115,8 +117,10 @@ export function scanProperties(m: Message, p: Buffer): void {
   }
   if (flags & F_DELIVERY_MODE) {
     if (pos >= end) throw new DecodeError('truncated delivery-mode');
-    m.persistent = p[pos++] === 2;
+    m.deliveryMode = p[pos++]!;
+    m.persistent = m.deliveryMode === 2;
   } else {
+    m.deliveryMode = -1;
     m.persistent = false;
   }
   if (flags & F_PRIORITY) {

@@ -6,7 +6,7 @@
 //   2. Warren's transcript must equal RabbitMQ's, or the alternative a KNOWN_DIFFS.md entry allows.
 //   3. A difference fails the test unless the scenario is listed in PENDING.md; a pending scenario
 //      that differs is reported as skipped, one that matches is reported for removal from the list.
-import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, inject, test, type TestContext } from 'vitest';
@@ -104,6 +104,7 @@ function judge(ctx: TestContext, def: ScenarioDef, ref: RunResult, war: RunResul
     ctx.annotate(`differs from RabbitMQ 3.10.8 as accepted by ${kd.key}: ${kd.summary}`, 'notice');
   }
   report({ ...base, outcome, ms: Date.now() - started });
+  if (outcome === 'differs' && process.env.COMPAT_DIFF_DIR) writeDiff(process.env.COMPAT_DIFF_DIR, def.id, lines(ref.events), lines(war.events));
   if (outcome !== 'differs') {
     if (pending) {
       const note = `pending scenario now matches: remove it from PENDING.md (line ${pending.line}, ${pending.issue})`;
@@ -233,4 +234,19 @@ export function compatRestartSuite(title: string, defs: ScenarioDef[]): void {
       });
     }
   });
+}
+
+/** COMPAT_DIFF_DIR=dir: writes each differing scenario's two transcripts side by side, for debugging. */
+function writeDiff(dir: string, id: string, ref: string[], war: string[]): void {
+  mkdirSync(dir, { recursive: true });
+  const out: string[] = [];
+  const n = Math.max(ref.length, war.length);
+  for (let i = 0; i < n; i++) {
+    if (ref[i] === war[i]) out.push(`  ${ref[i]}`);
+    else {
+      if (ref[i] !== undefined) out.push(`- ${ref[i]}`);
+      if (war[i] !== undefined) out.push(`+ ${war[i]}`);
+    }
+  }
+  writeFileSync(path.join(dir, `${id.replace(/\//g, '__')}.diff`), out.join('\n') + '\n');
 }

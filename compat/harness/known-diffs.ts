@@ -68,6 +68,15 @@ export const KNOWN_DIFFS: KnownDiff[] = [
     summary: 'basic.qos global=true: per-channel prefetch in 3.10.8, denied by default since RabbitMQ 4.3',
     accepts: deniedFeature('global_qos', 'prefetch', 60, 10),
   },
+  {
+    key: 'KD-4',
+    ids: ['raw/header-0-8'],
+    summary: 'AMQP 0-8 header: spoken by 3.10.8, refused with the 0-9-1 header since RabbitMQ 4.0 removed 0-8',
+    accepts: (ref, war) => {
+      const refused = { protocolHeader: [65, 77, 81, 80, 0, 0, 9, 1], socket: 'closed', frames: 0 };
+      return ref.length === war.length && ref.every((e, k) => same(war[k], 'protocolHeader' in e ? refused : e));
+    },
+  },
 ];
 
 export function knownDiffFor(id: string): KnownDiff | undefined {

@@ -750,13 +750,15 @@ export class RChannel {
 
   /**
    * A round trip that reveals a close the server already sent (e.g. after an unknown delivery tag)
-   * without recording anything else: basic.qos with no limit, which every broker must answer.
+   * without recording anything else: a passive declare of amq.direct, which every broker answers and
+   * which changes nothing. (basic.qos would not do: a per-consumer qos lifts a global prefetch limit
+   * in RabbitMQ 3.x and releases deliveries.)
    */
   async ping(): Promise<void> {
     if (this.closeState.state !== 'open' || this.conn.state !== 'open') return;
     const rpc = (this.raw as unknown as { rpc: (m: number, f: Record<string, unknown>, e: number) => Promise<unknown> }).rpc.bind(this.raw);
     try {
-      await Promise.race([rpc(METHOD(60, 10), { prefetchSize: 0, prefetchCount: 0, global: false }, METHOD(60, 11)), sleep(2_000)]);
+      await Promise.race([rpc(METHOD(40, 10), { exchange: 'amq.direct', type: 'direct', passive: true, durable: true, autoDelete: false, internal: false, nowait: false, arguments: {} }, METHOD(40, 11)), sleep(2_000)]);
     } catch (err) {
       const info = errorInfo(err);
       if (this.closeState.state === 'open') this.closeState = { state: 'closed', by: info.code ? 'server' : 'socket', info };

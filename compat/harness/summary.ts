@@ -59,6 +59,11 @@ export function printSummary(dir: string, reference: string | null): void {
     out.push('', `pending scenario now matches: remove it from PENDING.md (${nowMatching.length}):`);
     for (const r of nowMatching.sort((a, b) => a.id.localeCompare(b.id))) out.push(`  ${r.id}  (${r.pending})`);
   }
+  const stillPending = rs.filter((r) => r.pending && r.outcome === 'differs');
+  if (stillPending.length) {
+    out.push('', `pending and still differing (${stillPending.length}):`);
+    for (const r of stillPending.sort((a, b) => a.id.localeCompare(b.id))) out.push(`  ${r.id}  (${r.pending})`);
+  }
   const diff = rs.filter((r) => !r.pending && r.outcome === 'differs');
   if (diff.length) {
     out.push('', `differs from RabbitMQ and not pending (${diff.length}):`);

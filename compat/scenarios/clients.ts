@@ -87,13 +87,16 @@ export const callback = scenarios('callback', 'amqplib-callback', (scenario) => 
   });
 
   scenario('exchange-routing', async (t) => {
-    const ch = await cbChannel(await cbConnect(t));
+    // A confirm channel: RabbitMQ enqueues asynchronously, so only confirmed publishes are surely
+    // counted by checkQueue (without them its count was seen to lag: 1 instead of 2).
+    const ch = (await cbChannel(await cbConnect(t), true)) as cb.ConfirmChannel;
     const x = t.n('x');
     const q = t.n('q');
     await call(t, 'assertExchange', (d) => ch.assertExchange(x, 'topic', { durable: false }, d));
     await call(t, 'assertQueue', (d) => ch.assertQueue(q, { exclusive: true }, d));
     await call(t, 'bindQueue', (d) => ch.bindQueue(q, x, 'a.#', {}, d));
     for (const rk of ['a', 'a.b', 'b.a']) ch.publish(x, rk, Buffer.from(rk));
+    await new Promise<void>((resolve, reject) => ch.waitForConfirms((err?: unknown) => (err ? reject(err) : resolve())));
     await call(t, 'checkQueue', (d) => ch.checkQueue(q, d));
     await call(t, 'deleteExchange', (d) => ch.deleteExchange(x, {}, d));
   });

@@ -34,7 +34,8 @@ export default scenarios('maxlength', 'amqplib', (scenario) => {
     const q = t.n('q');
     await ch.assertQueue(q, { exclusive: true, arguments: { 'x-max-length-bytes': 10 } });
     for (const b of ['12345', '67890', 'abcde', 'z']) ch.sendToQueue(q, b);
-    await ch.checkQueue(q);
+    // No checkQueue here: RabbitMQ 3.10.8 sometimes reports the count before the byte limit has
+    // dropped the head (seen: 1 and 2 for the same run), so only the surviving bodies are compared.
     await drainBodies(t, ch, q);
   });
 

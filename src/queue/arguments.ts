@@ -145,11 +145,20 @@ function typeClass(t: FieldValue['type']): string {
   return t;
 }
 
-/** RabbitMQ's val/1: how an argument appears in an "inequivalent arg" text. */
-function describe(v: FieldValue | undefined): string {
+/** A value as RabbitMQ's val/1 prints it: binaries as text, other terms as Erlang's ~p. */
+function plainTerm(v: FieldValue): string {
+  return v.type === 'S' || v.type === 'x' ? Buffer.from(v.value as string | Buffer).toString('utf8') : erlangTerm(v);
+}
+
+/**
+ * RabbitMQ's val/1 in an "inequivalent arg" text. With both sides present only the values are
+ * compared and shown ("received '2000' but current is '1000'"); when one side is missing the other
+ * is shown with its type ("received none but current is the value '5' of type 'byte'").
+ */
+function describe(v: FieldValue | undefined, bothPresent: boolean): string {
   if (v === undefined) return 'none';
-  const value = v.type === 'S' || v.type === 'x' ? Buffer.from(v.value as string | Buffer).toString('utf8') : erlangTerm(v);
-  return `the value '${value}' of type '${FIELD_TYPE_NAMES[v.type]}'`;
+  if (bothPresent) return `'${plainTerm(v)}'`;
+  return `the value '${plainTerm(v)}' of type '${FIELD_TYPE_NAMES[v.type]}'`;
 }
 
 function sameValue(a: FieldValue, b: FieldValue): boolean {
@@ -185,8 +194,9 @@ export function assertArgsEquivalence(
       const isClassic = (v: FieldValue | undefined) => v === undefined || (v.type === 'S' && str(v) === 'classic');
       if (isClassic(a) && isClassic(b)) continue;
     }
+    const both = a !== undefined && b !== undefined;
     throw preconditionFailed(
-      `inequivalent arg '${key}' for ${resourceName(kind, name, vhost)}: received ${describe(b)} but current is ${describe(a)}`,
+      `inequivalent arg '${key}' for ${resourceName(kind, name, vhost)}: received ${describe(b, both)} but current is ${describe(a, both)}`,
     );
   }
 }
