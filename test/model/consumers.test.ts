@@ -18,6 +18,7 @@ import {
   expectConnectionAlive,
   expectConnectionClosed,
   openChannel,
+  rawPublish,
   sync,
   tagged,
   withModel,
@@ -526,6 +527,19 @@ describe('basic.recover', () => {
   });
 });
 
+describe('no-local', () => {
+  it('is ignored (a RabbitMQ deviation): a consumer receives what its own connection publishes', async () => {
+    const ch = await fx.channel();
+    const q = await queueWith(ch, 0);
+    const raw = await m.raw();
+    await raw.openChannel(1);
+    raw.sendEncoded((w) => M.encodeBasicConsume(w, 1, { queue: q, consumerTag: 'local', noLocal: true, noAck: true }));
+    await raw.method('basic.consume-ok', 1);
+    rawPublish(raw, 1, { routingKey: q }, 'mine');
+    expect(await raw.method('basic.deliver', 1)).toMatchObject({ consumerTag: 'local', routingKey: q });
+  });
+});
+
 describe('no-ack consumers', () => {
   it('remove messages on delivery: closing the channel requeues nothing', async () => {
     const ch0 = await fx.channel();
@@ -703,6 +717,19 @@ describe('queue deleted under its consumers', () => {
     const other = await fx.channel();
     await other.deleteQueue(q);
     await eventually(() => expect(c.cancelled).toBe(true));
+    await expectChannelAlive(ch);
+  });
+
+  it('accepts acknowledgements of messages from the deleted queue', async () => {
+    const ch = await fx.channel();
+    const q = await queueWith(ch, 2);
+    const c = await collect(ch, q);
+    await c.atLeast(2);
+    const other = await fx.channel();
+    await other.deleteQueue(q);
+    await eventually(() => expect(c.cancelled).toBe(true));
+    ch.ack(c.messages[0]!);
+    ch.nack(c.messages[1]!, false, true);
     await expectChannelAlive(ch);
   });
 

@@ -416,6 +416,29 @@ describe('exclusive queues', () => {
     await expectEventuallyGone(q);
   });
 
+  it('are deleted when the owning connection drops without closing', async () => {
+    const raw = await m.raw();
+    await raw.openChannel(1);
+    const q = m.queue();
+    raw.sendEncoded((w) => M.encodeQueueDeclare(w, 1, { queue: q, exclusive: true }));
+    await raw.method('queue.declare-ok', 1);
+    const ch = await fx.channel();
+    await expectChannelClosed(ch, () => ch.checkQueue(q), locked(q, 50, 10));
+    raw.destroy();
+    await expectEventuallyGone(q);
+  });
+
+  it('are never durable: re-declaring with either durable flag is equivalent', async () => {
+    const conn = await fx.connect();
+    const ch = await openChannel(conn);
+    const q1 = m.queue();
+    const q2 = m.queue();
+    await ch.assertQueue(q1, { exclusive: true, durable: true });
+    await ch.assertQueue(q1, { exclusive: true, durable: false });
+    await ch.assertQueue(q2, { exclusive: true, durable: false });
+    await ch.assertQueue(q2, { exclusive: true, durable: true });
+  });
+
   it('cannot be re-declared as non-exclusive by their owner: 405 RESOURCE_LOCKED', async () => {
     const { owner, q } = await exclusiveElsewhere();
     const ch = await openChannel(owner);

@@ -6,6 +6,7 @@
  */
 import type { Channel, GetMessage } from 'amqplib';
 import { describe, expect, it } from 'vitest';
+import * as M from '../../src/protocol/generated/methods.js';
 import { eventually, withBroker } from '../helpers/broker.js';
 import { collect, openChannel, sync, withModel } from '../helpers/model.js';
 
@@ -187,6 +188,23 @@ describe('requeued messages go back to their original position', () => {
       ['m2', true],
       ['m3', true],
       ['m4', false],
+    ]);
+  });
+
+  it('a connection that drops without closing has its unacknowledged messages requeued', async () => {
+    const ch0 = await fx.channel();
+    const q = await queueWith(ch0, 3);
+    const raw = await m.raw();
+    await raw.openChannel(1);
+    raw.sendEncoded((w) => M.encodeBasicGet(w, 1, { queue: q, noAck: false }));
+    raw.sendEncoded((w) => M.encodeBasicGet(w, 1, { queue: q, noAck: false }));
+    await raw.waitFor((fs) => fs.filter((f) => f.type === 'method' && f.name === 'basic.get-ok').length === 2 || undefined);
+    raw.destroy();
+    await readyCount(q, 3);
+    expect(await contents(ch0, q)).toEqual([
+      ['m1', true],
+      ['m2', true],
+      ['m3', false],
     ]);
   });
 
