@@ -26,7 +26,7 @@ import {
 } from './errors.js';
 import { InvalidMessage, Message, expirationError, scanProperties, takeRoutingHeaders } from './message.js';
 import { checkConsumeArguments } from './queue/arguments.js';
-import { DecodeError, Reader } from './protocol/codec-primitives.js';
+import { DecodeError, MalformedUtf8Error, Reader } from './protocol/codec-primitives.js';
 import type { FieldTable } from './protocol/field-table.js';
 import { integerValue } from './protocol/field-table.js';
 import {
@@ -46,6 +46,7 @@ import {
   encodeChannelOpenOk,
   encodeAccessRequestOk,
   encodeBasicAck,
+  encodeBasicNack,
   encodeBasicReturn,
   encodeConfirmSelectOk,
   encodeExchangeBindOk,
@@ -156,6 +157,8 @@ export class Channel {
   private publishSeq = 1;
   /** Confirmed publish numbers not yet acknowledged to the client. */
   private readonly confirmed: number[] = [];
+  /** Refused publish numbers not yet nacked to the client. */
+  private readonly nacked: number[] = [];
   /** Transaction in progress (tx.select): publishes and settlements held until commit. */
   private tx: { publishes: TxPublish[]; settlements: TxSettlement[] } | undefined;
   /** Never set in this implementation: commits complete synchronously. Kept for RabbitMQ's error. */
@@ -207,6 +210,7 @@ export class Channel {
       m = decodeMethod(key, r);
       if (m !== undefined && r.pos !== end) throw new DecodeError('trailing bytes');
     } catch (e) {
+      if (e instanceof MalformedUtf8Error) throw frameError(e.message);
       if (!(e instanceof DecodeError)) throw e;
       if (e.insideTable) throw new SocketDrop(`malformed field table in ${methodName(key)}: ${e.message}`);
       const info = METHOD_INFO.get(key)!;
@@ -536,9 +540,14 @@ export class Channel {
       return;
     }
     const n = routed.length;
-    for (let i = 0; i < n; i++) routed[i]!.publish(msg);
+    let refused = false;
+    for (let i = 0; i < n; i++) if (!routed[i]!.publish(msg)) refused = true;
+    // Returns go out before the confirm for the same message (RabbitMQ orders them so).
     if (n === 0 && method.mandatory) this.writeReturn(msg);
-    if (seq !== 0) this.confirm(seq);
+    if (seq !== 0) {
+      if (refused) this.nack(seq);
+      else this.confirm(seq);
+    }
   }
 
   /** basic.return 312 NO_ROUTE with the content, for an unroutable mandatory publish. */
@@ -555,40 +564,70 @@ export class Channel {
     this.host.confirmsPending(this);
   }
 
-  /**
-   * Sends the confirms gathered since the last call, as RabbitMQ's coalesce_and_send does: every
-   * confirmed number below the oldest still-unconfirmed (or nacked) one goes in a single ack with
-   * multiple=true, the rest one by one. A lone confirm is a plain ack.
-   */
+  /** Records a publish a queue refused; the nack goes out with the next batch of confirms. */
+  private nack(seq: number): void {
+    this.nacked.push(seq);
+    this.host.confirmsPending(this);
+  }
+
+  /** Sends the confirms and nacks gathered since the last call (RabbitMQ's send_confirms_and_nacks). */
   flushConfirms(): void {
     const confirmed = this.confirmed;
-    if (confirmed.length === 0 || this.state !== 'open') {
+    const nacked = this.nacked;
+    if ((confirmed.length === 0 && nacked.length === 0) || this.state !== 'open') {
       confirmed.length = 0;
+      nacked.length = 0;
       return;
     }
     const out = this.host.out;
     if (confirmed.length === 1) {
       encodeBasicAck(out, this.number, { deliveryTag: confirmed[0]!, multiple: false });
-    } else {
-      confirmed.sort((a, b) => a - b);
-      // With nothing still outstanding, everything confirmed is below the cut-off.
-      const last = confirmed[confirmed.length - 1]!;
-      encodeBasicAck(out, this.number, { deliveryTag: last, multiple: true });
+    } else if (confirmed.length > 1) {
+      this.coalesce(confirmed, nacked, (tag, multiple) => encodeBasicAck(out, this.number, { deliveryTag: tag, multiple }));
+    }
+    if (nacked.length > 0) {
+      this.coalesce(nacked, confirmed, (tag, multiple) => encodeBasicNack(out, this.number, { deliveryTag: tag, multiple, requeue: false }));
     }
     confirmed.length = 0;
+    nacked.length = 0;
     out.frameDone();
   }
 
+  /**
+   * RabbitMQ's coalesce_and_send: the numbers below both the oldest publish still awaiting its
+   * outcome and the lowest number of the opposite kind go out as one frame with multiple=true (for
+   * the highest of them); the rest one by one.
+   */
+  private coalesce(tags: number[], opposite: readonly number[], send: (tag: number, multiple: boolean) => void): void {
+    tags.sort((a, b) => a - b);
+    let cutoff = this.oldestUnconfirmed() ?? tags[tags.length - 1]! + 1;
+    for (const t of opposite) if (t < cutoff) cutoff = t;
+    let i = 0;
+    while (i < tags.length && tags[i]! < cutoff) i++;
+    if (i > 0) send(tags[i - 1]!, true);
+    for (; i < tags.length; i++) send(tags[i]!, false);
+  }
+
+  /** The lowest publish number still waiting for its queues (none while everything completes at once). */
+  private oldestUnconfirmed(): number | undefined {
+    return undefined;
+  }
+
+  /**
+   * tx.commit: the held publishes are enqueued and the held settlements applied. If a queue refused
+   * a publish, RabbitMQ fails the commit with 406 "partial tx completion" (the rest stays committed).
+   */
   private commit(): void {
     const tx = this.tx!;
     const publishes = tx.publishes;
     const settlements = tx.settlements;
     this.tx = { publishes: [], settlements: [] };
+    let refused = false;
     for (const p of publishes) {
       let n = 0;
       for (const q of p.queues) {
         if (q.deleted) continue;
-        q.publish(p.msg);
+        if (!q.publish(p.msg)) refused = true;
         n++;
       }
       if (n === 0 && p.mandatory) this.writeReturn(p.msg);
@@ -598,6 +637,7 @@ export class Channel {
       else for (const u of s.items) u.queue.ack(u.entry);
       this.released(s.items);
     }
+    if (refused) throw preconditionFailed('partial tx completion');
   }
 
   /** tx.rollback: publishes are dropped; acknowledgements undone (the deliveries are unacked again). */
@@ -851,7 +891,7 @@ export class Channel {
     this.state = 'closing';
     encodeChannelClose(this.host.out, this.number, {
       replyCode: e.code,
-      replyText: e.replyText,
+      replyText: e.replyTextBytes,
       classId: e.classId,
       methodId: e.methodId,
     });
@@ -880,6 +920,11 @@ export class Channel {
    * requeued in their original order. Called on close and when the connection goes away.
    */
   release(): void {
+    if (this.tx !== undefined) {
+      // Uncommitted acks and rejects never happened: those deliveries are requeued below.
+      this.rollback();
+      this.tx = undefined;
+    }
     for (const c of this.consumers.values()) {
       c.cancelled = true;
       c.queue.removeConsumer(c);

@@ -125,7 +125,7 @@ export function checkDeclareArguments(queue: string, vhost: string, args: FieldT
   for (const [key, validate] of DECLARE_VALIDATORS) if (known.includes(key)) run(key, validate);
   for (const key of args.keys()) {
     if (ALL_QUEUE_ARGUMENTS.has(key) && !known.includes(key)) {
-      throw preconditionFailed(`invalid arg '${key}' for ${where} of queue type ${type}`);
+      throw preconditionFailed(`invalid arg '${key}' for ${where} of queue type rabbit_${type}_queue`);
     }
   }
 }

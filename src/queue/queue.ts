@@ -11,7 +11,7 @@
  * does, once it has had one.
  */
 import type { Binding } from '../exchange/exchange.js';
-import type { FieldTable } from '../protocol/field-table.js';
+import { integerValue, stringValue, type FieldTable } from '../protocol/field-table.js';
 import type { Message } from '../message.js';
 import { ConsumerSet, type Consumer } from '../delivery.js';
 import { QueueEntry } from './queue-entry.js';
@@ -32,6 +32,9 @@ export interface QueueEvents {
   autoDelete(q: Queue): void;
 }
 
+/** x-overflow: what a queue at its length limit does with one more message. */
+export type Overflow = 'drop-head' | 'reject-publish' | 'reject-publish-dlx';
+
 export class Queue {
   readonly kind = 'queue';
   private readonly ready = new ReadyList();
@@ -49,6 +52,10 @@ export class Queue {
   /** An exclusive consumer, which holds the queue alone (basic.consume exclusive=true). */
   private exclusiveConsumer: Consumer | undefined;
   readonly singleActiveConsumer: boolean;
+  /** x-max-length and x-max-length-bytes (ready messages only, as RabbitMQ counts them). */
+  private readonly maxLength: number | undefined;
+  private readonly maxBytes: number | undefined;
+  readonly overflow: Overflow;
   /** With single active consumer on: the consumer currently receiving. */
   private activeConsumer: Consumer | undefined;
   events: QueueEvents | undefined;
@@ -58,8 +65,12 @@ export class Queue {
     readonly vhost: string,
     readonly options: QueueOptions,
   ) {
-    const sac = options.arguments.get('x-single-active-consumer');
+    const args = options.arguments;
+    const sac = args.get('x-single-active-consumer');
     this.singleActiveConsumer = sac !== undefined && sac.type === 't' && sac.value;
+    this.maxLength = integerValue(args.get('x-max-length'));
+    this.maxBytes = integerValue(args.get('x-max-length-bytes'));
+    this.overflow = (stringValue(args.get('x-overflow')) as Overflow | undefined) ?? 'drop-head';
   }
 
   get messageCount(): number {
@@ -74,11 +85,42 @@ export class Queue {
     return this.consumers.size;
   }
 
-  /** Enqueues a routed message and delivers whatever can be delivered. */
-  publish(msg: Message): void {
+  /**
+   * Enqueues a routed message and delivers whatever can be delivered. Returns false when the queue
+   * refuses it (x-overflow reject-publish at its limit): the publisher gets a nack.
+   */
+  publish(msg: Message): boolean {
+    const limited = this.maxLength !== undefined || this.maxBytes !== undefined;
+    if (limited && this.overflow !== 'drop-head' && this.wouldOverflow(msg)) return false;
     this.ready.push(new QueueEntry(msg, this.nextSeq++));
     this.deliverReady();
+    if (limited) this.dropHeadOverLimit();
+    return true;
   }
+
+  /** RabbitMQ's will_overflow: one more ready message would exceed a limit. */
+  private wouldOverflow(msg: Message): boolean {
+    return (
+      (this.maxLength !== undefined && this.ready.length + 1 > this.maxLength) ||
+      (this.maxBytes !== undefined && this.ready.byteSize + msg.bodySize > this.maxBytes)
+    );
+  }
+
+  /** drop-head: the oldest ready messages go until the queue is within its limits. */
+  private dropHeadOverLimit(): void {
+    if (this.overflow !== 'drop-head') return;
+    while (
+      (this.maxLength !== undefined && this.ready.length > this.maxLength) ||
+      (this.maxBytes !== undefined && this.ready.byteSize > this.maxBytes)
+    ) {
+      const dropped = this.ready.shift();
+      if (dropped === undefined) break;
+      this.onDropped(dropped);
+    }
+  }
+
+  /** A message left the queue without being delivered (length limit). */
+  protected onDropped(_entry: QueueEntry): void {}
 
   /** basic.get: the next ready entry, or undefined when the queue is empty. */
   get(noAck: boolean): QueueEntry | undefined {
@@ -146,6 +188,8 @@ export class Queue {
       if (!this.deleted) this.ready.requeue(e);
     }
     this.deliverReady();
+    // Requeued messages count towards the limit again (RabbitMQ's requeue_and_run drops the head too).
+    if (this.maxLength !== undefined || this.maxBytes !== undefined) this.dropHeadOverLimit();
   }
 
   purge(): number {
