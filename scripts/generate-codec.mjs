@@ -104,7 +104,7 @@ const TS_TYPES = {
   longstr: 'Buffer',
   table: 'FieldTable',
 };
-const ENCODE_TYPES = { ...TS_TYPES, longstr: 'string | Buffer', timestamp: 'number | bigint' };
+const ENCODE_TYPES = { ...TS_TYPES, shortstr: 'string | Buffer', longstr: 'string | Buffer', timestamp: 'number | bigint' };
 
 function tsLiteral(type, value) {
   if (value === undefined || value === null) return undefined;
@@ -271,7 +271,12 @@ function renderMethods({ classes }) {
   for (const m of all) {
     out.push(`export function decode${m.typeName}(${m.args.length ? 'r' : '_r'}: Reader): ${m.typeName} {`);
     // Locals are prefixed: some argument names ("arguments") are reserved words in strict mode.
-    for (const a of m.args) out.push(`  const f_${a.prop} = r.${a.type}();`);
+    // Short strings of methods without content must be valid UTF-8 (RabbitMQ's generated decoder
+    // asserts it, skipping content-bearing methods for speed).
+    for (const a of m.args) {
+      const read = a.type === 'shortstr' && !m.content ? 'shortstrUtf8' : a.type;
+      out.push(`  const f_${a.prop} = r.${read}();`);
+    }
     const fields = ['id: ' + hex(m.key), ...m.args.map((a) => `${a.prop}: f_${a.prop}`)];
     out.push(`  return { ${fields.join(', ')} };`);
     out.push('}');
@@ -360,7 +365,7 @@ function renderProperties({ classes }) {
   if (props.length > 15) throw new Error('basic properties need a continuation flag word; not supported');
   const out = [HEADER];
   out.push("import type { FieldTable } from '../field-table.js';");
-  out.push("import { DecodeError, type Reader, type Writer } from '../codec-primitives.js';");
+  out.push("import type { Reader, Writer } from '../codec-primitives.js';");
   out.push('');
   out.push(`/** The ${props.length} properties of a basic-class content header; absent properties are undefined. */`);
   out.push('export interface BasicProperties {');
@@ -374,21 +379,15 @@ function renderProperties({ classes }) {
   for (const p of props) out.push(`  ${p.prop}: ${hex(1 << p.bit, 4)},`);
   out.push('} as const;');
   out.push('');
-  out.push('/** Flags of bits that name no basic property (bit 0 is the continuation bit). */');
-  const used = props.reduce((acc, p) => acc | (1 << p.bit), 0);
-  out.push(`export const BASIC_UNUSED_FLAG_BITS = ${hex(~used & 0xfffe & 0xffff, 4)};`);
-  out.push('');
-  out.push('/** Decodes the property flags and list of a basic content header (after class, weight and body size). */');
+  out.push('/**');
+  out.push(' * Decodes the property flags and list of a basic content header (after class, weight and body size).');
+  out.push(' * Like RabbitMQ\'s generated decoder, it reads the presence bits of the basic properties and ignores');
+  out.push(' * the two low bits of the flag word (the continuation bit included): there is no second word.');
+  out.push(' */');
   out.push('export function decodeBasicProperties(r: Reader): BasicProperties {');
-  out.push('  let flags = r.short();');
-  out.push('  // A set bit 0 announces another flag word; basic has no properties beyond the first word,');
-  out.push('  // so any further word must be empty.');
-  out.push('  let more = flags & 1;');
-  out.push('  while (more) { const next = r.short(); if (next & 0xfffe) throw new DecodeError("unknown property flag"); more = next & 1; }');
-  out.push('  if (flags & BASIC_UNUSED_FLAG_BITS) throw new DecodeError("unknown property flag");');
+  out.push('  const flags = r.short();');
   out.push('  const p: BasicProperties = {};');
   for (const p of props) out.push(`  if (flags & ${hex(1 << p.bit, 4)}) p.${p.prop} = r.${p.type}();`);
-  out.push('  flags = 0;');
   out.push('  return p;');
   out.push('}');
   out.push('');

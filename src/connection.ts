@@ -34,7 +34,7 @@ import {
   accessRefused,
   SocketDrop,
 } from './errors.js';
-import { DecodeError, Reader } from './protocol/codec-primitives.js';
+import { DecodeError, MalformedUtf8Error, Reader } from './protocol/codec-primitives.js';
 import { fv, table, type FieldTable } from './protocol/field-table.js';
 import {
   FRAME_BODY,
@@ -327,6 +327,11 @@ export class Connection implements FrameHandler, ChannelHost {
       m = decodeMethod(key, r);
       if (m !== undefined && r.pos !== end) throw new DecodeError('trailing bytes');
     } catch (e) {
+      if (e instanceof MalformedUtf8Error) {
+        // On channel 0 RabbitMQ's reader names the method; on other channels the error has none.
+        const info = METHOD_INFO.get(key)!;
+        throw frameError(e.message).withMethod(info.classId, info.methodId);
+      }
       if (!(e instanceof DecodeError)) throw e;
       if (e.insideTable) throw new SocketDrop(`malformed field table in ${methodName(key)}: ${e.message}`);
       const info = METHOD_INFO.get(key)!;
@@ -419,7 +424,7 @@ export class Connection implements FrameHandler, ChannelHost {
       const e = accessRefused(
         `Login was refused using authentication mechanism ${this.mechanism}. For details see the broker logfile.`,
       );
-      encodeConnectionClose(this.out, 0, { replyCode: e.code, replyText: e.replyText, classId: 0, methodId: 0 });
+      encodeConnectionClose(this.out, 0, { replyCode: e.code, replyText: e.replyTextBytes, classId: 0, methodId: 0 });
       this.out.frameDone();
     }
     this.silentClose();
@@ -558,7 +563,7 @@ export class Connection implements FrameHandler, ChannelHost {
     this.releaseAll();
     this.state = 'closed';
     // An internal error carries no explanation in RabbitMQ's reply text.
-    const replyText = err.code === 541 && err.explanation === '' ? 'INTERNAL_ERROR' : err.replyText;
+    const replyText = err.code === 541 && err.explanation === '' ? 'INTERNAL_ERROR' : err.replyTextBytes;
     encodeConnectionClose(this.out, 0, { replyCode: err.code, replyText, classId: err.classId, methodId: err.methodId });
     this.out.frameDone();
     this.out.flush();
@@ -630,7 +635,11 @@ export class Connection implements FrameHandler, ChannelHost {
     this.out.close();
     this.socket.end();
     // end() lets queued output (a close frame) go out first; destroy if the peer never finishes.
-    setTimeout(() => this.socket.destroy(), 1000).unref();
+    if (!this.socket.destroyed) {
+      const t = setTimeout(() => this.socket.destroy(), 1000);
+      t.unref();
+      this.socket.once('close', () => clearTimeout(t));
+    }
     this.cleanup();
   }
 

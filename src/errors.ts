@@ -39,6 +39,15 @@ export abstract class AmqpError extends Error {
     return formatReplyText(this.codeName, this.explanation);
   }
 
+  /**
+   * The reply-text bytes for the wire. Frame errors quote raw frame bytes (`all octets = <<"A\xe9">>`)
+   * which RabbitMQ sends unconverted, so their texts go out as Latin-1; all others as UTF-8.
+   */
+  get replyTextBytes(): Buffer {
+    const latin1 = this.code === ReplyCode.FRAME_ERROR || this.code === ReplyCode.UNEXPECTED_FRAME;
+    return truncateReplyText(Buffer.from(`${this.codeName} - ${this.explanation}`, latin1 ? 'latin1' : 'utf8'));
+  }
+
   /** Sets the failing command unless one was already named by the code that threw. */
   withMethod(classId: number, methodId: number): this {
     if (this.classId === 0 && this.methodId === 0) {
@@ -67,6 +76,11 @@ export class ConnectionError extends AmqpError {
  */
 export class SocketDrop extends Error {
   override name = 'SocketDrop';
+}
+
+/** RabbitMQ keeps the first 252 bytes of a reply text over 255 bytes and appends "...". */
+export function truncateReplyText(b: Buffer): Buffer {
+  return b.length <= 255 ? b : Buffer.concat([b.subarray(0, 252), Buffer.from('...')]);
 }
 
 export function formatReplyText(codeName: string, explanation: string): string {

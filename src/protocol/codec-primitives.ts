@@ -11,6 +11,11 @@
 import { isUtf8 } from 'node:buffer';
 import type { Decimal, FieldTable, FieldValue } from './field-table.js';
 
+/** RabbitMQ's FRAME_ERROR "Malformed UTF-8 in shortstr" for a method's short string. */
+export class MalformedUtf8Error extends Error {
+  override name = 'MalformedUtf8Error';
+}
+
 export class DecodeError extends Error {
   override name = 'DecodeError';
   /**
@@ -97,6 +102,22 @@ export class Reader {
     const len = this.octet();
     const p = this.need(len);
     return len === 0 ? '' : this.buf.toString('utf8', p, p + len);
+  }
+
+  /** A short string that must be valid UTF-8 (method arguments, as RabbitMQ asserts). */
+  shortstrUtf8(): string {
+    const len = this.octet();
+    const p = this.need(len);
+    if (len === 0) return '';
+    const bytes = this.buf.subarray(p, p + len);
+    for (let i = 0; i < len; i++) {
+      // ASCII is the common case; only strings with high bytes need the full check.
+      if (bytes[i]! > 0x7f) {
+        if (!isUtf8(bytes)) throw new MalformedUtf8Error('Malformed UTF-8 in shortstr');
+        break;
+      }
+    }
+    return bytes.toString('utf8');
   }
 
   longstrBytes(): Buffer {
@@ -290,7 +311,16 @@ export class Writer {
     this.bitIndex++;
   }
 
-  shortstr(s: string): void {
+  shortstr(s: string | Buffer): void {
+    if (typeof s !== 'string') {
+      if (s.length > 255) throw new EncodeError(`shortstr longer than 255 bytes (${s.length})`);
+      this.ensure(1 + s.length);
+      this.buf[this.pos] = s.length;
+      this.buf.set(s, this.pos + 1);
+      this.pos += 1 + s.length;
+      this.bitIndex = 8;
+      return;
+    }
     this.ensure(1 + s.length * 3);
     const p = this.pos;
     let n: number;

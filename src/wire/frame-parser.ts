@@ -153,25 +153,35 @@ export function snippet(buf: Buffer, start: number, end: number): string {
   return `first 16 octets = ${erlangBinary(buf.subarray(start, start + 16))}`;
 }
 
-/** Formats bytes as Erlang's `~p` prints a binary: <<"text">> when printable, else <<1,2,3>>. */
+/**
+ * Formats bytes as Erlang's `~p` prints a binary: <<"text">> when every byte is in its Latin-1
+ * printable set (32..126, 160..255, and \b \t \n \v \f \r \e, printed as escapes), else <<1,2,3>>.
+ * High bytes become the Latin-1 characters they are; frame-error reply texts are sent as Latin-1 so
+ * they reach the client as the single bytes RabbitMQ sends (see `replyTextBytes`).
+ */
 export function erlangBinary(b: Buffer): string {
   if (b.length === 0) return '<<>>';
   let printable = true;
   for (const c of b) {
-    if (!((c >= 32 && c <= 126) || c === 9 || c === 10 || c === 13)) {
+    if (!((c >= 32 && c <= 126) || c >= 160 || (c >= 8 && c <= 13) || c === 27)) {
       printable = false;
       break;
     }
   }
-  if (printable) {
-    const s = b
-      .toString('latin1')
-      .replace(/\\/g, '\\\\')
-      .replace(/"/g, '\\"')
-      .replace(/\n/g, '\\n')
-      .replace(/\r/g, '\\r')
-      .replace(/\t/g, '\\t');
-    return `<<"${s}">>`;
-  }
-  return `<<${[...b].join(',')}>>`;
+  if (!printable) return `<<${[...b].join(',')}>>`;
+  let s = '';
+  for (const c of b) s += ESCAPES[c] ?? String.fromCharCode(c);
+  return `<<"${s}">>`;
 }
+
+const ESCAPES: Readonly<Record<number, string>> = {
+  8: '\\b',
+  9: '\\t',
+  10: '\\n',
+  11: '\\v',
+  12: '\\f',
+  13: '\\r',
+  27: '\\e',
+  34: '\\"',
+  92: '\\\\',
+};

@@ -23,7 +23,7 @@ import { decodeBasicProperties, encodeBasicProperties, type BasicProperties } fr
 
 export type ReceivedFrame =
   | { type: 'method'; channel: number; name: string; method: AnyMethod }
-  | { type: 'header'; channel: number; classId: number; bodySize: number; properties: BasicProperties }
+  | { type: 'header'; channel: number; classId: number; bodySize: number; properties: BasicProperties; payload: Buffer }
   | { type: 'body'; channel: number; payload: Buffer }
   | { type: 'heartbeat'; channel: number }
   | { type: 'raw'; channel: number; frameType: number; payload: Buffer };
@@ -248,6 +248,7 @@ export function decodeFrame(type: number, channel: number, payload: Buffer): Rec
         classId: payload.readUInt16BE(0),
         bodySize: Number(payload.readBigUInt64BE(4)),
         properties: decodeBasicProperties(r),
+        payload,
       };
     } else if (type === 3) {
       return { type: 'body', channel, payload };

@@ -105,9 +105,9 @@ export interface ConnectionStartOk {
 /** Arguments for encoding connection.start-ok; those with a default in the spec may be left out. */
 export interface ConnectionStartOkArgs {
   clientProperties: FieldTable;
-  mechanism?: string;
+  mechanism?: string | Buffer;
   response: string | Buffer;
-  locale?: string;
+  locale?: string | Buffer;
 }
 
 /** connection.secure (10, 20): security mechanism challenge. */
@@ -167,8 +167,8 @@ export interface ConnectionOpen {
 }
 /** Arguments for encoding connection.open; those with a default in the spec may be left out. */
 export interface ConnectionOpenArgs {
-  virtualHost?: string;
-  capabilities?: string;
+  virtualHost?: string | Buffer;
+  capabilities?: string | Buffer;
   insist?: boolean;
 }
 
@@ -179,7 +179,7 @@ export interface ConnectionOpenOk {
 }
 /** Arguments for encoding connection.open-ok; those with a default in the spec may be left out. */
 export interface ConnectionOpenOkArgs {
-  knownHosts?: string;
+  knownHosts?: string | Buffer;
 }
 
 /** connection.close (10, 50): request a connection close. */
@@ -193,7 +193,7 @@ export interface ConnectionClose {
 /** Arguments for encoding connection.close; those with a default in the spec may be left out. */
 export interface ConnectionCloseArgs {
   replyCode: number;
-  replyText?: string;
+  replyText?: string | Buffer;
   classId: number;
   methodId: number;
 }
@@ -213,7 +213,7 @@ export interface ConnectionBlocked {
 }
 /** Arguments for encoding connection.blocked; those with a default in the spec may be left out. */
 export interface ConnectionBlockedArgs {
-  reason?: string;
+  reason?: string | Buffer;
 }
 
 /** connection.unblocked (10, 61): indicate that connection is unblocked. */
@@ -233,7 +233,7 @@ export interface ConnectionUpdateSecret {
 /** Arguments for encoding connection.update-secret; those with a default in the spec may be left out. */
 export interface ConnectionUpdateSecretArgs {
   newSecret: string | Buffer;
-  reason: string;
+  reason: string | Buffer;
 }
 
 /** connection.update-secret-ok (10, 71): update secret response. */
@@ -251,7 +251,7 @@ export interface ChannelOpen {
 }
 /** Arguments for encoding channel.open; those with a default in the spec may be left out. */
 export interface ChannelOpenArgs {
-  outOfBand?: string;
+  outOfBand?: string | Buffer;
 }
 
 /** channel.open-ok (20, 11): signal that the channel is ready. */
@@ -295,7 +295,7 @@ export interface ChannelClose {
 /** Arguments for encoding channel.close; those with a default in the spec may be left out. */
 export interface ChannelCloseArgs {
   replyCode: number;
-  replyText?: string;
+  replyText?: string | Buffer;
   classId: number;
   methodId: number;
 }
@@ -320,7 +320,7 @@ export interface AccessRequest {
 }
 /** Arguments for encoding access.request; those with a default in the spec may be left out. */
 export interface AccessRequestArgs {
-  realm?: string;
+  realm?: string | Buffer;
   exclusive?: boolean;
   passive?: boolean;
   active?: boolean;
@@ -354,8 +354,8 @@ export interface ExchangeDeclare {
 /** Arguments for encoding exchange.declare; those with a default in the spec may be left out. */
 export interface ExchangeDeclareArgs {
   ticket?: number;
-  exchange: string;
-  type?: string;
+  exchange: string | Buffer;
+  type?: string | Buffer;
   passive?: boolean;
   durable?: boolean;
   autoDelete?: boolean;
@@ -383,7 +383,7 @@ export interface ExchangeDelete {
 /** Arguments for encoding exchange.delete; those with a default in the spec may be left out. */
 export interface ExchangeDeleteArgs {
   ticket?: number;
-  exchange: string;
+  exchange: string | Buffer;
   ifUnused?: boolean;
   nowait?: boolean;
 }
@@ -409,9 +409,9 @@ export interface ExchangeBind {
 /** Arguments for encoding exchange.bind; those with a default in the spec may be left out. */
 export interface ExchangeBindArgs {
   ticket?: number;
-  destination: string;
-  source: string;
-  routingKey?: string;
+  destination: string | Buffer;
+  source: string | Buffer;
+  routingKey?: string | Buffer;
   nowait?: boolean;
   arguments?: FieldTable;
 }
@@ -437,9 +437,9 @@ export interface ExchangeUnbind {
 /** Arguments for encoding exchange.unbind; those with a default in the spec may be left out. */
 export interface ExchangeUnbindArgs {
   ticket?: number;
-  destination: string;
-  source: string;
-  routingKey?: string;
+  destination: string | Buffer;
+  source: string | Buffer;
+  routingKey?: string | Buffer;
   nowait?: boolean;
   arguments?: FieldTable;
 }
@@ -467,7 +467,7 @@ export interface QueueDeclare {
 /** Arguments for encoding queue.declare; those with a default in the spec may be left out. */
 export interface QueueDeclareArgs {
   ticket?: number;
-  queue?: string;
+  queue?: string | Buffer;
   passive?: boolean;
   durable?: boolean;
   exclusive?: boolean;
@@ -485,7 +485,7 @@ export interface QueueDeclareOk {
 }
 /** Arguments for encoding queue.declare-ok; those with a default in the spec may be left out. */
 export interface QueueDeclareOkArgs {
-  queue: string;
+  queue: string | Buffer;
   messageCount: number;
   consumerCount: number;
 }
@@ -503,9 +503,9 @@ export interface QueueBind {
 /** Arguments for encoding queue.bind; those with a default in the spec may be left out. */
 export interface QueueBindArgs {
   ticket?: number;
-  queue?: string;
-  exchange: string;
-  routingKey?: string;
+  queue?: string | Buffer;
+  exchange: string | Buffer;
+  routingKey?: string | Buffer;
   nowait?: boolean;
   arguments?: FieldTable;
 }
@@ -528,7 +528,7 @@ export interface QueuePurge {
 /** Arguments for encoding queue.purge; those with a default in the spec may be left out. */
 export interface QueuePurgeArgs {
   ticket?: number;
-  queue?: string;
+  queue?: string | Buffer;
   nowait?: boolean;
 }
 
@@ -554,7 +554,7 @@ export interface QueueDelete {
 /** Arguments for encoding queue.delete; those with a default in the spec may be left out. */
 export interface QueueDeleteArgs {
   ticket?: number;
-  queue?: string;
+  queue?: string | Buffer;
   ifUnused?: boolean;
   ifEmpty?: boolean;
   nowait?: boolean;
@@ -582,9 +582,9 @@ export interface QueueUnbind {
 /** Arguments for encoding queue.unbind; those with a default in the spec may be left out. */
 export interface QueueUnbindArgs {
   ticket?: number;
-  queue?: string;
-  exchange: string;
-  routingKey?: string;
+  queue?: string | Buffer;
+  exchange: string | Buffer;
+  routingKey?: string | Buffer;
   arguments?: FieldTable;
 }
 
@@ -633,8 +633,8 @@ export interface BasicConsume {
 /** Arguments for encoding basic.consume; those with a default in the spec may be left out. */
 export interface BasicConsumeArgs {
   ticket?: number;
-  queue?: string;
-  consumerTag?: string;
+  queue?: string | Buffer;
+  consumerTag?: string | Buffer;
   noLocal?: boolean;
   noAck?: boolean;
   exclusive?: boolean;
@@ -649,7 +649,7 @@ export interface BasicConsumeOk {
 }
 /** Arguments for encoding basic.consume-ok; those with a default in the spec may be left out. */
 export interface BasicConsumeOkArgs {
-  consumerTag: string;
+  consumerTag: string | Buffer;
 }
 
 /** basic.cancel (60, 30): end a queue consumer. */
@@ -660,7 +660,7 @@ export interface BasicCancel {
 }
 /** Arguments for encoding basic.cancel; those with a default in the spec may be left out. */
 export interface BasicCancelArgs {
-  consumerTag: string;
+  consumerTag: string | Buffer;
   nowait?: boolean;
 }
 
@@ -671,7 +671,7 @@ export interface BasicCancelOk {
 }
 /** Arguments for encoding basic.cancel-ok; those with a default in the spec may be left out. */
 export interface BasicCancelOkArgs {
-  consumerTag: string;
+  consumerTag: string | Buffer;
 }
 
 /** basic.publish (60, 40): publish a message. */
@@ -686,8 +686,8 @@ export interface BasicPublish {
 /** Arguments for encoding basic.publish; those with a default in the spec may be left out. */
 export interface BasicPublishArgs {
   ticket?: number;
-  exchange?: string;
-  routingKey?: string;
+  exchange?: string | Buffer;
+  routingKey?: string | Buffer;
   mandatory?: boolean;
   immediate?: boolean;
 }
@@ -703,9 +703,9 @@ export interface BasicReturn {
 /** Arguments for encoding basic.return; those with a default in the spec may be left out. */
 export interface BasicReturnArgs {
   replyCode: number;
-  replyText?: string;
-  exchange: string;
-  routingKey: string;
+  replyText?: string | Buffer;
+  exchange: string | Buffer;
+  routingKey: string | Buffer;
 }
 
 /** basic.deliver (60, 60): notify the client of a consumer message. */
@@ -719,11 +719,11 @@ export interface BasicDeliver {
 }
 /** Arguments for encoding basic.deliver; those with a default in the spec may be left out. */
 export interface BasicDeliverArgs {
-  consumerTag: string;
+  consumerTag: string | Buffer;
   deliveryTag: number;
   redelivered?: boolean;
-  exchange: string;
-  routingKey: string;
+  exchange: string | Buffer;
+  routingKey: string | Buffer;
 }
 
 /** basic.get (60, 70): direct access to a queue. */
@@ -736,7 +736,7 @@ export interface BasicGet {
 /** Arguments for encoding basic.get; those with a default in the spec may be left out. */
 export interface BasicGetArgs {
   ticket?: number;
-  queue?: string;
+  queue?: string | Buffer;
   noAck?: boolean;
 }
 
@@ -753,8 +753,8 @@ export interface BasicGetOk {
 export interface BasicGetOkArgs {
   deliveryTag: number;
   redelivered?: boolean;
-  exchange: string;
-  routingKey: string;
+  exchange: string | Buffer;
+  routingKey: string | Buffer;
   messageCount: number;
 }
 
@@ -765,7 +765,7 @@ export interface BasicGetEmpty {
 }
 /** Arguments for encoding basic.get-empty; those with a default in the spec may be left out. */
 export interface BasicGetEmptyArgs {
-  clusterId?: string;
+  clusterId?: string | Buffer;
 }
 
 /** basic.ack (60, 80): acknowledge one or more messages. */
@@ -980,9 +980,9 @@ export function decodeConnectionStart(r: Reader): ConnectionStart {
 
 export function decodeConnectionStartOk(r: Reader): ConnectionStartOk {
   const f_clientProperties = r.table();
-  const f_mechanism = r.shortstr();
+  const f_mechanism = r.shortstrUtf8();
   const f_response = r.longstr();
-  const f_locale = r.shortstr();
+  const f_locale = r.shortstrUtf8();
   return { id: 0x000a000b, clientProperties: f_clientProperties, mechanism: f_mechanism, response: f_response, locale: f_locale };
 }
 
@@ -1011,20 +1011,20 @@ export function decodeConnectionTuneOk(r: Reader): ConnectionTuneOk {
 }
 
 export function decodeConnectionOpen(r: Reader): ConnectionOpen {
-  const f_virtualHost = r.shortstr();
-  const f_capabilities = r.shortstr();
+  const f_virtualHost = r.shortstrUtf8();
+  const f_capabilities = r.shortstrUtf8();
   const f_insist = r.bit();
   return { id: 0x000a0028, virtualHost: f_virtualHost, capabilities: f_capabilities, insist: f_insist };
 }
 
 export function decodeConnectionOpenOk(r: Reader): ConnectionOpenOk {
-  const f_knownHosts = r.shortstr();
+  const f_knownHosts = r.shortstrUtf8();
   return { id: 0x000a0029, knownHosts: f_knownHosts };
 }
 
 export function decodeConnectionClose(r: Reader): ConnectionClose {
   const f_replyCode = r.short();
-  const f_replyText = r.shortstr();
+  const f_replyText = r.shortstrUtf8();
   const f_classId = r.short();
   const f_methodId = r.short();
   return { id: 0x000a0032, replyCode: f_replyCode, replyText: f_replyText, classId: f_classId, methodId: f_methodId };
@@ -1035,7 +1035,7 @@ export function decodeConnectionCloseOk(_r: Reader): ConnectionCloseOk {
 }
 
 export function decodeConnectionBlocked(r: Reader): ConnectionBlocked {
-  const f_reason = r.shortstr();
+  const f_reason = r.shortstrUtf8();
   return { id: 0x000a003c, reason: f_reason };
 }
 
@@ -1045,7 +1045,7 @@ export function decodeConnectionUnblocked(_r: Reader): ConnectionUnblocked {
 
 export function decodeConnectionUpdateSecret(r: Reader): ConnectionUpdateSecret {
   const f_newSecret = r.longstr();
-  const f_reason = r.shortstr();
+  const f_reason = r.shortstrUtf8();
   return { id: 0x000a0046, newSecret: f_newSecret, reason: f_reason };
 }
 
@@ -1054,7 +1054,7 @@ export function decodeConnectionUpdateSecretOk(_r: Reader): ConnectionUpdateSecr
 }
 
 export function decodeChannelOpen(r: Reader): ChannelOpen {
-  const f_outOfBand = r.shortstr();
+  const f_outOfBand = r.shortstrUtf8();
   return { id: 0x0014000a, outOfBand: f_outOfBand };
 }
 
@@ -1075,7 +1075,7 @@ export function decodeChannelFlowOk(r: Reader): ChannelFlowOk {
 
 export function decodeChannelClose(r: Reader): ChannelClose {
   const f_replyCode = r.short();
-  const f_replyText = r.shortstr();
+  const f_replyText = r.shortstrUtf8();
   const f_classId = r.short();
   const f_methodId = r.short();
   return { id: 0x00140028, replyCode: f_replyCode, replyText: f_replyText, classId: f_classId, methodId: f_methodId };
@@ -1086,7 +1086,7 @@ export function decodeChannelCloseOk(_r: Reader): ChannelCloseOk {
 }
 
 export function decodeAccessRequest(r: Reader): AccessRequest {
-  const f_realm = r.shortstr();
+  const f_realm = r.shortstrUtf8();
   const f_exclusive = r.bit();
   const f_passive = r.bit();
   const f_active = r.bit();
@@ -1102,8 +1102,8 @@ export function decodeAccessRequestOk(r: Reader): AccessRequestOk {
 
 export function decodeExchangeDeclare(r: Reader): ExchangeDeclare {
   const f_ticket = r.short();
-  const f_exchange = r.shortstr();
-  const f_type = r.shortstr();
+  const f_exchange = r.shortstrUtf8();
+  const f_type = r.shortstrUtf8();
   const f_passive = r.bit();
   const f_durable = r.bit();
   const f_autoDelete = r.bit();
@@ -1119,7 +1119,7 @@ export function decodeExchangeDeclareOk(_r: Reader): ExchangeDeclareOk {
 
 export function decodeExchangeDelete(r: Reader): ExchangeDelete {
   const f_ticket = r.short();
-  const f_exchange = r.shortstr();
+  const f_exchange = r.shortstrUtf8();
   const f_ifUnused = r.bit();
   const f_nowait = r.bit();
   return { id: 0x00280014, ticket: f_ticket, exchange: f_exchange, ifUnused: f_ifUnused, nowait: f_nowait };
@@ -1131,9 +1131,9 @@ export function decodeExchangeDeleteOk(_r: Reader): ExchangeDeleteOk {
 
 export function decodeExchangeBind(r: Reader): ExchangeBind {
   const f_ticket = r.short();
-  const f_destination = r.shortstr();
-  const f_source = r.shortstr();
-  const f_routingKey = r.shortstr();
+  const f_destination = r.shortstrUtf8();
+  const f_source = r.shortstrUtf8();
+  const f_routingKey = r.shortstrUtf8();
   const f_nowait = r.bit();
   const f_arguments = r.table();
   return { id: 0x0028001e, ticket: f_ticket, destination: f_destination, source: f_source, routingKey: f_routingKey, nowait: f_nowait, arguments: f_arguments };
@@ -1145,9 +1145,9 @@ export function decodeExchangeBindOk(_r: Reader): ExchangeBindOk {
 
 export function decodeExchangeUnbind(r: Reader): ExchangeUnbind {
   const f_ticket = r.short();
-  const f_destination = r.shortstr();
-  const f_source = r.shortstr();
-  const f_routingKey = r.shortstr();
+  const f_destination = r.shortstrUtf8();
+  const f_source = r.shortstrUtf8();
+  const f_routingKey = r.shortstrUtf8();
   const f_nowait = r.bit();
   const f_arguments = r.table();
   return { id: 0x00280028, ticket: f_ticket, destination: f_destination, source: f_source, routingKey: f_routingKey, nowait: f_nowait, arguments: f_arguments };
@@ -1159,7 +1159,7 @@ export function decodeExchangeUnbindOk(_r: Reader): ExchangeUnbindOk {
 
 export function decodeQueueDeclare(r: Reader): QueueDeclare {
   const f_ticket = r.short();
-  const f_queue = r.shortstr();
+  const f_queue = r.shortstrUtf8();
   const f_passive = r.bit();
   const f_durable = r.bit();
   const f_exclusive = r.bit();
@@ -1170,7 +1170,7 @@ export function decodeQueueDeclare(r: Reader): QueueDeclare {
 }
 
 export function decodeQueueDeclareOk(r: Reader): QueueDeclareOk {
-  const f_queue = r.shortstr();
+  const f_queue = r.shortstrUtf8();
   const f_messageCount = r.long();
   const f_consumerCount = r.long();
   return { id: 0x0032000b, queue: f_queue, messageCount: f_messageCount, consumerCount: f_consumerCount };
@@ -1178,9 +1178,9 @@ export function decodeQueueDeclareOk(r: Reader): QueueDeclareOk {
 
 export function decodeQueueBind(r: Reader): QueueBind {
   const f_ticket = r.short();
-  const f_queue = r.shortstr();
-  const f_exchange = r.shortstr();
-  const f_routingKey = r.shortstr();
+  const f_queue = r.shortstrUtf8();
+  const f_exchange = r.shortstrUtf8();
+  const f_routingKey = r.shortstrUtf8();
   const f_nowait = r.bit();
   const f_arguments = r.table();
   return { id: 0x00320014, ticket: f_ticket, queue: f_queue, exchange: f_exchange, routingKey: f_routingKey, nowait: f_nowait, arguments: f_arguments };
@@ -1192,7 +1192,7 @@ export function decodeQueueBindOk(_r: Reader): QueueBindOk {
 
 export function decodeQueuePurge(r: Reader): QueuePurge {
   const f_ticket = r.short();
-  const f_queue = r.shortstr();
+  const f_queue = r.shortstrUtf8();
   const f_nowait = r.bit();
   return { id: 0x0032001e, ticket: f_ticket, queue: f_queue, nowait: f_nowait };
 }
@@ -1204,7 +1204,7 @@ export function decodeQueuePurgeOk(r: Reader): QueuePurgeOk {
 
 export function decodeQueueDelete(r: Reader): QueueDelete {
   const f_ticket = r.short();
-  const f_queue = r.shortstr();
+  const f_queue = r.shortstrUtf8();
   const f_ifUnused = r.bit();
   const f_ifEmpty = r.bit();
   const f_nowait = r.bit();
@@ -1218,9 +1218,9 @@ export function decodeQueueDeleteOk(r: Reader): QueueDeleteOk {
 
 export function decodeQueueUnbind(r: Reader): QueueUnbind {
   const f_ticket = r.short();
-  const f_queue = r.shortstr();
-  const f_exchange = r.shortstr();
-  const f_routingKey = r.shortstr();
+  const f_queue = r.shortstrUtf8();
+  const f_exchange = r.shortstrUtf8();
+  const f_routingKey = r.shortstrUtf8();
   const f_arguments = r.table();
   return { id: 0x00320032, ticket: f_ticket, queue: f_queue, exchange: f_exchange, routingKey: f_routingKey, arguments: f_arguments };
 }
@@ -1242,8 +1242,8 @@ export function decodeBasicQosOk(_r: Reader): BasicQosOk {
 
 export function decodeBasicConsume(r: Reader): BasicConsume {
   const f_ticket = r.short();
-  const f_queue = r.shortstr();
-  const f_consumerTag = r.shortstr();
+  const f_queue = r.shortstrUtf8();
+  const f_consumerTag = r.shortstrUtf8();
   const f_noLocal = r.bit();
   const f_noAck = r.bit();
   const f_exclusive = r.bit();
@@ -1253,18 +1253,18 @@ export function decodeBasicConsume(r: Reader): BasicConsume {
 }
 
 export function decodeBasicConsumeOk(r: Reader): BasicConsumeOk {
-  const f_consumerTag = r.shortstr();
+  const f_consumerTag = r.shortstrUtf8();
   return { id: 0x003c0015, consumerTag: f_consumerTag };
 }
 
 export function decodeBasicCancel(r: Reader): BasicCancel {
-  const f_consumerTag = r.shortstr();
+  const f_consumerTag = r.shortstrUtf8();
   const f_nowait = r.bit();
   return { id: 0x003c001e, consumerTag: f_consumerTag, nowait: f_nowait };
 }
 
 export function decodeBasicCancelOk(r: Reader): BasicCancelOk {
-  const f_consumerTag = r.shortstr();
+  const f_consumerTag = r.shortstrUtf8();
   return { id: 0x003c001f, consumerTag: f_consumerTag };
 }
 
@@ -1296,7 +1296,7 @@ export function decodeBasicDeliver(r: Reader): BasicDeliver {
 
 export function decodeBasicGet(r: Reader): BasicGet {
   const f_ticket = r.short();
-  const f_queue = r.shortstr();
+  const f_queue = r.shortstrUtf8();
   const f_noAck = r.bit();
   return { id: 0x003c0046, ticket: f_ticket, queue: f_queue, noAck: f_noAck };
 }
@@ -1311,7 +1311,7 @@ export function decodeBasicGetOk(r: Reader): BasicGetOk {
 }
 
 export function decodeBasicGetEmpty(r: Reader): BasicGetEmpty {
-  const f_clusterId = r.shortstr();
+  const f_clusterId = r.shortstrUtf8();
   return { id: 0x003c0048, clusterId: f_clusterId };
 }
 

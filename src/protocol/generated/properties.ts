@@ -4,7 +4,7 @@
 // test/codec/generated-drift.test.ts fails when this file and the spec disagree.
 
 import type { FieldTable } from '../field-table.js';
-import { DecodeError, type Reader, type Writer } from '../codec-primitives.js';
+import type { Reader, Writer } from '../codec-primitives.js';
 
 /** The 14 properties of a basic-class content header; absent properties are undefined. */
 export interface BasicProperties {
@@ -41,17 +41,13 @@ export const BasicPropertyFlag = {
   clusterId: 0x0004,
 } as const;
 
-/** Flags of bits that name no basic property (bit 0 is the continuation bit). */
-export const BASIC_UNUSED_FLAG_BITS = 0x0002;
-
-/** Decodes the property flags and list of a basic content header (after class, weight and body size). */
+/**
+ * Decodes the property flags and list of a basic content header (after class, weight and body size).
+ * Like RabbitMQ's generated decoder, it reads the presence bits of the basic properties and ignores
+ * the two low bits of the flag word (the continuation bit included): there is no second word.
+ */
 export function decodeBasicProperties(r: Reader): BasicProperties {
-  let flags = r.short();
-  // A set bit 0 announces another flag word; basic has no properties beyond the first word,
-  // so any further word must be empty.
-  let more = flags & 1;
-  while (more) { const next = r.short(); if (next & 0xfffe) throw new DecodeError("unknown property flag"); more = next & 1; }
-  if (flags & BASIC_UNUSED_FLAG_BITS) throw new DecodeError("unknown property flag");
+  const flags = r.short();
   const p: BasicProperties = {};
   if (flags & 0x8000) p.contentType = r.shortstr();
   if (flags & 0x4000) p.contentEncoding = r.shortstr();
@@ -67,7 +63,6 @@ export function decodeBasicProperties(r: Reader): BasicProperties {
   if (flags & 0x0010) p.userId = r.shortstr();
   if (flags & 0x0008) p.appId = r.shortstr();
   if (flags & 0x0004) p.clusterId = r.shortstr();
-  flags = 0;
   return p;
 }
 
