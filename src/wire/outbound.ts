@@ -10,9 +10,12 @@
 import type { Duplex } from 'node:stream';
 import { Writer } from '../protocol/codec-primitives.js';
 
-const SLAB_SIZE = 256 * 1024;
-/** Start a new slab after a flush when less than this is left. */
-const SLAB_LOW_WATER = 32 * 1024;
+/**
+ * Slabs start small, so that thousands of idle connections cost little, and double (up to the
+ * maximum) while a connection's flushes keep filling them.
+ */
+const MIN_SLAB = 16 * 1024;
+const MAX_SLAB = 1024 * 1024;
 /** Flush early, at a frame boundary, when this much is waiting. */
 const FLUSH_THRESHOLD = 128 * 1024;
 /** Bodies at least this large are written by reference rather than copied into the slab. */
@@ -42,15 +45,17 @@ export class Outbound extends Writer {
   congested = false;
   highWater = 4 * 1024 * 1024;
 
+  private slabSize = MIN_SLAB;
+
   constructor(private readonly socket: Duplex) {
-    super(SLAB_SIZE);
+    super(MIN_SLAB);
   }
 
   override ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;
     // Growing mid-frame: copy only the unflushed bytes, keeping their offsets so that a frame's
     // recorded start stays valid.
-    let cap = Math.max(SLAB_SIZE, this.buf.length);
+    let cap = Math.max(this.slabSize, this.buf.length);
     while (cap < this.pos + n) cap *= 2;
     const next = Buffer.allocUnsafe(cap);
     this.buf.copy(next, this.committed, this.committed, this.pos);
@@ -88,6 +93,7 @@ export class Outbound extends Writer {
   flush(): void {
     if (this.closed) return;
     const socket = this.socket;
+    const flushed = this.pos - this.committed;
     if (this.pieces.length === 0) {
       if (this.pos === this.committed) return;
       const out = this.buf.subarray(this.committed, this.pos);
@@ -105,8 +111,9 @@ export class Outbound extends Writer {
     }
     this.committed = this.pos;
     if (socket.writableLength > this.highWater) this.congested = true;
-    if (this.buf.length - this.pos < SLAB_LOW_WATER) {
-      this.buf = Buffer.allocUnsafe(SLAB_SIZE);
+    if (this.buf.length - this.pos < this.slabSize / 4) {
+      if (flushed > this.slabSize / 2 && this.slabSize < MAX_SLAB) this.slabSize *= 2;
+      this.buf = Buffer.allocUnsafe(this.slabSize);
       this.pos = this.committed = 0;
     }
   }
