@@ -128,6 +128,9 @@ export default scenarios('raw', 'raw', (scenario) => {
       const r = await raw(t);
       await r.handshake(tune);
       await r.closedBy();
+      // A silent client is dropped between two and three heartbeat intervals (rabbit_heartbeat), so
+      // how many heartbeats arrive first varies from run to run: keep one record for the run of them.
+      t.events.splice(0, t.events.length, ...t.events.filter((e, i) => !(e.recv === 'frame type 8' && t.events[i - 1]?.recv === 'frame type 8')));
     });
   }
 

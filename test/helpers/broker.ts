@@ -23,7 +23,7 @@ export interface BrokerFixture {
 export const REFERENCE_URL = process.env.WARREN_TEST_REFERENCE_URL;
 
 /** `it` for tests that inspect Warren's internals and cannot run against the reference broker. */
-export const warrenOnly: typeof it = REFERENCE_URL === undefined ? it : it.skip;
+export const warrenOnly = (REFERENCE_URL === undefined ? it : it.skip) as typeof it;
 
 /** Starts one broker for the test file; connections opened through the fixture close after each test. */
 export function withBroker(options: StartOptions = {}): BrokerFixture {
