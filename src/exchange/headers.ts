@@ -6,6 +6,7 @@
  * binding argument of type void only asks for the header to be present. Values compare as Erlang's
  * `==` does: numbers by value whatever their width, strings and byte arrays by bytes.
  */
+import { isUtf8 } from 'node:buffer';
 import type { Message } from '../message.js';
 import { FIELD_TYPE_NAMES, type FieldTable, type FieldValue } from '../protocol/field-table.js';
 import { Exchange, type Binding, type RouteSink } from './exchange.js';
@@ -15,14 +16,28 @@ type MatchKind = 'all' | 'any' | 'all-with-x' | 'any-with-x';
 
 interface CompiledBinding {
   readonly binding: Binding;
-  readonly kind: MatchKind;
+  readonly all: boolean;
   /** The binding arguments that take part in matching (x-match removed, x-* unless *-with-x). */
   readonly pattern: readonly (readonly [string, FieldValue])[];
+  /** Routing number of the publish that last considered it, so candidates are checked once. */
+  mark: number;
 }
 
+/**
+ * Matching every binding against every message costs bindings x headers. Instead each binding is
+ * indexed under the header values that could make it match: an `all` binding under one of its
+ * (key, value) pairs, which any matching message must carry; an `any` binding under each of its pairs.
+ * A message's own headers then name the few candidate bindings, which are checked in full. Pattern
+ * entries of type void (presence only) are indexed by key; bindings with nothing to index on (an
+ * empty `all` pattern, or values of composite types) are always candidates.
+ */
 export class HeadersExchange extends Exchange {
   readonly type = 'headers';
-  private compiled: CompiledBinding[] = [];
+  private readonly compiled = new Map<Binding, CompiledBinding>();
+  private readonly byValue = new Map<string, CompiledBinding[]>();
+  private readonly byKey = new Map<string, CompiledBinding[]>();
+  private readonly always: CompiledBinding[] = [];
+  private epoch = 0;
 
   override validateBinding(args: FieldTable): string | undefined {
     const m = args.get('x-match');
@@ -43,25 +58,100 @@ export class HeadersExchange extends Exchange {
         : 'all';
     const withX = kind === 'all-with-x' || kind === 'any-with-x';
     const pattern = [...b.arguments].filter(([k]) => k !== 'x-match' && (withX || !k.startsWith('x-')));
-    this.compiled.push({ binding: b, kind, pattern });
+    const c: CompiledBinding = { binding: b, all: kind === 'all' || kind === 'all-with-x', pattern, mark: 0 };
+    this.compiled.set(b, c);
+    for (const [list, key] of this.indexSlots(c)) {
+      const existing = list.get(key);
+      if (existing === undefined) list.set(key, [c]);
+      else existing.push(c);
+    }
+    if (this.indexSlots(c).length === 0) this.always.push(c);
   }
 
   protected onUnbind(b: Binding): void {
-    this.compiled = this.compiled.filter((c) => c.binding !== b);
+    const c = this.compiled.get(b);
+    if (c === undefined) return;
+    this.compiled.delete(b);
+    const slots = this.indexSlots(c);
+    for (const [list, key] of slots) {
+      const existing = list.get(key)!;
+      existing.splice(existing.indexOf(c), 1);
+      if (existing.length === 0) list.delete(key);
+    }
+    if (slots.length === 0) this.always.splice(this.always.indexOf(c), 1);
+  }
+
+  /** Where a binding is indexed (see the class comment). */
+  private indexSlots(c: CompiledBinding): [Map<string, CompiledBinding[]>, string][] {
+    const slotOf = ([k, v]: readonly [string, FieldValue]): [Map<string, CompiledBinding[]>, string] | undefined => {
+      if (v.type === 'V') return [this.byKey, k];
+      const cv = canonical(v);
+      return cv === undefined ? undefined : [this.byValue, `${k}\u0000${cv}`];
+    };
+    if (c.all) {
+      // One pair every matching message must carry; prefer a value over mere presence.
+      for (const e of c.pattern) {
+        const s = slotOf(e);
+        if (s !== undefined && s[0] === this.byValue) return [s];
+      }
+      for (const e of c.pattern) {
+        const s = slotOf(e);
+        if (s !== undefined) return [s];
+      }
+      return [];
+    }
+    const slots: [Map<string, CompiledBinding[]>, string][] = [];
+    for (const e of c.pattern) {
+      const s = slotOf(e);
+      if (s === undefined) return []; // a composite value: check this binding every time
+      slots.push(s);
+    }
+    return slots;
   }
 
   route(msg: Message, _routingKey: string, sink: RouteSink): void {
-    if (this.compiled.length === 0) return;
+    if (this.compiled.size === 0) return;
     const headers = msg.hasHeaders ? msg.decodedProperties.headers : undefined;
-    for (const c of this.compiled) {
+    const epoch = ++this.epoch;
+    const consider = (c: CompiledBinding) => {
+      if (c.mark === epoch) return;
+      c.mark = epoch;
       if (matches(c, headers)) sink.add(c.binding.destination);
+    };
+    for (const c of this.always) consider(c);
+    if (headers === undefined) return;
+    for (const [k, v] of headers) {
+      const byKey = this.byKey.get(k);
+      if (byKey !== undefined) for (const c of byKey) consider(c);
+      const cv = canonical(v);
+      if (cv === undefined) continue;
+      const byValue = this.byValue.get(`${k}\u0000${cv}`);
+      if (byValue !== undefined) for (const c of byValue) consider(c);
     }
   }
 }
 
+/**
+ * A string under which values equal by Erlang's `==` coincide: numbers of any width by value,
+ * longstr and byte arrays by their bytes. Undefined for composite values (tables, arrays, decimals).
+ */
+function canonical(v: FieldValue): string | undefined {
+  switch (v.type) {
+    case 'b': case 'B': case 's': case 'u': case 'I': case 'i': case 'l': case 'T': case 'f': case 'd':
+      return `n${Number(v.value)}`;
+    case 'S':
+    case 'x':
+      if (typeof v.value === 'string') return `s${v.value}`;
+      return isUtf8(v.value) ? `s${v.value.toString('utf8')}` : `x${v.value.toString('hex')}`;
+    case 't':
+      return v.value ? 'T' : 'F';
+    default:
+      return undefined;
+  }
+}
+
 function matches(c: CompiledBinding, headers: FieldTable | undefined): boolean {
-  const all = c.kind === 'all' || c.kind === 'all-with-x';
-  if (all) {
+  if (c.all) {
     for (const [k, pv] of c.pattern) {
       const dv = headers?.get(k);
       if (dv === undefined) return false;
@@ -88,6 +178,7 @@ export function erlangEqual(a: FieldValue, b: FieldValue): boolean {
     return Number(a.value) === Number(b.value);
   }
   if ((a.type === 'S' || a.type === 'x') && (b.type === 'S' || b.type === 'x')) {
+    if (typeof a.value === 'string' && typeof b.value === 'string') return a.value === b.value;
     return Buffer.from(a.value as string | Buffer).equals(Buffer.from(b.value as string | Buffer));
   }
   if (a.type === 'D' && b.type === 'D') return a.value.scale === b.value.scale && a.value.value === b.value.value;

@@ -9,10 +9,15 @@
 import type { Message } from '../message.js';
 import { Exchange, type Binding, type Destination, type RouteSink } from './exchange.js';
 
+/** Children and destinations are created on first use: most nodes of a big trie have only one. */
 class TrieNode {
-  readonly children = new Map<string, TrieNode>();
+  children: Map<string, TrieNode> | null = null;
   /** Destinations bound with a key ending at this node (with multiplicity, one per binding). */
-  readonly destinations: Destination[] = [];
+  destinations: Destination[] | null = null;
+
+  child(word: string): TrieNode | undefined {
+    return this.children === null ? undefined : this.children.get(word);
+  }
 }
 
 export function splitTopicKey(key: string): string[] {
@@ -30,11 +35,11 @@ export class TopicExchange extends Exchange {
   protected onBind(b: Binding): void {
     let node = this.root;
     for (const w of splitTopicKey(b.routingKey)) {
-      let next = node.children.get(w);
-      if (next === undefined) node.children.set(w, (next = new TrieNode()));
+      let next = node.child(w);
+      if (next === undefined) (node.children ??= new Map()).set(w, (next = new TrieNode()));
       node = next;
     }
-    node.destinations.push(b.destination);
+    (node.destinations ??= []).push(b.destination);
     this.cache.clear();
   }
 
@@ -42,19 +47,21 @@ export class TopicExchange extends Exchange {
     const path: [TrieNode, string][] = [];
     let node = this.root;
     for (const w of splitTopicKey(b.routingKey)) {
-      const next = node.children.get(w);
+      const next = node.child(w);
       if (next === undefined) return;
       path.push([node, w]);
       node = next;
     }
-    const i = node.destinations.indexOf(b.destination);
-    if (i >= 0) node.destinations.splice(i, 1);
+    const dests = node.destinations;
+    const i = dests === null ? -1 : dests.indexOf(b.destination);
+    if (i >= 0) dests!.splice(i, 1);
+    if (dests !== null && dests.length === 0) node.destinations = null;
     // Prune empty branches so the trie does not keep dead paths.
     for (let k = path.length - 1; k >= 0; k--) {
       const [parent, w] = path[k]!;
-      const child = parent.children.get(w)!;
-      if (child.destinations.length > 0 || child.children.size > 0) break;
-      parent.children.delete(w);
+      const child = parent.child(w)!;
+      if (child.destinations !== null || (child.children !== null && child.children.size > 0)) break;
+      parent.children!.delete(w);
     }
     this.cache.clear();
   }
@@ -74,17 +81,19 @@ export class TopicExchange extends Exchange {
 
 /** The trie walk of RabbitMQ's trie_match: literal word, `*` for one word, `#` for zero or more. */
 function match(node: TrieNode, words: readonly string[], i: number, out: Set<Destination>): void {
+  const children = node.children;
   if (i === words.length) {
-    for (const d of node.destinations) out.add(d);
-    const hash = node.children.get('#');
+    if (node.destinations !== null) for (const d of node.destinations) out.add(d);
+    const hash = children?.get('#');
     if (hash !== undefined) match(hash, words, i, out);
     return;
   }
-  const literal = node.children.get(words[i]!);
+  if (children === null) return;
+  const literal = children.get(words[i]!);
   if (literal !== undefined) match(literal, words, i + 1, out);
-  const star = node.children.get('*');
+  const star = children.get('*');
   if (star !== undefined) match(star, words, i + 1, out);
-  const hash = node.children.get('#');
+  const hash = children.get('#');
   if (hash !== undefined) {
     // `#` swallows zero or more words.
     for (let j = i; j <= words.length; j++) match(hash, words, j, out);

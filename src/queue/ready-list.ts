@@ -11,7 +11,7 @@ import { Deque } from '../util/deque.js';
 import type { QueueEntry } from './queue-entry.js';
 
 export class ReadyList {
-  private readonly fresh = new Deque<QueueEntry>(64);
+  private readonly fresh = new Deque<QueueEntry>(16);
   /** Requeued entries, ascending by sequence number; all precede `fresh`. */
   private readonly requeued = new Deque<QueueEntry>(16);
   private bytes = 0;
