@@ -115,6 +115,13 @@ interface TxPublish {
   readonly mandatory: boolean;
 }
 
+/** A publish (or a commit) waiting for its queues: `pending` counts the outstanding stores. */
+interface PendingConfirm {
+  readonly seq: number;
+  pending: number;
+  refused: boolean;
+}
+
 interface TxSettlement {
   readonly kind: 'ack' | 'requeue';
   readonly items: Unacked[];
@@ -161,8 +168,10 @@ export class Channel {
   private readonly nacked: number[] = [];
   /** Transaction in progress (tx.select): publishes and settlements held until commit. */
   private tx: { publishes: TxPublish[]; settlements: TxSettlement[] } | undefined;
-  /** Never set in this implementation: commits complete synchronously. Kept for RabbitMQ's error. */
-  private readonly txFailed = false;
+  /** Publishes waiting for their queues to store them (confirm mode), oldest first. */
+  private readonly unconfirmed = new Map<number, PendingConfirm>();
+  /** A tx.commit waiting for its persistent messages to be stored. */
+  private committing: PendingConfirm | undefined;
 
   constructor(
     readonly host: ChannelHost,
@@ -351,7 +360,7 @@ export class Channel {
     const ch = this.number;
     const vhost = this.host.vhost;
     const conn = this.host.id;
-    if (this.txFailed) throw channelError("unexpected command while processing 'tx.commit'");
+    if (this.committing !== undefined) throw channelError("unexpected command while processing 'tx.commit'");
     switch (m.id) {
       case Method.BasicAck:
         this.ack(m.deliveryTag, m.multiple);
@@ -475,8 +484,7 @@ export class Channel {
       case Method.TxCommit:
         if (this.tx === undefined) throw preconditionFailed('channel is not transactional');
         this.commit();
-        encodeTxCommitOk(out, ch);
-        break;
+        return;
       case Method.TxRollback:
         if (this.tx === undefined) throw preconditionFailed('channel is not transactional');
         this.rollback();
@@ -540,14 +548,37 @@ export class Channel {
       return;
     }
     const n = routed.length;
-    let refused = false;
-    for (let i = 0; i < n; i++) if (!routed[i]!.publish(msg)) refused = true;
+    msg.publishedAt = Date.now();
+    if (seq === 0) {
+      for (let i = 0; i < n; i++) routed[i]!.publish(msg);
+      if (n === 0 && method.mandatory) this.writeReturn(msg);
+      return;
+    }
+    // Confirm mode: the ack (or nack) waits for every queue the message reached to have taken it.
+    const p: PendingConfirm = { seq, pending: 1, refused: false };
+    this.unconfirmed.set(seq, p);
+    const stored = (err: Error | undefined) => this.settleConfirm(p, err !== undefined);
+    for (let i = 0; i < n; i++) {
+      const outcome = routed[i]!.publish(msg, stored);
+      if (outcome === 'refused') p.refused = true;
+      else if (outcome === 'pending') p.pending++;
+    }
     // Returns go out before the confirm for the same message (RabbitMQ orders them so).
     if (n === 0 && method.mandatory) this.writeReturn(msg);
-    if (seq !== 0) {
-      if (refused) this.nack(seq);
-      else this.confirm(seq);
+    this.settleConfirm(p, false);
+  }
+
+  /** One queue (or the publish itself) is done with a message; the last one decides ack or nack. */
+  private settleConfirm(p: PendingConfirm, failed: boolean): void {
+    if (failed) p.refused = true;
+    if (--p.pending > 0) return;
+    if (p === this.committing) {
+      this.completeCommit(p);
+      return;
     }
+    this.unconfirmed.delete(p.seq);
+    if (p.refused) this.nack(p.seq);
+    else this.confirm(p.seq);
   }
 
   /** basic.return 312 NO_ROUTE with the content, for an unroutable mandatory publish. */
@@ -608,36 +639,55 @@ export class Channel {
     for (; i < tags.length; i++) send(tags[i]!, false);
   }
 
-  /** The lowest publish number still waiting for its queues (none while everything completes at once). */
+  /** The lowest publish number still waiting for its queues. */
   private oldestUnconfirmed(): number | undefined {
+    for (const seq of this.unconfirmed.keys()) return seq;
     return undefined;
   }
 
   /**
-   * tx.commit: the held publishes are enqueued and the held settlements applied. If a queue refused
-   * a publish, RabbitMQ fails the commit with 406 "partial tx completion" (the rest stays committed).
+   * tx.commit: the held publishes are enqueued and the held settlements applied; commit-ok follows
+   * once every persistent message of the transaction is stored. If a queue refused a publish (or a
+   * write failed), RabbitMQ fails the commit with 406 "partial tx completion" (the rest stays done).
    */
   private commit(): void {
     const tx = this.tx!;
     const publishes = tx.publishes;
     const settlements = tx.settlements;
     this.tx = { publishes: [], settlements: [] };
-    let refused = false;
-    for (const p of publishes) {
+    const p: PendingConfirm = { seq: 0, pending: 1, refused: false };
+    this.committing = p;
+    const stored = (err: Error | undefined) => this.settleConfirm(p, err !== undefined);
+    const now = Date.now();
+    for (const pub of publishes) {
+      pub.msg.publishedAt = now;
       let n = 0;
-      for (const q of p.queues) {
+      for (const q of pub.queues) {
         if (q.deleted) continue;
-        if (!q.publish(p.msg)) refused = true;
+        const outcome = q.publish(pub.msg, stored);
+        if (outcome === 'refused') p.refused = true;
+        else if (outcome === 'pending') p.pending++;
         n++;
       }
-      if (n === 0 && p.mandatory) this.writeReturn(p.msg);
+      if (n === 0 && pub.mandatory) this.writeReturn(pub.msg);
     }
     for (const s of settlements) {
       if (s.kind === 'requeue') this.requeueEntries(s.items);
       else for (const u of s.items) u.queue.ack(u.entry);
       this.released(s.items);
     }
-    if (refused) throw preconditionFailed('partial tx completion');
+    this.settleConfirm(p, false);
+  }
+
+  private completeCommit(p: PendingConfirm): void {
+    this.committing = undefined;
+    if (this.state !== 'open') return;
+    if (p.refused) {
+      this.fail(preconditionFailed('partial tx completion').withMethod(90, 20));
+      return;
+    }
+    encodeTxCommitOk(this.host.out, this.number);
+    this.host.out.frameDone();
   }
 
   /** tx.rollback: publishes are dropped; acknowledgements undone (the deliveries are unacked again). */
@@ -691,7 +741,7 @@ export class Channel {
     } else {
       queue.ack(entry);
     }
-    const msg = entry.msg;
+    const msg = entry.msg!;
     const out = this.host.out;
     encodeBasicDeliver(out, this.number, {
       consumerTag: c.tag,
@@ -715,7 +765,7 @@ export class Channel {
     }
     const tag = this.nextDeliveryTag++;
     if (!noAck) this.unacked.push({ tag, queue, entry, consumer: undefined });
-    const msg = entry.msg;
+    const msg = entry.msg!;
     encodeBasicGetOk(out, this.number, {
       deliveryTag: tag,
       redelivered: entry.deliveries > 0,
@@ -723,7 +773,7 @@ export class Channel {
       routingKey: msg.routingKey,
       messageCount: queue.messageCount,
     });
-    entry.deliveries++;
+    queue.markDelivered(entry);
     this.writeContent(out, msg);
     out.frameDone();
   }

@@ -2,10 +2,10 @@
  * `warren [options]`: runs a broker until SIGTERM or SIGINT, then closes every connection with
  * 320 CONNECTION_FORCED and exits 0.
  */
-import { mkdirSync } from 'node:fs';
 import { ConfigError, DEFAULTS, parseArgs, usage } from './config.js';
 import { createLogger } from './log.js';
 import { startBroker } from './server.js';
+import { DataDirError } from './store/data-dir.js';
 
 export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
   let options;
@@ -24,8 +24,17 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   }
   const config = { ...DEFAULTS, ...options };
   const log = createLogger(config.logLevel);
-  if (config.durability !== 'memory') mkdirSync(config.dataDir, { recursive: true });
-  const running = await startBroker({ ...config, logger: log });
+  let running;
+  try {
+    running = await startBroker({ ...config, logger: log });
+  } catch (e) {
+    if (e instanceof DataDirError) {
+      log.fatal(e.message);
+      process.stderr.write(`warren: ${e.message}\n`);
+      process.exit(1);
+    }
+    throw e;
+  }
   log.info({ url: running.url, dataDir: config.dataDir, durability: config.durability, pid: process.pid }, 'Warren is ready');
   let stopping = false;
   const stop = (signal: string) => {

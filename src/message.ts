@@ -30,6 +30,8 @@ const F_CLUSTER_ID = 0x0004;
 export class Message {
   /** delivery-mode 2. */
   persistent = false;
+  /** When the broker received it (ms since the epoch); expiry counts from here, across restarts. */
+  publishedAt = 0;
   /** The delivery-mode property, or -1 when absent (RabbitMQ refuses values other than 1 and 2). */
   deliveryMode = -1;
   /** The priority property, or -1 when absent. */

@@ -38,6 +38,7 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
   };
   const log = logger ?? createLogger(config.logLevel);
   const broker = new Broker(config, log);
+  await broker.recover();
   const server = createServer((socket: Socket) => {
     socket.setNoDelay(true);
     broker.acceptStream(socket, {

@@ -28,6 +28,8 @@ import {
   queueTypeOf,
 } from './queue/arguments.js';
 import { Queue, type QueueOptions } from './queue/queue.js';
+import type { ExchangeDefinition, QueueDefinition, BindingDefinition } from './store/definitions.js';
+import { MemoryPersistence, type Persistence } from './store/persistence.js';
 
 export const EXCHANGE_TYPES = ['direct', 'fanout', 'topic', 'headers'] as const;
 export type ExchangeType = (typeof EXCHANGE_TYPES)[number];
@@ -115,6 +117,7 @@ export class VHost {
   constructor(
     readonly name: string,
     readonly log: Logger,
+    private readonly persistence: Persistence = new MemoryPersistence(),
   ) {
     this.defaultExchange = new DefaultExchange(this.queues, name);
     this.exchanges.set('', this.defaultExchange);
@@ -198,6 +201,7 @@ export class VHost {
         arguments: req.arguments,
       });
       this.exchanges.set(name, x);
+      this.persistence.exchangeDeclared(x);
       this.log.debug({ exchange: name, type: req.type }, 'exchange declared');
       return x;
     }
@@ -223,6 +227,7 @@ export class VHost {
   private removeExchange(x: Exchange): void {
     x.deleted = true;
     this.exchanges.delete(x.name);
+    this.persistence.exchangeDeleted(x);
     for (const b of [...x.bindings.values()]) this.dropBinding(b, false);
     for (const b of [...x.incoming]) this.dropBinding(b, true);
     this.log.debug({ exchange: x.name }, 'exchange deleted');
@@ -236,8 +241,14 @@ export class VHost {
     const { source, destination } = this.bindingEnds(sourceName, destKind, destName, connectionId, true)!;
     const invalid = source.validateBinding(args);
     if (invalid !== undefined) throw preconditionFailed(invalid);
+    this.addBinding(source, destination, routingKey, args, true);
+  }
+
+  private addBinding(source: Exchange, destination: Queue | Exchange, routingKey: string, args: FieldTable, persist: boolean): void {
     const b: Binding = { source, destination, routingKey, arguments: args, key: bindingKey(destination, routingKey, args) };
-    if (source.addBinding(b)) destination.incoming.add(b);
+    if (!source.addBinding(b)) return;
+    destination.incoming.add(b);
+    if (persist) this.persistence.bound(b);
   }
 
   /** queue.unbind and exchange.unbind: like RabbitMQ, unbinding what is not there is fine. */
@@ -275,6 +286,7 @@ export class VHost {
   private dropBinding(b: Binding, maybeAutoDeleteSource: boolean): void {
     b.source.removeBinding(b.key);
     b.destination.incoming.delete(b);
+    this.persistence.unbound(b);
     const s = b.source;
     if (maybeAutoDeleteSource && s.options.autoDelete && s.bindings.size === 0 && !s.deleted && this.exchanges.get(s.name) === s) {
       this.log.debug({ exchange: s.name }, 'auto-delete exchange lost its last binding');
@@ -326,10 +338,18 @@ export class VHost {
       arguments: req.arguments,
       owner,
     };
+    const q = this.createQueue(name, options, undefined);
+    this.persistence.queueDeclared(q);
+    this.log.debug({ queue: name }, 'queue declared');
+    return q;
+  }
+
+  private createQueue(name: string, options: QueueOptions, storeId: string | undefined): Queue {
     const q = new Queue(name, this.name, options);
     q.events = { autoDelete: (queue) => this.autoDeleteQueue(queue) };
+    q.log = this.log;
+    q.store = this.persistence.queueStore(q, storeId);
     this.queues.set(name, q);
-    this.log.debug({ queue: name }, 'queue declared');
     return q;
   }
 
@@ -360,6 +380,7 @@ export class VHost {
     if (this.queues.get(q.name) !== q) return 0;
     this.queues.delete(q.name);
     for (const b of [...q.incoming]) this.dropBinding(b, true);
+    this.persistence.queueDeleted(q);
     this.log.debug({ queue: q.name }, 'queue deleted');
     return q.delete();
   }
@@ -374,6 +395,25 @@ export class VHost {
     for (const q of [...this.queues.values()]) {
       if (q.options.owner === connectionId) this.deleteQueue(q);
     }
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Recovery: durable definitions put back at start-up, without writing them again.
+
+  restoreExchange(d: ExchangeDefinition): void {
+    if (this.exchanges.has(d.name) || !(EXCHANGE_TYPES as readonly string[]).includes(d.type)) return;
+    this.exchanges.set(d.name, createExchange(d.type as ExchangeType, d.name, this.name, { durable: true, autoDelete: d.autoDelete, internal: d.internal, arguments: d.arguments }));
+  }
+
+  restoreQueue(d: QueueDefinition): Queue {
+    return this.createQueue(d.name, { durable: true, exclusive: false, autoDelete: d.autoDelete, arguments: d.arguments, owner: undefined }, d.id);
+  }
+
+  restoreBinding(d: BindingDefinition): void {
+    const source = this.exchanges.get(d.source);
+    const destination = d.destKind === 'queue' ? this.queues.get(d.destination) : this.exchanges.get(d.destination);
+    if (source === undefined || destination === undefined) return;
+    this.addBinding(source, destination, d.routingKey, d.arguments, false);
   }
 
   checkExclusiveAccess(q: Queue, connectionId: number): void {

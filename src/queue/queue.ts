@@ -14,6 +14,8 @@ import type { Binding } from '../exchange/exchange.js';
 import { integerValue, stringValue, type FieldTable } from '../protocol/field-table.js';
 import type { Message } from '../message.js';
 import { ConsumerSet, type Consumer } from '../delivery.js';
+import { MemoryQueueStore, type QueueStore, type RecoveredQueue } from '../store/queue-store.js';
+import type { StoredCallback } from '../store/persister.js';
 import { QueueEntry } from './queue-entry.js';
 import { ReadyList } from './ready-list.js';
 
@@ -34,6 +36,13 @@ export interface QueueEvents {
 
 /** x-overflow: what a queue at its length limit does with one more message. */
 export type Overflow = 'drop-head' | 'reject-publish' | 'reject-publish-dlx';
+
+/**
+ * How a queue took a message: enqueued (nothing to wait for), refused (length limit with
+ * reject-publish: the publisher gets a nack), or pending (a persistent message in a durable queue:
+ * the callback given to publish runs once it is stored).
+ */
+export type PublishOutcome = 'done' | 'refused' | 'pending';
 
 export class Queue {
   readonly kind = 'queue';
@@ -59,6 +68,12 @@ export class Queue {
   /** With single active consumer on: the consumer currently receiving. */
   private activeConsumer: Consumer | undefined;
   events: QueueEvents | undefined;
+  /** Where messages go beyond memory (and, for a durable queue, to survive restarts). */
+  store: QueueStore = new MemoryQueueStore();
+  private loading = false;
+  /** Messages below this seq were delivered at least once (kept across a clean restart). */
+  private deliveredBelow = 1;
+  log: { error(obj: object, msg: string): void } | undefined;
 
   constructor(
     readonly name: string,
@@ -86,16 +101,30 @@ export class Queue {
   }
 
   /**
-   * Enqueues a routed message and delivers whatever can be delivered. Returns false when the queue
-   * refuses it (x-overflow reject-publish at its limit): the publisher gets a nack.
+   * Enqueues a routed message and delivers whatever can be delivered. A persistent message in a
+   * durable queue is written to the store; `onStored` runs when it is on disk.
    */
-  publish(msg: Message): boolean {
+  publish(msg: Message, onStored?: StoredCallback): PublishOutcome {
     const limited = this.maxLength !== undefined || this.maxBytes !== undefined;
-    if (limited && this.overflow !== 'drop-head' && this.wouldOverflow(msg)) return false;
-    this.ready.push(new QueueEntry(msg, this.nextSeq++));
+    if (limited && this.overflow !== 'drop-head' && this.wouldOverflow(msg)) return 'refused';
+    const e = QueueEntry.of(msg, this.nextSeq++);
+    const store = this.store;
+    const durable = store.durable && e.persistent;
+    if (durable) store.write(e, msg.publishedAt, (err) => this.stored(e, err, onStored));
+    const inZone = this.ready.push(e);
     this.deliverReady();
+    if (!inZone && e.ready && store.canPage && !durable) {
+      // Behind the loaded zone: page the message out to bound memory (a transient page).
+      store.write(e, msg.publishedAt, (err) => this.stored(e, err, undefined));
+    }
     if (limited) this.dropHeadOverLimit();
-    return true;
+    return durable ? 'pending' : 'done';
+  }
+
+  /** A record was written: free the body if the entry waits behind the loaded zone. */
+  private stored(e: QueueEntry, err: Error | undefined, onStored: StoredCallback | undefined): void {
+    if (err === undefined && e.ready && e.msg !== null && !this.ready.inZone(e) && e.location !== undefined) e.msg = null;
+    onStored?.(err);
   }
 
   /** RabbitMQ's will_overflow: one more ready message would exceed a limit. */
@@ -115,6 +144,7 @@ export class Queue {
     ) {
       const dropped = this.ready.shift();
       if (dropped === undefined) break;
+      this.store.remove(dropped);
       this.onDropped(dropped);
     }
   }
@@ -124,9 +154,15 @@ export class Queue {
 
   /** basic.get: the next ready entry, or undefined when the queue is empty. */
   get(noAck: boolean): QueueEntry | undefined {
-    const e = this.ready.shift();
-    if (e === undefined) return undefined;
-    if (!noAck) this.unackedCount++;
+    const head = this.ready.peek();
+    if (head === undefined) return undefined;
+    // basic.get-ok cannot wait for an asynchronous read; a paged-out head is read at once.
+    if (head.msg === null) this.store.loadSync(head);
+    const e = this.ready.shift()!;
+    if (noAck) this.store.remove(e);
+    else this.unackedCount++;
+    this.maybeRefill();
+    // The caller answers get-ok (with the redelivered flag as it stands) and then calls markDelivered.
     return e;
   }
 
@@ -177,8 +213,9 @@ export class Queue {
   }
 
   /** Acknowledgement of a delivered entry: it is gone for good. */
-  ack(_entry: QueueEntry): void {
+  ack(entry: QueueEntry): void {
     this.unackedCount--;
+    this.store.remove(entry);
   }
 
   /** Entries handed back (nack/reject with requeue, recover, channel closed): back in place. */
@@ -193,9 +230,9 @@ export class Queue {
   }
 
   purge(): number {
-    const n = this.ready.length;
-    this.ready.drain();
-    return n;
+    const entries = this.ready.drain();
+    for (const e of entries) this.store.remove(e);
+    return entries.length;
   }
 
   /** Deletes the queue: consumers are told, ready messages dropped. Returns the ready count. */
@@ -203,6 +240,7 @@ export class Queue {
     this.deleted = true;
     const n = this.ready.length;
     this.ready.drain();
+    this.store.destroy().catch((err: Error) => this.log?.error({ err: err.message, queue: this.name }, 'could not remove the files of a deleted queue'));
     for (const c of [...this.consumers.consumers]) {
       this.consumers.remove(c);
       c.cancelledByQueue(this);
@@ -223,6 +261,11 @@ export class Queue {
       const consumers = this.consumers;
       const single = this.singleActiveConsumer;
       while (ready.length > 0) {
+        if (ready.peek()!.msg === null) {
+          // The head is paged out: read it (and what follows) back, deliver when it is in.
+          this.refill();
+          break;
+        }
         let c: Consumer | undefined;
         if (single) {
           c = this.activeConsumer;
@@ -234,10 +277,62 @@ export class Queue {
         const e = ready.shift()!;
         if (!c.noAck) this.unackedCount++;
         c.deliver(this, e);
-        e.deliveries++;
+        this.markDelivered(e);
+        if (c.noAck) this.store.remove(e);
       }
     } finally {
       this.delivering = false;
     }
+    this.maybeRefill();
+  }
+
+  markDelivered(e: QueueEntry): void {
+    e.deliveries++;
+    if (e.seq >= this.deliveredBelow) this.deliveredBelow = e.seq + 1;
+  }
+
+  /** Keeps the loaded zone topped up ahead of delivery. */
+  private maybeRefill(): void {
+    if (!this.loading && this.store.canPage && this.ready.wantsRefill) this.refill();
+  }
+
+  /** Grows the loaded zone and reads back the paged-out messages that entered it. */
+  private refill(): void {
+    if (this.loading) return;
+    const toRead = this.ready.extendZone().filter((e) => e.msg === null);
+    if (toRead.length === 0) {
+      // Everything in the zone is in memory; the head (if paged) will be read with the next extension.
+      const head = this.ready.peek();
+      if (head === undefined || head.msg !== null) return;
+      toRead.push(head);
+    }
+    this.loading = true;
+    this.store.load(toRead, (err) => {
+      this.loading = false;
+      if (err !== undefined) {
+        this.log?.error({ err: err.message, queue: this.name }, 'could not read messages back from disk');
+        return;
+      }
+      if (!this.deleted) this.deliverReady();
+    });
+  }
+
+  /** Puts recovered messages back after a restart. */
+  restore(r: RecoveredQueue): void {
+    this.nextSeq = r.nextSeq;
+    this.deliveredBelow = r.deliveredBelow;
+    for (const e of r.entries) {
+      e.deliveries = e.seq < r.deliveredBelow ? 1 : 0;
+      const m = r.loaded.get(e.seq);
+      if (m !== undefined) e.msg = m;
+      this.ready.push(e);
+    }
+  }
+
+  /** Clean shutdown: what the store needs for an exact recovery. */
+  terms(): { deliveredBelow: number; nextSeq: number } {
+    // Unacknowledged messages are back in the ready list (their channels closed); the watermark
+    // keeps their redelivered flag.
+    return { deliveredBelow: this.deliveredBelow, nextSeq: this.nextSeq };
   }
 }

@@ -1,20 +1,37 @@
 /**
- * The messages of a queue that are ready for delivery, in delivery order.
+ * The messages of a queue that are ready for delivery, in delivery order, and which of them are kept
+ * in memory.
  *
- * Messages arrive with increasing sequence numbers and are delivered from the head. A requeued
+ * Order: messages arrive with increasing sequence numbers and are delivered from the head. A requeued
  * message (nack/reject with requeue, recover, a channel closed with unacknowledged deliveries) goes
  * back to its original position, as RabbitMQ does. Every message still waiting was published after
  * every message already delivered, so requeued messages always sort before all never-delivered ones:
  * they are kept in a small sorted list in front of the main FIFO.
+ *
+ * Memory: only the head of the FIFO, the "loaded zone" (up to `windowCount` messages and
+ * `windowBytes` bytes), is meant to hold message bodies. Entries behind it may be paged out by the
+ * queue once their record is on disk, and are read back into the zone as it empties. Requeued
+ * entries were delivered, so they are in memory already.
  */
 import { Deque } from '../util/deque.js';
 import type { QueueEntry } from './queue-entry.js';
+
+export const DEFAULT_WINDOW_COUNT = 2048;
+export const DEFAULT_WINDOW_BYTES = 8 * 1024 * 1024;
 
 export class ReadyList {
   private readonly fresh = new Deque<QueueEntry>(16);
   /** Requeued entries, ascending by sequence number; all precede `fresh`. */
   private readonly requeued = new Deque<QueueEntry>(16);
   private bytes = 0;
+  /** The first `zoneCount` entries of `fresh` form the loaded zone. */
+  private zoneCount = 0;
+  private zoneBytes = 0;
+
+  constructor(
+    private readonly windowCount = DEFAULT_WINDOW_COUNT,
+    private readonly windowBytes = DEFAULT_WINDOW_BYTES,
+  ) {}
 
   get length(): number {
     return this.fresh.length + this.requeued.length;
@@ -25,14 +42,29 @@ export class ReadyList {
     return this.bytes;
   }
 
-  push(e: QueueEntry): void {
+  /** Appends an entry; returns true if it joined the loaded zone (false: it may be paged out). */
+  push(e: QueueEntry): boolean {
+    e.ready = true;
     this.fresh.push(e);
-    this.bytes += e.msg.bodySize;
+    this.bytes += e.bodySize;
+    if (this.zoneCount === this.fresh.length - 1 && this.zoneCount < this.windowCount && this.zoneBytes + e.bodySize <= this.windowBytes) {
+      this.zoneCount++;
+      this.zoneBytes += e.bodySize;
+      return true;
+    }
+    // An entry bigger than the whole window still gets in when the zone is empty.
+    if (this.zoneCount === 0 && this.fresh.length === 1) {
+      this.zoneCount = 1;
+      this.zoneBytes = e.bodySize;
+      return true;
+    }
+    return false;
   }
 
   /** Puts a previously delivered entry back at its original position. */
   requeue(e: QueueEntry): void {
-    this.bytes += e.msg.bodySize;
+    e.ready = true;
+    this.bytes += e.bodySize;
     const r = this.requeued;
     const last = r.peekLast();
     if (last === undefined || last.seq < e.seq) {
@@ -54,17 +86,61 @@ export class ReadyList {
   }
 
   shift(): QueueEntry | undefined {
-    const e = this.requeued.length > 0 ? this.requeued.shift() : this.fresh.shift();
-    if (e !== undefined) this.bytes -= e.msg.bodySize;
+    let e: QueueEntry | undefined;
+    if (this.requeued.length > 0) {
+      e = this.requeued.shift();
+    } else {
+      e = this.fresh.shift();
+      if (e !== undefined && this.zoneCount > 0) {
+        this.zoneCount--;
+        this.zoneBytes -= e.bodySize;
+      }
+    }
+    if (e !== undefined) {
+      this.bytes -= e.bodySize;
+      e.ready = false;
+    }
     return e;
+  }
+
+  /** Whether a ready entry is in the loaded zone (and so must keep its message in memory). */
+  inZone(e: QueueEntry): boolean {
+    if (!e.ready) return false;
+    if (this.zoneCount === 0) return false;
+    const last = this.fresh.at(this.zoneCount - 1)!;
+    return e.seq <= last.seq;
+  }
+
+  /** The zone is less than half full while entries wait behind it: time to read some back. */
+  get wantsRefill(): boolean {
+    return this.fresh.length > this.zoneCount && (this.zoneCount < this.windowCount / 2 || this.zoneBytes < this.windowBytes / 2);
+  }
+
+  /**
+   * Grows the loaded zone over the entries behind it (up to the window) and returns those now in the
+   * zone; the caller reads back the ones without a message.
+   */
+  extendZone(): QueueEntry[] {
+    const added: QueueEntry[] = [];
+    while (this.zoneCount < this.fresh.length && this.zoneCount < this.windowCount) {
+      const e = this.fresh.at(this.zoneCount)!;
+      if (this.zoneBytes + e.bodySize > this.windowBytes && this.zoneCount > 0) break;
+      this.zoneCount++;
+      this.zoneBytes += e.bodySize;
+      added.push(e);
+    }
+    return added;
   }
 
   /** Removes every entry, returning them in order. */
   drain(): QueueEntry[] {
     const out = [...this.requeued, ...this.fresh];
+    for (const e of out) e.ready = false;
     this.requeued.clear();
     this.fresh.clear();
     this.bytes = 0;
+    this.zoneCount = 0;
+    this.zoneBytes = 0;
     return out;
   }
 

@@ -1,0 +1,97 @@
+/**
+ * The data directory: its format version, the lock that keeps two brokers out of one directory, and
+ * the marker of a clean shutdown.
+ *
+ *   <dir>/FORMAT            "warren-store 1"
+ *   <dir>/LOCK              the pid of the broker using the directory
+ *   <dir>/CLEAN             present only between a clean shutdown and the next start
+ *   <dir>/definitions.log   durable exchanges, queues and bindings (definitions.ts)
+ *   <dir>/queues/<id>/      one durable queue's segments (segment-store.ts)
+ *   <dir>/pages/<id>/       transient queues' paged-out messages, wiped at every start
+ */
+import { closeSync, existsSync, fdatasyncSync, mkdirSync, openSync, readFileSync, realpathSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const FORMAT = 'warren-store 1';
+
+export class DataDirError extends Error {
+  override name = 'DataDirError';
+}
+
+export interface OpenedDataDir {
+  readonly dir: string;
+  /** The previous run ended with a clean shutdown. */
+  readonly clean: boolean;
+  release(clean: boolean): void;
+}
+
+/** Directories locked by brokers of this process (an embedded broker restarted in a test, say). */
+const heldHere = new Set<string>();
+
+export function openDataDir(dir: string): OpenedDataDir {
+  mkdirSync(dir, { recursive: true });
+  const real = realpathSync(dir);
+  if (heldHere.has(real)) throw new DataDirError(`data directory ${dir} is in use by another broker in this process`);
+  const formatPath = join(dir, 'FORMAT');
+  if (existsSync(formatPath)) {
+    const found = readFileSync(formatPath, 'utf8').trim();
+    if (found !== FORMAT) throw new DataDirError(`data directory ${dir} has format '${found}', this Warren reads '${FORMAT}'`);
+  } else {
+    writeDurably(formatPath, `${FORMAT}\n`);
+  }
+  acquireLock(join(dir, 'LOCK'), dir);
+  heldHere.add(real);
+  const cleanPath = join(dir, 'CLEAN');
+  const clean = existsSync(cleanPath);
+  rmSync(cleanPath, { force: true });
+  rmSync(join(dir, 'pages'), { recursive: true, force: true });
+  mkdirSync(join(dir, 'queues'), { recursive: true });
+  return {
+    dir,
+    clean,
+    release(cleanShutdown: boolean) {
+      if (cleanShutdown) writeDurably(cleanPath, `${new Date().toISOString()}\n`);
+      rmSync(join(dir, 'LOCK'), { force: true });
+      heldHere.delete(real);
+    },
+  };
+}
+
+/**
+ * One broker per directory. The lock file names its owner; a lock left by a process that no longer
+ * exists (a crash, kill -9) is taken over.
+ */
+function acquireLock(path: string, dir: string): void {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(path, 'wx', 0o644);
+      writeSync(fd, `${process.pid}\n`);
+      closeSync(fd);
+      return;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const owner = Number(readFileSync(path, 'utf8').trim());
+      if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && isAlive(owner)) {
+        throw new DataDirError(`data directory ${dir} is in use by another Warren (pid ${owner}); remove ${path} if that is not so`);
+      }
+      rmSync(path, { force: true });
+    }
+  }
+  throw new DataDirError(`could not lock data directory ${dir}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function writeDurably(path: string, text: string): void {
+  writeFileSync(path, text);
+  const fd = openSync(path, 'r');
+  fdatasyncSync(fd);
+  closeSync(fd);
+}

@@ -1,0 +1,205 @@
+/**
+ * The definitions log: durable exchanges, queues and bindings, as an append-only log of changes.
+ *
+ *   record: u32 length, u32 crc32 of the payload, payload (JSON, one change)
+ *
+ * Changes are rare, so each is written with a synchronous write (it is in the kernel, and survives
+ * kill -9, before the declare-ok goes out) and, with durability `fsync`, synced by the persister's
+ * next round (which a confirm of a message into that queue waits for anyway). At start-up the log is
+ * replayed (a torn last record is cut off) and rewritten as the current state: compaction.
+ *
+ * Field tables are stored as base64 of their AMQP encoding, so every argument keeps its exact type.
+ */
+import { closeSync, existsSync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { crc32 } from 'node:zlib';
+import type { Logger } from 'pino';
+import { Reader, Writer } from '../protocol/codec-primitives.js';
+import type { FieldTable } from '../protocol/field-table.js';
+import type { Persister } from './persister.js';
+
+export interface ExchangeDefinition {
+  vhost: string;
+  name: string;
+  type: string;
+  autoDelete: boolean;
+  internal: boolean;
+  arguments: FieldTable;
+}
+
+export interface QueueDefinition {
+  vhost: string;
+  name: string;
+  /** Directory name of the queue's message store. */
+  id: string;
+  autoDelete: boolean;
+  arguments: FieldTable;
+}
+
+export interface BindingDefinition {
+  vhost: string;
+  source: string;
+  destKind: 'queue' | 'exchange';
+  destination: string;
+  routingKey: string;
+  arguments: FieldTable;
+}
+
+type Change =
+  | { t: 'exchange'; def: ExchangeDefinition }
+  | { t: 'exchange-deleted'; vhost: string; name: string }
+  | { t: 'queue'; def: QueueDefinition }
+  | { t: 'queue-deleted'; vhost: string; name: string }
+  | { t: 'binding'; def: BindingDefinition }
+  | { t: 'unbinding'; def: BindingDefinition };
+
+/** The durable state, as replayed from the log. */
+export class Definitions {
+  readonly exchanges = new Map<string, ExchangeDefinition>();
+  readonly queues = new Map<string, QueueDefinition>();
+  readonly bindings = new Map<string, BindingDefinition>();
+
+  apply(c: Change): void {
+    switch (c.t) {
+      case 'exchange':
+        this.exchanges.set(key(c.def.vhost, c.def.name), c.def);
+        break;
+      case 'exchange-deleted':
+        this.exchanges.delete(key(c.vhost, c.name));
+        for (const [k, b] of this.bindings) {
+          if (b.vhost === c.vhost && (b.source === c.name || (b.destKind === 'exchange' && b.destination === c.name))) this.bindings.delete(k);
+        }
+        break;
+      case 'queue':
+        this.queues.set(key(c.def.vhost, c.def.name), c.def);
+        break;
+      case 'queue-deleted':
+        this.queues.delete(key(c.vhost, c.name));
+        for (const [k, b] of this.bindings) {
+          if (b.vhost === c.vhost && b.destKind === 'queue' && b.destination === c.name) this.bindings.delete(k);
+        }
+        break;
+      case 'binding':
+        this.bindings.set(bindingId(c.def), c.def);
+        break;
+      case 'unbinding':
+        this.bindings.delete(bindingId(c.def));
+        break;
+    }
+  }
+}
+
+export class DefinitionsLog {
+  private fd: number;
+  private position: number;
+
+  private constructor(
+    private readonly path: string,
+    fd: number,
+    position: number,
+    private readonly persister: Persister | undefined,
+  ) {
+    this.fd = fd;
+    this.position = position;
+  }
+
+  /** Replays the log, repairs a torn tail, compacts it to the current state, and opens it for appends. */
+  static open(path: string, persister: Persister | undefined, log: Logger): { log: DefinitionsLog; state: Definitions } {
+    const state = new Definitions();
+    if (existsSync(path)) {
+      const data = readFileSync(path);
+      let at = 0;
+      while (at + 8 <= data.length) {
+        const len = data.readUInt32BE(at);
+        if (len === 0 || at + 8 + len > data.length) break;
+        const payload = data.subarray(at + 8, at + 8 + len);
+        if (crc32(payload) !== data.readUInt32BE(at + 4)) break;
+        state.apply(decodeChange(payload.toString('utf8')));
+        at += 8 + len;
+      }
+      if (at < data.length) log.warn({ file: path, dropped: data.length - at }, 'repaired a torn definitions log tail');
+    }
+    // Compaction: the current state in a new file, swapped in atomically.
+    const tmp = `${path}.new`;
+    const fd = openSync(tmp, 'w', 0o644);
+    let position = 0;
+    const write = (c: Change) => {
+      const rec = encodeChange(c);
+      writeSync(fd, rec, 0, rec.length, position);
+      position += rec.length;
+    };
+    for (const def of state.exchanges.values()) write({ t: 'exchange', def });
+    for (const def of state.queues.values()) write({ t: 'queue', def });
+    for (const def of state.bindings.values()) write({ t: 'binding', def });
+    fdatasyncSync(fd);
+    closeSync(fd);
+    renameSync(tmp, path);
+    const afd = openSync(path, 'r+');
+    const size = fstatSync(afd).size;
+    if (size !== position) ftruncateSync(afd, position);
+    return { log: new DefinitionsLog(path, afd, position, persister), state };
+  }
+
+  append(c: Change): void {
+    const rec = encodeChange(c);
+    writeSync(this.fd, rec, 0, rec.length, this.position);
+    this.position += rec.length;
+    this.persister?.syncLater(this.fd, this.path);
+  }
+
+  exchangeDeclared(def: ExchangeDefinition): void {
+    this.append({ t: 'exchange', def });
+  }
+  exchangeDeleted(vhost: string, name: string): void {
+    this.append({ t: 'exchange-deleted', vhost, name });
+  }
+  queueDeclared(def: QueueDefinition): void {
+    this.append({ t: 'queue', def });
+  }
+  queueDeleted(vhost: string, name: string): void {
+    this.append({ t: 'queue-deleted', vhost, name });
+  }
+  bound(def: BindingDefinition): void {
+    this.append({ t: 'binding', def });
+  }
+  unbound(def: BindingDefinition): void {
+    this.append({ t: 'unbinding', def });
+  }
+
+  close(): void {
+    try {
+      fdatasyncSync(this.fd);
+    } finally {
+      closeSync(this.fd);
+    }
+  }
+}
+
+const key = (vhost: string, name: string) => `${vhost}\u0000${name}`;
+
+function bindingId(b: BindingDefinition): string {
+  return [b.vhost, b.source, b.destKind, b.destination, b.routingKey, tableToBase64(b.arguments)].join('\u0000');
+}
+
+function tableToBase64(t: FieldTable): string {
+  const w = new Writer(64);
+  w.table(t);
+  return w.bytes().toString('base64');
+}
+
+function tableFromBase64(s: string): FieldTable {
+  return new Reader(Buffer.from(s, 'base64')).table();
+}
+
+function encodeChange(c: Change): Buffer {
+  const json = JSON.stringify(c, (k, v) => (k === 'arguments' ? tableToBase64(v as FieldTable) : v));
+  const payload = Buffer.from(json, 'utf8');
+  const rec = Buffer.allocUnsafe(8 + payload.length);
+  rec.writeUInt32BE(payload.length, 0);
+  rec.writeUInt32BE(crc32(payload), 4);
+  payload.copy(rec, 8);
+  return rec;
+}
+
+function decodeChange(json: string): Change {
+  return JSON.parse(json, (k, v) => (k === 'arguments' ? tableFromBase64(v as string) : v)) as Change;
+}

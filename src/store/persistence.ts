@@ -1,0 +1,145 @@
+/**
+ * What the model tells the store about durable entities, and where queues keep their messages.
+ *
+ * `MemoryPersistence` (durability `memory`) keeps everything in memory and remembers nothing.
+ * `DiskPersistence` keeps the definitions log and the queue segment stores in the data directory,
+ * recovers them at start-up, and closes them cleanly at shutdown.
+ */
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { Binding, Exchange } from '../exchange/exchange.js';
+import type { Queue } from '../queue/queue.js';
+import { nodeIo, type FileIo } from './io.js';
+import { DefinitionsLog, type BindingDefinition, type Definitions } from './definitions.js';
+import { openDataDir, type OpenedDataDir } from './data-dir.js';
+import { Persister, type SyncMode } from './persister.js';
+import { MemoryQueueStore, type QueueStore } from './queue-store.js';
+import { SegmentQueueStore } from './segment-store.js';
+
+export interface Persistence {
+  /** A store for a queue being declared (or recovered, with its definition's id). */
+  queueStore(q: Queue, recoveredId?: string): QueueStore;
+  exchangeDeclared(x: Exchange): void;
+  exchangeDeleted(x: Exchange): void;
+  queueDeclared(q: Queue): void;
+  queueDeleted(q: Queue): void;
+  bound(b: Binding): void;
+  unbound(b: Binding): void;
+}
+
+/** A binding survives restarts when both its ends do (RabbitMQ's rule). */
+export function isDurableBinding(b: Binding): boolean {
+  return b.source.options.durable && b.destination.options.durable;
+}
+
+export class MemoryPersistence implements Persistence {
+  queueStore(): QueueStore {
+    return new MemoryQueueStore();
+  }
+  exchangeDeclared(): void {}
+  exchangeDeleted(): void {}
+  queueDeclared(): void {}
+  queueDeleted(): void {}
+  bound(): void {}
+  unbound(): void {}
+}
+
+export interface DiskPersistenceOptions {
+  dataDir: string;
+  mode: SyncMode;
+  log: Logger;
+  io?: FileIo;
+  segmentSize?: number;
+}
+
+export class DiskPersistence implements Persistence {
+  readonly persister: Persister;
+  readonly definitions: DefinitionsLog;
+  /** The durable state read at start-up, for the broker to rebuild. */
+  readonly recovered: Definitions;
+  private readonly dir: OpenedDataDir;
+  private readonly storeIds = new WeakMap<Queue, string>();
+
+  constructor(private readonly options: DiskPersistenceOptions) {
+    this.dir = openDataDir(options.dataDir);
+    this.persister = new Persister(options.io ?? nodeIo, options.mode, options.log);
+    const { log, state } = DefinitionsLog.open(join(options.dataDir, 'definitions.log'), this.persister, options.log);
+    this.definitions = log;
+    this.recovered = state;
+  }
+
+  get cleanStart(): boolean {
+    return this.dir.clean;
+  }
+
+  queueStore(q: Queue, recoveredId?: string): QueueStore {
+    if (q.options.durable) {
+      const id = recoveredId ?? randomUUID();
+      this.storeIds.set(q, id);
+      return new SegmentQueueStore(join(this.options.dataDir, 'queues', id), this.persister, this.options.log, {
+        durable: true,
+        cleanStart: this.dir.clean,
+        segmentSize: this.options.segmentSize,
+      });
+    }
+    return new SegmentQueueStore(join(this.options.dataDir, 'pages', randomUUID()), this.persister, this.options.log, {
+      durable: false,
+      cleanStart: false,
+      segmentSize: this.options.segmentSize,
+    });
+  }
+
+  exchangeDeclared(x: Exchange): void {
+    if (!x.options.durable) return;
+    this.definitions.exchangeDeclared({ vhost: x.vhost, name: x.name, type: x.type, autoDelete: x.options.autoDelete, internal: x.options.internal, arguments: x.options.arguments });
+  }
+
+  exchangeDeleted(x: Exchange): void {
+    if (x.options.durable) this.definitions.exchangeDeleted(x.vhost, x.name);
+  }
+
+  queueDeclared(q: Queue): void {
+    if (!q.options.durable) return;
+    this.definitions.queueDeclared({ vhost: q.vhost, name: q.name, id: this.storeIds.get(q)!, autoDelete: q.options.autoDelete, arguments: q.options.arguments });
+  }
+
+  queueDeleted(q: Queue): void {
+    if (q.options.durable) this.definitions.queueDeleted(q.vhost, q.name);
+  }
+
+  bound(b: Binding): void {
+    if (isDurableBinding(b)) this.definitions.bound(bindingDefinition(b));
+  }
+
+  unbound(b: Binding): void {
+    if (isDurableBinding(b)) this.definitions.unbound(bindingDefinition(b));
+  }
+
+  /** Clean shutdown: every queue's store closed with its terms, the log synced, the directory released. */
+  async close(queues: Iterable<Queue>): Promise<void> {
+    for (const q of queues) {
+      if (q.options.durable) await q.store.close(q.terms());
+      else await q.store.destroy();
+    }
+    await this.persister.idle();
+    this.definitions.close();
+    this.dir.release(true);
+  }
+
+  /** Gives the directory up without marking a clean shutdown (start-up failed half way). */
+  abandon(): void {
+    this.dir.release(false);
+  }
+}
+
+function bindingDefinition(b: Binding): BindingDefinition {
+  return {
+    vhost: b.source.vhost,
+    source: b.source.name,
+    destKind: b.destination.kind,
+    destination: b.destination.name,
+    routingKey: b.routingKey,
+    arguments: b.arguments,
+  };
+}

@@ -1,0 +1,181 @@
+/**
+ * The persister: every append to every store file goes through it, and it decides when bytes reach
+ * the kernel and the disk. It runs in rounds: a round takes everything appended so far, writes each
+ * file's pending bytes with one writev, then (durability `fsync`) one fdatasync per file written, then
+ * calls back every append of the round. Appends made while a round runs wait for the next one, which
+ * starts as soon as this one ends. So a busy broker syncs as often as the disk allows and every sync
+ * covers all the confirms waiting for it (group commit, driven by the loop itself, not by a timer).
+ *
+ * With durability `os` a round ends after the writes (the data is in the kernel: it survives kill -9,
+ * not power loss). Durability `memory` has no persister at all.
+ */
+import type { Logger } from 'pino';
+import type { FileIo } from './io.js';
+
+export type SyncMode = 'fsync' | 'os';
+export type StoredCallback = (err: Error | undefined) => void;
+
+/** A file the persister appends to. Its position is where the next byte goes. */
+export class AppendFile {
+  /** Bytes appended but not yet handed to a write. */
+  pending: Buffer[] = [];
+  pendingBytes = 0;
+  /** Callbacks for the pending bytes. */
+  callbacks: StoredCallback[] = [];
+  /** File offset of the first pending byte. */
+  position: number;
+  /** Whether a write since the last sync needs one. */
+  unsynced = false;
+  /** Set after a write or sync failed: later appends fail at once (the store rolls to a new file). */
+  failed: Error | undefined;
+  closing = false;
+  private closed: Promise<void> | undefined;
+
+  constructor(
+    readonly path: string,
+    readonly fd: number,
+    size: number,
+    private readonly persister: Persister,
+  ) {
+    this.position = size;
+  }
+
+  /** Appends bytes; returns their offset in the file. The callback runs once they are stored. */
+  append(data: Buffer, done?: StoredCallback): number {
+    const offset = this.position + this.pendingBytes;
+    if (this.failed !== undefined) {
+      if (done !== undefined) queueMicrotask(() => done(this.failed));
+      return offset;
+    }
+    this.pending.push(data);
+    this.pendingBytes += data.length;
+    if (done !== undefined) this.callbacks.push(done);
+    this.persister.schedule(this);
+    return offset;
+  }
+
+  /** Resolves once everything appended so far is stored (as the durability mode defines it). */
+  flush(): Promise<void> {
+    return new Promise((resolve) => this.append(Buffer.alloc(0), () => resolve()));
+  }
+
+  /** Closes the file after pending appends are stored. */
+  close(): Promise<void> {
+    this.closed ??= (async () => {
+      this.closing = true;
+      await this.flush();
+      await this.persister.io.close(this.fd).catch(() => {});
+    })();
+    return this.closed;
+  }
+}
+
+export class Persister {
+  private readonly dirty = new Set<AppendFile>();
+  /** Files written synchronously elsewhere (the definitions log) that the next round must sync. */
+  private readonly syncOnly = new Map<number, string>();
+  private running = false;
+  private scheduled = false;
+  /** Rounds completed, and files synced: for tests and the benchmark note. */
+  rounds = 0;
+  syncs = 0;
+
+  constructor(
+    readonly io: FileIo,
+    readonly mode: SyncMode,
+    private readonly log: Logger,
+  ) {}
+
+  /** Wraps an open file descriptor for appending at `size`. */
+  appendFile(path: string, fd: number, size: number): AppendFile {
+    return new AppendFile(path, fd, size, this);
+  }
+
+  /** Syncs a file written outside the persister with the next round (durability `fsync` only). */
+  syncLater(fd: number, path: string): void {
+    if (this.mode !== 'fsync') return;
+    this.syncOnly.set(fd, path);
+    this.kick();
+  }
+
+  schedule(f: AppendFile): void {
+    this.dirty.add(f);
+    this.kick();
+  }
+
+  private kick(): void {
+    if (this.running || this.scheduled) return;
+    this.scheduled = true;
+    // Let the current turn of the event loop append everything it will before the round starts.
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.round();
+    });
+  }
+
+  private async round(): Promise<void> {
+    if (this.running || (this.dirty.size === 0 && this.syncOnly.size === 0)) return;
+    this.running = true;
+    const files = [...this.dirty];
+    this.dirty.clear();
+    const extraSyncs = [...this.syncOnly];
+    this.syncOnly.clear();
+    const work = files.map((f) => {
+      const buffers = f.pending;
+      const bytes = f.pendingBytes;
+      const callbacks = f.callbacks;
+      const position = f.position;
+      f.pending = [];
+      f.pendingBytes = 0;
+      f.callbacks = [];
+      f.position += bytes;
+      return { f, buffers, bytes, callbacks, position };
+    });
+    const synced = extraSyncs.map(async ([fd, path]) => {
+      try {
+        await this.io.fdatasync(fd);
+        this.syncs++;
+      } catch (e) {
+        this.log.error({ file: path, err: (e as Error).message }, 'store sync failed');
+      }
+    });
+    await Promise.all([
+      ...synced,
+      ...work.map(async (w) => {
+        try {
+          if (w.f.failed === undefined && w.bytes > 0) {
+            await this.io.writev(w.f.fd, w.buffers.filter((b) => b.length > 0), w.position);
+            w.f.unsynced = true;
+          }
+          if (w.f.failed === undefined && this.mode === 'fsync' && w.f.unsynced) {
+            w.f.unsynced = false;
+            await this.io.fdatasync(w.f.fd);
+            this.syncs++;
+          }
+        } catch (e) {
+          w.f.failed = e as Error;
+          this.log.error({ file: w.f.path, err: (e as Error).message }, 'store write failed');
+        }
+      }),
+    ]);
+    // Callbacks run once the whole round is done: a confirm never precedes the sync of anything
+    // written before it (the queue's definition, for one).
+    for (const w of work) {
+      for (const cb of w.callbacks) {
+        try {
+          cb(w.f.failed);
+        } catch (e) {
+          this.log.error({ err: e }, 'store callback failed');
+        }
+      }
+    }
+    this.rounds++;
+    this.running = false;
+    if (this.dirty.size > 0 || this.syncOnly.size > 0) void this.round();
+  }
+
+  /** Resolves when no round is running and nothing is waiting. */
+  async idle(): Promise<void> {
+    while (this.running || this.dirty.size > 0 || this.syncOnly.size > 0 || this.scheduled) await new Promise((r) => setTimeout(r, 1));
+  }
+}

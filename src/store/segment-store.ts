@@ -1,0 +1,339 @@
+/**
+ * A queue's messages on disk: append-only segment files of message records, each with an
+ * acknowledgement log.
+ *
+ *   <dir>/0000000001.seg   "WRNSEG01", then message records (records.ts), appended in queue order
+ *   <dir>/0000000001.ack   8-byte sequence numbers of that segment's persistent messages that are gone
+ *   <dir>/terms.json       written at a clean shutdown (which seqs were delivered), read once at start
+ *
+ * Writes go through the persister (group commit). A segment is closed for writing at 8 MiB and a new
+ * one started; a segment whose every record is dead (acknowledged, dropped, or a transient page that
+ * was read back and delivered) is deleted with its log. Recovery reads each segment once, skips the
+ * records its log lists and the transient ones, and truncates a torn tail.
+ */
+import { closeSync, existsSync, fdatasyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync, readSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { Message, scanProperties } from '../message.js';
+import { QueueEntry, type StoredLocation } from '../queue/queue-entry.js';
+import type { AppendFile, Persister, StoredCallback } from './persister.js';
+import type { QueueStore, QueueTerms, RecoveredQueue } from './queue-store.js';
+import { encodeRecord, readRecord, type DecodedRecord } from './records.js';
+
+const MAGIC = Buffer.from('WRNSEG01');
+export const DEFAULT_SEGMENT_SIZE = 8 * 1024 * 1024;
+/** Reads for loading are merged when records are this close. */
+const READ_GAP = 64 * 1024;
+const READ_MAX = 4 * 1024 * 1024;
+
+class Segment {
+  file: AppendFile | null = null;
+  ack: AppendFile | null = null;
+  readFd: number | null = null;
+  size = 0;
+  /** Records not yet dead. */
+  live = 0;
+  retired = false;
+
+  constructor(
+    readonly id: number,
+    readonly path: string,
+    readonly ackPath: string,
+  ) {}
+}
+
+export interface SegmentStoreOptions {
+  /** Persistent records survive restarts (a durable queue); otherwise files are pages of memory only. */
+  durable: boolean;
+  /** The broker's last shutdown was clean: terms.json is trustworthy. */
+  cleanStart: boolean;
+  segmentSize?: number;
+  /** How many messages recovery reads back into memory straight away. */
+  loadOnRecover?: number;
+}
+
+export class SegmentQueueStore implements QueueStore {
+  readonly canPage = true;
+  readonly durable: boolean;
+  private readonly segments = new Map<number, Segment>();
+  private current: Segment | null = null;
+  private nextSegmentId = 1;
+  private dirReady = false;
+  private readonly segmentSize: number;
+
+  constructor(
+    readonly dir: string,
+    private readonly persister: Persister,
+    private readonly log: Logger,
+    private readonly options: SegmentStoreOptions,
+  ) {
+    this.durable = options.durable;
+    this.segmentSize = options.segmentSize ?? DEFAULT_SEGMENT_SIZE;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Writing
+
+  write(entry: QueueEntry, publishedAt: number, done: StoredCallback | undefined): void {
+    const msg = entry.msg!;
+    const seg = this.writableSegment();
+    const record = encodeRecord({
+      seq: entry.seq,
+      time: publishedAt,
+      persistent: entry.persistent && this.durable,
+      exchange: msg.exchange,
+      routingKey: msg.routingKey,
+      properties: msg.properties,
+      body: msg.body,
+    });
+    const offset = seg.file!.append(record, (err) => {
+      if (err === undefined) entry.stored = true;
+      else if (this.current === seg) this.current = null; // a failed file takes no more writes
+      done?.(err);
+    });
+    const location: StoredLocation = { segment: seg, offset, size: record.length };
+    entry.location = location;
+    seg.size += record.length;
+    seg.live++;
+    if (seg.size >= this.segmentSize) this.current = null;
+  }
+
+  private writableSegment(): Segment {
+    const cur = this.current;
+    if (cur !== null && cur.file !== null && cur.file.failed === undefined) return cur;
+    if (!this.dirReady) {
+      mkdirSync(this.dir, { recursive: true });
+      this.dirReady = true;
+    }
+    const id = this.nextSegmentId++;
+    const seg = new Segment(id, join(this.dir, `${pad(id)}.seg`), join(this.dir, `${pad(id)}.ack`));
+    // Opening a file is rare (one per 8 MiB) and must not reorder appends: do it synchronously.
+    const fd = openSync(seg.path, 'w', 0o644);
+    seg.file = this.persister.appendFile(seg.path, fd, 0);
+    seg.file.append(MAGIC);
+    seg.size = MAGIC.length;
+    this.segments.set(id, seg);
+    if (cur !== null && cur.live === 0) this.retire(cur);
+    this.current = seg;
+    return seg;
+  }
+
+  remove(entry: QueueEntry): void {
+    const loc = entry.location;
+    if (loc === undefined) return;
+    entry.location = undefined;
+    const seg = loc.segment as Segment;
+    if (seg.retired) return;
+    seg.live--;
+    if (this.durable && entry.persistent) {
+      if (seg.ack === null) {
+        const fd = openSync(seg.ackPath, 'a', 0o644);
+        seg.ack = this.persister.appendFile(seg.ackPath, fd, 0);
+      }
+      const b = Buffer.allocUnsafe(8);
+      b.writeUInt32BE(Math.floor(entry.seq / 0x1_0000_0000), 0);
+      b.writeUInt32BE(entry.seq >>> 0, 4);
+      seg.ack.append(b);
+    }
+    if (seg.live === 0 && seg !== this.current) this.retire(seg);
+  }
+
+  /** Deletes a segment whose records are all dead, once its pending writes are done. */
+  private retire(seg: Segment): void {
+    if (seg.retired) return;
+    seg.retired = true;
+    this.segments.delete(seg.id);
+    void (async () => {
+      await seg.file?.close();
+      await seg.ack?.close();
+      if (seg.readFd !== null) await this.persister.io.close(seg.readFd).catch(() => {});
+      await this.persister.io.unlink(seg.path);
+      await this.persister.io.unlink(seg.ackPath);
+    })().catch((e) => this.log.error({ err: e, segment: seg.path }, 'could not delete a finished segment'));
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Reading back
+
+  load(entries: readonly QueueEntry[], done: (err: Error | undefined) => void): void {
+    const bySegment = new Map<Segment, QueueEntry[]>();
+    for (const e of entries) {
+      if (e.msg !== null || e.location === undefined) continue;
+      const seg = e.location.segment as Segment;
+      let list = bySegment.get(seg);
+      if (list === undefined) bySegment.set(seg, (list = []));
+      list.push(e);
+    }
+    if (bySegment.size === 0) {
+      queueMicrotask(() => done(undefined));
+      return;
+    }
+    Promise.all([...bySegment].map(([seg, list]) => this.loadFromSegment(seg, list))).then(
+      () => done(undefined),
+      (err: Error) => {
+        this.log.error({ err: err.message, dir: this.dir }, 'reading messages back failed');
+        done(err);
+      },
+    );
+  }
+
+  private async loadFromSegment(seg: Segment, entries: QueueEntry[]): Promise<void> {
+    entries.sort((a, b) => a.location!.offset - b.location!.offset);
+    if (seg.readFd === null) seg.readFd = await this.persister.io.open(seg.path, 'r');
+    let i = 0;
+    while (i < entries.length) {
+      // Merge neighbouring records into one read.
+      const first = entries[i]!.location!;
+      let end = first.offset + first.size;
+      let j = i + 1;
+      while (j < entries.length) {
+        const l = entries[j]!.location!;
+        if (l.offset - end > READ_GAP || l.offset + l.size - first.offset > READ_MAX) break;
+        end = Math.max(end, l.offset + l.size);
+        j++;
+      }
+      const buf = Buffer.allocUnsafe(end - first.offset);
+      const n = await this.persister.io.read(seg.readFd, buf, 0, buf.length, first.offset);
+      if (n < buf.length) throw new Error(`short read from ${seg.path}`);
+      for (let k = i; k < j; k++) {
+        const e = entries[k]!;
+        if (e.msg !== null || e.location === undefined) continue; // removed or loaded meanwhile
+        e.msg = this.messageAt(buf, e.location.offset - first.offset, seg);
+      }
+      i = j;
+    }
+  }
+
+  loadSync(entry: QueueEntry): void {
+    const loc = entry.location;
+    if (entry.msg !== null || loc === undefined) return;
+    const seg = loc.segment as Segment;
+    if (seg.readFd === null) seg.readFd = openSync(seg.path, 'r');
+    const buf = Buffer.allocUnsafe(loc.size);
+    const n = readSync(seg.readFd, buf, 0, loc.size, loc.offset);
+    if (n < loc.size) throw new Error(`short read from ${seg.path}`);
+    entry.msg = this.messageAt(buf, 0, seg);
+  }
+
+  private messageAt(buf: Buffer, at: number, seg: Segment): Message {
+    const r = readRecord(buf, at, 0, false);
+    if (r.kind !== 'record') throw new Error(`unreadable record in ${seg.path}`);
+    return toMessage(r.record, true);
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Recovery, shutdown, deletion
+
+  async recover(): Promise<RecoveredQueue> {
+    const out: RecoveredQueue = { entries: [], nextSeq: 1, deliveredBelow: 1, publishedAt: new Map(), loaded: new Map() };
+    if (!existsSync(this.dir)) return out;
+    this.dirReady = true;
+    const termsPath = join(this.dir, 'terms.json');
+    let terms: QueueTerms | undefined;
+    if (this.options.cleanStart && existsSync(termsPath)) {
+      try {
+        terms = JSON.parse(readFileSync(termsPath, 'utf8')) as QueueTerms;
+      } catch {
+        terms = undefined;
+      }
+    }
+    rmSync(termsPath, { force: true });
+    const ids = readdirSync(this.dir)
+      .filter((f) => /^\d{10}\.seg$/.test(f))
+      .map((f) => Number(f.slice(0, 10)))
+      .sort((a, b) => a - b);
+    const loadLimit = this.options.loadOnRecover ?? 2048;
+    let maxSeq = 0;
+    for (const id of ids) {
+      const seg = new Segment(id, join(this.dir, `${pad(id)}.seg`), join(this.dir, `${pad(id)}.ack`));
+      this.nextSegmentId = Math.max(this.nextSegmentId, id + 1);
+      const acked = this.readAcks(seg);
+      const data = readFileSync(seg.path);
+      let at = MAGIC.length;
+      if (data.length < MAGIC.length || !data.subarray(0, MAGIC.length).equals(MAGIC)) {
+        this.log.warn({ segment: seg.path }, 'segment without a valid header: discarded');
+        at = data.length;
+      }
+      while (at < data.length) {
+        const r = readRecord(data, at, 0, true);
+        if (r.kind !== 'record') {
+          const reason = r.kind === 'torn' ? r.reason : 'cut short';
+          this.log.warn({ segment: seg.path, offset: at, dropped: data.length - at, reason }, 'repaired a torn segment tail');
+          const fd = openSync(seg.path, 'r+');
+          ftruncateSync(fd, at);
+          fdatasyncSync(fd);
+          closeSync(fd);
+          break;
+        }
+        const rec = r.record;
+        at += rec.size;
+        if (rec.seq > maxSeq) maxSeq = rec.seq;
+        if (!this.durable || !rec.persistent || acked.has(rec.seq)) continue;
+        const entry = QueueEntry.recovered(rec.seq, rec.body.length, { segment: seg, offset: rec.offset, size: rec.size }, 0);
+        out.entries.push(entry);
+        out.publishedAt.set(rec.seq, rec.time);
+        if (out.loaded.size < loadLimit) out.loaded.set(rec.seq, toMessage(rec, true));
+        seg.live++;
+      }
+      seg.size = at;
+      this.segments.set(id, seg);
+      if (seg.live === 0) this.retire(seg);
+    }
+    out.entries.sort((a, b) => a.seq - b.seq);
+    out.nextSeq = Math.max(maxSeq + 1, terms?.nextSeq ?? 1);
+    // After a crash nothing says which messages reached a consumer: count them all as delivered
+    // (RabbitMQ's classic queues do the same on a dirty recovery).
+    out.deliveredBelow = terms !== undefined ? terms.deliveredBelow : out.nextSeq;
+    return out;
+  }
+
+  private readAcks(seg: Segment): Set<number> {
+    const acked = new Set<number>();
+    if (!existsSync(seg.ackPath)) return acked;
+    const data = readFileSync(seg.ackPath);
+    const whole = data.length - (data.length % 8);
+    if (whole !== data.length) this.log.warn({ file: seg.ackPath, dropped: data.length - whole }, 'ignored a torn acknowledgement record');
+    for (let p = 0; p < whole; p += 8) {
+      const seq = data.readUInt32BE(p) * 0x1_0000_0000 + data.readUInt32BE(p + 4);
+      if (seq !== 0) acked.add(seq);
+    }
+    return acked;
+  }
+
+  async close(terms: QueueTerms): Promise<void> {
+    await this.closeFiles();
+    if (this.durable && this.dirReady && existsSync(this.dir)) {
+      const path = join(this.dir, 'terms.json');
+      writeFileSync(path, JSON.stringify(terms));
+      const fd = openSync(path, 'r');
+      fdatasyncSync(fd);
+      closeSync(fd);
+    }
+  }
+
+  async destroy(): Promise<void> {
+    this.current = null;
+    await this.closeFiles();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private async closeFiles(): Promise<void> {
+    for (const seg of this.segments.values()) {
+      await seg.file?.close();
+      await seg.ack?.close();
+      if (seg.readFd !== null) await this.persister.io.close(seg.readFd).catch(() => {});
+      seg.readFd = null;
+    }
+  }
+}
+
+function toMessage(rec: DecodedRecord, copy: boolean): Message {
+  const props = copy ? Buffer.from(rec.properties) : rec.properties;
+  const body = copy ? Buffer.from(rec.body) : rec.body;
+  const m = new Message(rec.exchange, rec.routingKey, props, body);
+  scanProperties(m, props);
+  m.publishedAt = rec.time;
+  return m;
+}
+
+const pad = (id: number) => id.toString().padStart(10, '0');
