@@ -13,6 +13,7 @@ import { fv, table, type FieldTable } from './protocol/field-table.js';
 import { VHost } from './vhost.js';
 import { VERSION } from './version.js';
 import { DiskPersistence, MemoryPersistence, type Persistence } from './store/persistence.js';
+import type { FileIo } from './store/io.js';
 
 /** Capabilities advertised in connection.start: exactly the ones implemented, in RabbitMQ's order. */
 export const IMPLEMENTED_CAPABILITIES: readonly string[] = [
@@ -39,9 +40,13 @@ export class Broker implements BrokerContext {
   constructor(
     readonly config: BrokerConfig,
     readonly log: Logger,
+    storage: { io?: FileIo; segmentSize?: number } = {},
   ) {
     this.users = new UserStore(config.users);
-    this.persistence = config.durability === 'memory' ? new MemoryPersistence() : new DiskPersistence({ dataDir: config.dataDir, mode: config.durability, log });
+    this.persistence =
+      config.durability === 'memory'
+        ? new MemoryPersistence()
+        : new DiskPersistence({ dataDir: config.dataDir, mode: config.durability, log, io: storage.io, segmentSize: storage.segmentSize });
     for (const name of config.vhosts) this.vhosts.set(name, new VHost(name, log.child({ vhost: name }), this.persistence));
     if (this.persistence instanceof DiskPersistence) this.restoreDefinitions(this.persistence);
   }

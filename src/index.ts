@@ -3,3 +3,4 @@ export { startBroker, type RunningBroker, type StartOptions } from './server.js'
 export { Broker } from './broker.js';
 export { DEFAULTS, type BrokerConfig, type Durability, type LogLevel } from './config.js';
 export type { Connection, PeerInfo } from './connection.js';
+export { nodeIo, type FileIo } from './store/io.js';

@@ -7,10 +7,15 @@ import type { Logger } from 'pino';
 import { Broker } from './broker.js';
 import { DEFAULTS, type BrokerConfig } from './config.js';
 import { createLogger } from './log.js';
+import type { FileIo } from './store/io.js';
 
 export interface StartOptions extends Partial<BrokerConfig> {
   /** A logger to use instead of one built from `logLevel`. */
   logger?: Logger;
+  /** File operations of the store (tests inject failures through this). */
+  storeIo?: FileIo;
+  /** Segment file size of queue stores (tests use small ones to exercise rolling). */
+  segmentSize?: number;
 }
 
 export interface RunningBroker {
@@ -28,7 +33,7 @@ export interface RunningBroker {
  * the command line overrides these with its own defaults.
  */
 export async function startBroker(options: StartOptions = {}): Promise<RunningBroker> {
-  const { logger, ...rest } = options;
+  const { logger, storeIo, segmentSize, ...rest } = options;
   const config: BrokerConfig = {
     ...DEFAULTS,
     host: '127.0.0.1',
@@ -37,7 +42,7 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
     ...stripUndefined(rest),
   };
   const log = logger ?? createLogger(config.logLevel);
-  const broker = new Broker(config, log);
+  const broker = new Broker(config, log, { io: storeIo, segmentSize });
   await broker.recover();
   const server = createServer((socket: Socket) => {
     socket.setNoDelay(true);
