@@ -52,6 +52,8 @@ export interface BrokerSpec {
   durability?: string;
   /** Extra node flags for Warren (profiling). */
   nodeArgs?: string[];
+  /** Warren's checkout (bin/ and dist/); default this repository. */
+  dir?: string;
 }
 
 const repoRoot = fileURLToPath(new URL('../../../../../', import.meta.url));
@@ -167,8 +169,9 @@ async function announce(ep: Endpoint): Promise<string> {
 }
 
 async function startWarren(spec: BrokerSpec): Promise<BrokerHandle> {
-  const bin = join(repoRoot, 'bin', 'warren.js');
-  if (!existsSync(join(repoRoot, 'dist', 'cli.js'))) throw new Error('dist/ is missing: run `npm run build` first');
+  const dir = spec.dir ?? repoRoot;
+  const bin = join(dir, 'bin', 'warren.js');
+  if (!existsSync(join(dir, 'dist', 'cli.js'))) throw new Error(`${dir}/dist/ is missing: run \`npm run build\` there first`);
   const port = await freePort();
   const dataDir = mkdtempSync(join(scratchDir(), 'warren-data-'));
   const durability = spec.durability ?? 'fsync';
@@ -176,7 +179,7 @@ async function startWarren(spec: BrokerSpec): Promise<BrokerHandle> {
   const out = openSync(logPath, 'w');
   const args = [...(spec.nodeArgs ?? []), bin, '--port', String(port), '--host', '127.0.0.1', '--data-dir', dataDir, '--durability', durability, '--log-level', 'warn'];
   const t0 = performance.now();
-  const child = spawn(process.execPath, args, { cwd: repoRoot, detached: true, stdio: ['ignore', out, out] });
+  const child = spawn(process.execPath, args, { cwd: dir, detached: true, stdio: ['ignore', out, out] });
   closeSync(out);
   groups.add(child.pid!);
   let coldStartMs: number;

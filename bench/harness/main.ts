@@ -8,11 +8,11 @@
  * spread (min-max), with the ratio A / B, as a table and as JSON. See bench/README.md.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { diskUsage, killAll, startBroker, type BrokerHandle, type BrokerSpec } from './brokers.js';
+import { diskUsage, killAll, scratchDir, startBroker, type BrokerHandle, type BrokerSpec } from './brokers.js';
 import { machine, processTree, rss } from './proc.js';
 import { fmt, renderTable, summarizeScenario, type BrokerInfo, type ScenarioResult } from './report.js';
 import { backlogRound, connectionsRound, flowRound, killWorkers, type GeneratorLayout, type RoundResult, type Timing } from './runner.js';
@@ -36,6 +36,8 @@ interface Options {
   layout: GeneratorLayout;
   build: boolean;
   warrenNodeArgs: string[];
+  warrenDir: string;
+  warrenRef?: string;
   list: boolean;
   help: boolean;
 }
@@ -50,7 +52,8 @@ sink (the load generator's ceiling), and prints medians, spreads and ratios; JSO
   --duration S          measured seconds per round (default 5)
   --warmup S            seconds before measuring (default 1)
   --settle S            pause before reading memory at rest (default 2)
-  --drain-timeout S     longest wait for the last messages after a round (default 30)
+  --drain-timeout S     longest wait for the last messages after a round (default 5; the rest is
+                        counted in the queue)
   --json PATH           where to write the JSON (default node_modules/.cache/warren-bench/results/<time>.json)
   --only WHICH          warren | rabbitmq | null: one broker only
   --a-url URL           use an already running broker as A instead of starting Warren (--a-pid PID for memory)
@@ -62,6 +65,9 @@ sink (the load generator's ceiling), and prints medians, spreads and ratios; JSO
   --publisher-procs N   generator processes for publishers (default 1)
   --consumer-procs N    generator processes for consumers (default 1)
   --warren-node-args S  extra node flags for Warren, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
+  --warren-dir DIR      run Warren from another checkout, built there if its dist/ is stale
+  --warren-ref REF      run Warren as of a commit: git archive REF into a scratch directory, build it
+                        there (so edits in the working tree during the run do not change what runs)
   --no-build            do not rebuild dist/ when src/ is newer
   --list                list the scenarios
 `;
@@ -69,13 +75,14 @@ sink (the load generator's ceiling), and prints medians, spreads and ratios; JSO
 function parseOptions(argv: string[]): Options {
   const o: Options = {
     rounds: 3,
-    timing: { warmupMs: 1000, durationMs: 5000, drainTimeoutMs: 30_000, settleMs: 2000 },
+    timing: { warmupMs: 1000, durationMs: 5000, drainTimeoutMs: 5000, settleMs: 2000 },
     ceiling: true,
     durability: 'fsync',
     overrides: {},
     layout: { publisherProcs: 1, consumerProcs: 1 },
     build: true,
     warrenNodeArgs: [],
+    warrenDir: repoRoot,
     list: false,
     help: false,
   };
@@ -114,6 +121,8 @@ function parseOptions(argv: string[]): Options {
       case '--publisher-procs': o.layout.publisherProcs = num(flag, value(), 1); break;
       case '--consumer-procs': o.layout.consumerProcs = num(flag, value(), 1); break;
       case '--warren-node-args': o.warrenNodeArgs = (value() ?? '').split(/\s+/).filter((s) => s !== ''); break;
+      case '--warren-dir': o.warrenDir = resolve(value() ?? '.'); break;
+      case '--warren-ref': o.warrenRef = value(); break;
       case '--no-build': o.build = false; break;
       case '--list': o.list = true; break;
       case '--help': case '-h': o.help = true; break;
@@ -133,16 +142,16 @@ function newestMtime(dir: string): number {
 }
 
 /** dist/ is what bin/warren.js runs: rebuild it when src/ changed since. */
-function ensureBuilt(build: boolean): void {
-  const cli = join(repoRoot, 'dist', 'cli.js');
-  const stale = !existsSync(cli) || statSync(cli).mtimeMs < newestMtime(join(repoRoot, 'src'));
+function ensureBuilt(dir: string, build: boolean): void {
+  const cli = join(dir, 'dist', 'cli.js');
+  const stale = !existsSync(cli) || statSync(cli).mtimeMs < newestMtime(join(dir, 'src'));
   if (!stale) return;
   if (!build) {
     log(`warning: dist/ is older than src/ (--no-build given): Warren runs the old build`);
     return;
   }
-  log('dist/ is older than src/: npm run build');
-  const r = spawnSync('npm', ['run', 'build'], { cwd: repoRoot, stdio: ['ignore', 'inherit', 'inherit'] });
+  log(`${dir}: dist/ is older than src/: npm run build`);
+  const r = spawnSync('npm', ['run', 'build'], { cwd: dir, stdio: ['ignore', 'inherit', 'inherit'] });
   if (r.status !== 0) throw new Error('npm run build failed: fix the build or run with --no-build');
 }
 
@@ -150,16 +159,33 @@ function log(s: string): void {
   process.stderr.write(`${s}\n`);
 }
 
-function gitDescribe(): string {
-  const r = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repoRoot, encoding: 'utf8' });
-  const dirty = spawnSync('git', ['status', '--porcelain', 'src'], { cwd: repoRoot, encoding: 'utf8' });
+function gitDescribe(dir: string, ref: string | undefined): string {
+  if (ref !== undefined) {
+    const r = spawnSync('git', ['rev-parse', '--short', ref], { cwd: repoRoot, encoding: 'utf8' });
+    return `${(r.stdout ?? '').trim()} (--warren-ref ${ref})`;
+  }
+  const r = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: dir, encoding: 'utf8' });
+  const dirty = spawnSync('git', ['status', '--porcelain', 'src'], { cwd: dir, encoding: 'utf8' });
   return `${(r.stdout ?? '').trim() || '?'}${(dirty.stdout ?? '').trim() !== '' ? ' + uncommitted changes in src/' : ''}`;
+}
+
+/** A copy of the tree at `ref` in the scratch directory, sharing this checkout's node_modules, built. */
+function checkoutRef(ref: string): string {
+  const dir = join(scratchDir(), `warren-${ref.replace(/[^\w.-]/g, '_')}`);
+  mkdirSync(dir, { recursive: true });
+  const tar = spawnSync('sh', ['-c', 'git archive "$1" | tar -x -C "$2"', 'sh', ref, dir], { cwd: repoRoot, stdio: ['ignore', 'inherit', 'inherit'] });
+  if (tar.status !== 0) throw new Error(`git archive ${ref} failed`);
+  symlinkSync(join(repoRoot, 'node_modules'), join(dir, 'node_modules'));
+  log(`building Warren ${ref} in ${dir}`);
+  const r = spawnSync(process.execPath, [join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: dir, stdio: ['ignore', 'inherit', 'inherit'] });
+  if (r.status !== 0) throw new Error(`building ${ref} failed`);
+  return dir;
 }
 
 function brokerSpecs(o: Options): BrokerSpec[] {
   const a: BrokerSpec = o.aUrl
     ? { slot: 'A', kind: 'external', name: 'A', url: o.aUrl, ...(o.aPid ? { pid: o.aPid } : {}) }
-    : { slot: 'A', kind: 'warren', name: 'Warren', durability: o.durability, nodeArgs: o.warrenNodeArgs };
+    : { slot: 'A', kind: 'warren', name: 'Warren', durability: o.durability, nodeArgs: o.warrenNodeArgs, dir: o.warrenDir };
   const b: BrokerSpec = o.bUrl ? { slot: 'B', kind: 'external', name: 'B', url: o.bUrl, ...(o.bPid ? { pid: o.bPid } : {}) } : { slot: 'B', kind: 'rabbitmq', name: 'RabbitMQ' };
   const only = o.only?.toLowerCase();
   if (only === undefined) return [a, b];
@@ -285,10 +311,16 @@ async function main(): Promise<void> {
     for (const s of SCENARIOS) process.stdout.write(`${s.name.padEnd(20)} ${s.title}\n${''.padEnd(20)} ${describeParams(s)}\n`);
     return;
   }
-  const selected = selectScenarios(o.scenarios).map((s) => ({ ...s, params: { ...s.params, ...o.overrides } }));
+  const changed = Object.entries(o.overrides).map(([k, v]) => `${k}=${v}`).join(', ');
+  const selected = selectScenarios(o.scenarios).map((s) => ({ ...s, title: changed ? `${s.title} [overridden: ${changed}]` : s.title, params: { ...s.params, ...o.overrides } }));
   const specs = brokerSpecs(o);
   if (o.only === 'null') o.ceiling = true;
-  if (specs.some((x) => x.kind === 'warren')) ensureBuilt(o.build);
+  if (specs.some((x) => x.kind === 'warren')) {
+    if (o.warrenRef !== undefined) {
+      o.warrenDir = checkoutRef(o.warrenRef);
+      for (const x of specs) if (x.kind === 'warren') x.dir = o.warrenDir;
+    } else ensureBuilt(o.warrenDir, o.build);
+  }
 
   const started = new Date();
   const mach = machine();
@@ -303,7 +335,8 @@ async function main(): Promise<void> {
     minutes: (Date.now() - started.getTime()) / 60_000,
     machine: mach,
     node: process.version,
-    warrenCommit: gitDescribe(),
+    warrenDir: o.warrenDir,
+    warrenCommit: gitDescribe(o.warrenDir, o.warrenRef),
     durability: o.durability,
     timing: o.timing,
     rounds: o.rounds,
@@ -313,7 +346,7 @@ async function main(): Promise<void> {
 
   const lines: string[] = [];
   lines.push(`command: ${meta.command}`);
-  lines.push(`machine: ${mach.cores} cores (${mach.cpu}), ${mach.memGiB} GiB, Linux ${mach.kernel}; ${meta.node}; Warren ${meta.warrenCommit}`);
+  lines.push(`machine: ${mach.cores} cores (${mach.cpu}), ${mach.memGiB} GiB, Linux ${mach.kernel}; ${meta.node}; Warren ${meta.warrenCommit}${o.warrenDir !== repoRoot && o.warrenRef === undefined ? ` in ${o.warrenDir}` : ''}`);
   for (const b of seen.values()) lines.push(`${b.slot} = ${b.name}: ${b.version}; ${b.settings}`);
   lines.push(`rounds: ${o.rounds} per broker, alternating; ${o.timing.warmupMs / 1000} s warm-up + ${o.timing.durationMs / 1000} s measured; cells: median [min-max]`);
   const ceilings = results

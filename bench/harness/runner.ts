@@ -249,16 +249,30 @@ export async function flowRound(b: BrokerHandle, s: Scenario, round: number, tim
     }
     const published = sum(pubCounts.map((c) => c.count));
     const expected = q.consumers > 0 ? published * topo.factor : 0;
-    let delivered = 0;
-    let lastChange = nowMs();
-    for (const deadline = nowMs() + timing.drainTimeoutMs; nowMs() < deadline; await sleep(50)) {
+    // Let the consumers take what is still on its way (for a while: a broker without flow control
+    // may hold a large backlog), then cancel them: after cancel-ok nothing more is delivered, and what
+    // they did not get is still in the queues, so delivered + queued must equal what was published.
+    const consumerCounts = async () => {
       const counts = (await Promise.all(consumerProcs.map((p) => p.poll()))).flat();
       const errs = counts.filter((c) => c.error);
       if (errs.length > 0) throw new Error(`consumer failed: ${errs[0]!.error}`);
-      const d = sum(counts.map((c) => c.count));
+      return sum(counts.map((c) => c.count));
+    };
+    let delivered = 0;
+    let lastChange = nowMs();
+    for (const deadline = nowMs() + timing.drainTimeoutMs; nowMs() < deadline; await sleep(50)) {
+      const d = await consumerCounts();
       if (d !== delivered) lastChange = nowMs();
       delivered = d;
-      if (delivered >= expected || nowMs() - lastChange > 3000) break;
+      if (delivered >= expected || nowMs() - lastChange > 2000) break;
+    }
+    if (delivered < expected) {
+      await Promise.all(consumerProcs.map(async (p) => {
+        const done = p.next('cancelled');
+        p.send({ cmd: 'cancel' });
+        await p.within(done, 30_000, 'cancelling');
+      }));
+      delivered = await consumerCounts();
     }
     let confirmed = 0;
     let nacked = 0;

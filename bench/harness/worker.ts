@@ -7,7 +7,7 @@
  * instants t1 (end of warm-up) and t2 (end of measurement) and every role snapshots its own counters
  * at those instants, so no IPC delay enters a rate.
  */
-import { encodeBasicConsume, encodeBasicQos, encodeConfirmSelect, Method } from '../../src/protocol/generated/methods.js';
+import { encodeBasicCancel, encodeBasicConsume, encodeBasicQos, encodeConfirmSelect, Method } from '../../src/protocol/generated/methods.js';
 import { LeanConnection, nowMs, nowNs, type Endpoint } from './client.js';
 import { encodePublishBatch, messagesPerWrite, type PublishBatch } from './frames.js';
 import { cpuUsage } from 'node:process';
@@ -52,6 +52,7 @@ export type ToWorker =
   | { cmd: 'go'; t1: number; t2: number }
   | { cmd: 'poll' }
   | { cmd: 'stop' }
+  | { cmd: 'cancel' }
   | { cmd: 'close' };
 
 export interface LatencySummary {
@@ -94,6 +95,7 @@ export type FromWorker =
   | { ev: 'poll'; roles: RoleCounts[] }
   | { ev: 'done' }
   | { ev: 'error'; message: string }
+  | { ev: 'cancelled' }
   | { ev: 'closed' };
 
 interface Role {
@@ -102,6 +104,8 @@ interface Role {
   stop(): void;
   window(): RoleWindow;
   counts(): RoleCounts;
+  /** Consumers: basic.cancel, resolved at cancel-ok, after which nothing more is delivered. */
+  cancel?(): Promise<void>;
   close(): Promise<void>;
   /** Resolves when a role with a fixed total has sent it all and flushed it to the kernel. */
   finished?: Promise<void>;
@@ -323,6 +327,11 @@ class Consumer implements Role {
     return { kind: this.kind, count: c.delivered, confirmed: 0, nacked: 0, done: false, blocked: c.blocked, ...(c.error ? { error: c.error.message } : {}) };
   }
 
+  async cancel(): Promise<void> {
+    if (this.c.error) return;
+    await this.c.call((w) => encodeBasicCancel(w, 1, { consumerTag: 'bench', nowait: false }), Method.BasicCancelOk);
+  }
+
   async close(): Promise<void> {
     this.snaps.clear();
     await this.c.close();
@@ -411,6 +420,10 @@ async function main(): Promise<void> {
           return;
         case 'stop':
           for (const r of roles) r.stop();
+          return;
+        case 'cancel':
+          await Promise.all(roles.map((r) => r.cancel?.()));
+          send({ ev: 'cancelled' });
           return;
         case 'close':
           await Promise.all(roles.map((r) => r.close().catch(() => undefined)));
