@@ -359,7 +359,9 @@ export class NullSink {
     for (const [name, type] of [['amq.direct', 'direct'], ['amq.fanout', 'fanout'], ['amq.topic', 'topic']] as const) {
       this.exchanges.set(name, { type, queues: [], next: 0 });
     }
-    this.server = createServer((s) => {
+    // With Node's default 16 KiB high-water mark, every 64 KiB delivery would read as congestion and
+    // pause the publishers until the consumer's buffer emptied: a stall per message.
+    this.server = createServer({ highWaterMark: 1 << 20 }, (s) => {
       s.setNoDelay(true);
       this.peers.add(new Peer(s, this));
     });
