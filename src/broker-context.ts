@@ -3,6 +3,7 @@ import type { UserStore } from './auth.js';
 import type { BrokerConfig } from './config.js';
 import type { FieldTable } from './protocol/field-table.js';
 import type { VHost } from './vhost.js';
+import type { PublishFlow } from './flow.js';
 
 /** What a connection needs from the broker that accepted it. */
 export interface BrokerContext {
@@ -12,4 +13,5 @@ export interface BrokerContext {
   readonly vhosts: ReadonlyMap<string, VHost>;
   /** The server-properties table of connection.start. */
   serverProperties(): FieldTable;
+  readonly publishFlow: PublishFlow;
 }

@@ -14,6 +14,7 @@ import { VHost } from './vhost.js';
 import { VERSION } from './version.js';
 import { DiskPersistence, MemoryPersistence, type Persistence } from './store/persistence.js';
 import type { FileIo } from './store/io.js';
+import { PublishFlow } from './flow.js';
 
 /** Capabilities advertised in connection.start: exactly the ones implemented, in RabbitMQ's order. */
 export const IMPLEMENTED_CAPABILITIES: readonly string[] = [
@@ -32,6 +33,7 @@ export class Broker implements BrokerContext {
   readonly connections = new Set<Connection>();
   private properties: FieldTable | undefined;
   readonly persistence: Persistence;
+  readonly publishFlow = new PublishFlow();
 
   /**
    * Opens the data directory (durability `fsync` or `os`) and rebuilds the durable definitions;
@@ -48,7 +50,13 @@ export class Broker implements BrokerContext {
         ? new MemoryPersistence()
         : new DiskPersistence({ dataDir: config.dataDir, mode: config.durability, log, io: storage.io, segmentSize: storage.segmentSize });
     for (const name of config.vhosts) this.vhosts.set(name, new VHost(name, log.child({ vhost: name }), this.persistence));
-    if (this.persistence instanceof DiskPersistence) this.restoreDefinitions(this.persistence);
+    if (this.persistence instanceof DiskPersistence) {
+      this.restoreDefinitions(this.persistence);
+      this.persistence.persister.onPressure = (high) => {
+        this.log.debug({ high }, high ? 'store behind: pausing publishers' : 'store caught up: resuming publishers');
+        this.publishFlow.set(high);
+      };
+    }
   }
 
   private restoreDefinitions(p: DiskPersistence): void {

@@ -89,6 +89,8 @@ export interface ChannelHost {
   readonly userName: string;
   /** The channel has confirms to send once the current batch of input is processed. */
   confirmsPending(channel: Channel): void;
+  /** A publish arrived (publishers are paused while the store catches up). */
+  published(): void;
   /** Whether the socket can take more output now (false while congested). */
   readonly writable: boolean;
   /** The channel has finished closing (close-ok exchanged): forget it. */
@@ -315,6 +317,7 @@ export class Channel {
         `message size ${this.bodyExpected} is larger than configured max size ${this.host.maxMessageSize}`,
       ).withMethod(ClassId.Basic, 40);
     }
+    this.host.published();
     try {
       this.publish(method, properties, body);
     } catch (e) {

@@ -64,6 +64,7 @@ import type { BrokerContext } from './broker-context.js';
 import { FrameParser, erlangBinary, snippet, type FrameHandler } from './wire/frame-parser.js';
 import { Outbound } from './wire/outbound.js';
 import type { VHost } from './vhost.js';
+import type { Pausable } from './flow.js';
 
 export type ConnectionState = 'awaiting-header' | 'starting' | 'securing' | 'tuning' | 'opening' | 'running' | 'closed';
 
@@ -78,7 +79,7 @@ export interface PeerInfo {
 let nextConnectionId = 1;
 const reader = new Reader();
 
-export class Connection implements FrameHandler, ChannelHost {
+export class Connection implements FrameHandler, ChannelHost, Pausable {
   readonly id = nextConnectionId++;
   state: ConnectionState = 'awaiting-header';
   log: Logger;
@@ -100,6 +101,8 @@ export class Connection implements FrameHandler, ChannelHost {
   /** Channels with confirms to send once the current input is processed. */
   private confirmChannels: Channel[] = [];
   private processingInput = false;
+  /** A publish arrived in the current batch of input (flow control applies to publishers only). */
+  private publishedNow = false;
   private confirmFlushScheduled = false;
   private heartbeatTimers: NodeJS.Timeout[] = [];
   private handshakeTimer: NodeJS.Timeout | undefined;
@@ -171,11 +174,28 @@ export class Connection implements FrameHandler, ChannelHost {
       }
       this.parser.feed(chunk);
       this.flushConfirms();
+      if (this.publishedNow) {
+        this.publishedNow = false;
+        this.broker.publishFlow.published(this);
+      }
     } catch (e) {
       this.unexpectedFailure(e);
     } finally {
       this.processingInput = false;
     }
+  }
+
+  /** A channel received a publish. */
+  published(): void {
+    this.publishedNow = true;
+  }
+
+  pauseInput(): void {
+    this.socket.pause();
+  }
+
+  resumeInput(): void {
+    if (!this.ended) this.socket.resume();
   }
 
   get userName(): string {
@@ -644,6 +664,7 @@ export class Connection implements FrameHandler, ChannelHost {
   }
 
   private cleanup(): void {
+    this.broker.publishFlow.forget(this);
     for (const t of this.heartbeatTimers) clearInterval(t);
     this.heartbeatTimers = [];
     if (this.handshakeTimer !== undefined) clearTimeout(this.handshakeTimer);

@@ -110,21 +110,18 @@ export class Queue {
     const e = QueueEntry.of(msg, this.nextSeq++);
     const store = this.store;
     const durable = store.durable && e.persistent;
-    if (durable) store.write(e, msg.publishedAt, (err) => this.stored(e, err, onStored));
+    if (durable) store.write(e, msg.publishedAt, onStored);
     const inZone = this.ready.push(e);
     this.deliverReady();
-    if (!inZone && e.ready && store.canPage && !durable) {
-      // Behind the loaded zone: page the message out to bound memory (a transient page).
-      store.write(e, msg.publishedAt, (err) => this.stored(e, err, undefined));
+    if (!inZone && e.ready && store.canPage) {
+      // Behind the loaded zone: page the message out to bound memory. The store has copied the
+      // record into its write buffer, so the body can go now (not only once the write is done:
+      // holding it that long only feeds the garbage collector).
+      if (!durable) store.write(e, msg.publishedAt, undefined);
+      e.msg = null;
     }
     if (limited) this.dropHeadOverLimit();
     return durable ? 'pending' : 'done';
-  }
-
-  /** A record was written: free the body if the entry waits behind the loaded zone. */
-  private stored(e: QueueEntry, err: Error | undefined, onStored: StoredCallback | undefined): void {
-    if (err === undefined && e.ready && e.msg !== null && !this.ready.inZone(e) && e.location !== undefined) e.msg = null;
-    onStored?.(err);
   }
 
   /** RabbitMQ's will_overflow: one more ready message would exceed a limit. */
@@ -286,6 +283,21 @@ export class Queue {
     this.maybeRefill();
   }
 
+  /**
+   * Entries at the head that could not be read back (their record never reached the disk: the
+   * write failed, and the publisher was nacked if it asked for confirms) are dropped, with a log
+   * line, rather than stalling the queue.
+   */
+  private dropUnreadable(): void {
+    for (let e = this.ready.peek(); e !== undefined && e.msg === null; e = this.ready.peek()) {
+      if (!this.store.readable(e)) {
+        this.ready.shift();
+        this.store.remove(e);
+        this.log?.error({ queue: this.name, seq: e.seq }, 'message lost: its record could not be written to disk');
+      } else break;
+    }
+  }
+
   markDelivered(e: QueueEntry): void {
     e.deliveries++;
     if (e.seq >= this.deliveredBelow) this.deliveredBelow = e.seq + 1;
@@ -311,7 +323,7 @@ export class Queue {
       this.loading = false;
       if (err !== undefined) {
         this.log?.error({ err: err.message, queue: this.name }, 'could not read messages back from disk');
-        return;
+        this.dropUnreadable();
       }
       if (!this.deleted) this.deliverReady();
     });

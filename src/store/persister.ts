@@ -15,10 +15,17 @@ import type { FileIo } from './io.js';
 export type SyncMode = 'fsync' | 'os';
 export type StoredCallback = (err: Error | undefined) => void;
 
+/** Appends are copied into chunks of this size: one allocation per chunk, not per record. */
+const CHUNK_SIZE = 64 * 1024;
+
 /** A file the persister appends to. Its position is where the next byte goes. */
 export class AppendFile {
-  /** Bytes appended but not yet handed to a write. */
-  pending: Buffer[] = [];
+  /** Filled chunks (views) not yet handed to a write. */
+  private full: Buffer[] = [];
+  private chunk: Buffer = Buffer.alloc(0);
+  private chunkUsed = 0;
+  /** Bytes of `chunk` before this were handed to a write and must not change. */
+  private chunkTaken = 0;
   pendingBytes = 0;
   /** Callbacks for the pending bytes. */
   callbacks: StoredCallback[] = [];
@@ -42,16 +49,67 @@ export class AppendFile {
 
   /** Appends bytes; returns their offset in the file. The callback runs once they are stored. */
   append(data: Buffer, done?: StoredCallback): number {
+    return this.appendWith(data.length, (b, at) => data.copy(b, at), done);
+  }
+
+  /**
+   * Appends `size` bytes written in place by `fill` (no intermediate buffer); returns their offset
+   * in the file. The callback runs once they are stored.
+   */
+  appendWith(size: number, fill: (buf: Buffer, at: number) => void, done?: StoredCallback): number {
     const offset = this.position + this.pendingBytes;
     if (this.failed !== undefined) {
       if (done !== undefined) queueMicrotask(() => done(this.failed));
       return offset;
     }
-    this.pending.push(data);
-    this.pendingBytes += data.length;
+    if (this.chunk.length - this.chunkUsed < size) {
+      if (this.chunkUsed > this.chunkTaken) this.full.push(this.chunk.subarray(this.chunkTaken, this.chunkUsed));
+      this.chunk = Buffer.allocUnsafe(Math.max(CHUNK_SIZE, size));
+      this.chunkUsed = this.chunkTaken = 0;
+    }
+    fill(this.chunk, this.chunkUsed);
+    this.chunkUsed += size;
+    this.pendingBytes += size;
+    this.persister.queued(size);
     if (done !== undefined) this.callbacks.push(done);
     this.persister.schedule(this);
     return offset;
+  }
+
+  /** Hands the pending bytes over to a write. */
+  takePending(): Buffer[] {
+    const out = this.full;
+    this.full = [];
+    if (this.chunkUsed > this.chunkTaken) {
+      out.push(this.chunk.subarray(this.chunkTaken, this.chunkUsed));
+      this.chunkTaken = this.chunkUsed;
+    }
+    return out;
+  }
+
+  /** Bytes handed to the write now running, and where they go: readable until it completes. */
+  inFlight: { position: number; buffers: Buffer[] } | undefined;
+
+  /**
+   * Reads bytes appended but not yet in the file (waiting for, or in, the current write), so that a
+   * record can be read back at once. Undefined when the range is already in the file.
+   */
+  readUnwritten(offset: number, size: number): Buffer | undefined {
+    const fromBuffers = (buffers: readonly Buffer[], start: number): Buffer | undefined => {
+      let pos = start;
+      for (const b of buffers) {
+        if (offset >= pos && offset + size <= pos + b.length) return Buffer.from(b.subarray(offset - pos, offset - pos + size));
+        pos += b.length;
+      }
+      return undefined;
+    };
+    if (offset >= this.position) {
+      const pending = [...this.full];
+      if (this.chunkUsed > this.chunkTaken) pending.push(this.chunk.subarray(this.chunkTaken, this.chunkUsed));
+      return fromBuffers(pending, this.position);
+    }
+    const f = this.inFlight;
+    return f === undefined ? undefined : fromBuffers(f.buffers, f.position);
   }
 
   /** Resolves once everything appended so far is stored (as the durability mode defines it). */
@@ -79,6 +137,17 @@ export class Persister {
   /** Rounds completed, and files synced: for tests and the benchmark note. */
   rounds = 0;
   syncs = 0;
+  /** Bytes appended and not yet written. */
+  private backlog = 0;
+  /**
+   * Told when the backlog of unwritten bytes crosses the high-water mark (true) and falls back
+   * below the low-water mark (false): the broker pauses publishers meanwhile, so memory stays
+   * bounded when they outrun the disk.
+   */
+  onPressure: ((high: boolean) => void) | undefined;
+  private underPressure = false;
+  highWater = 8 * 1024 * 1024;
+  lowWater = 2 * 1024 * 1024;
 
   constructor(
     readonly io: FileIo,
@@ -89,6 +158,22 @@ export class Persister {
   /** Wraps an open file descriptor for appending at `size`. */
   appendFile(path: string, fd: number, size: number): AppendFile {
     return new AppendFile(path, fd, size, this);
+  }
+
+  queued(bytes: number): void {
+    this.backlog += bytes;
+    if (!this.underPressure && this.backlog > this.highWater) {
+      this.underPressure = true;
+      this.onPressure?.(true);
+    }
+  }
+
+  private written(bytes: number): void {
+    this.backlog -= bytes;
+    if (this.underPressure && this.backlog < this.lowWater) {
+      this.underPressure = false;
+      this.onPressure?.(false);
+    }
   }
 
   /** Syncs a file written outside the persister with the next round (durability `fsync` only). */
@@ -121,13 +206,13 @@ export class Persister {
     const extraSyncs = [...this.syncOnly];
     this.syncOnly.clear();
     const work = files.map((f) => {
-      const buffers = f.pending;
+      const buffers = f.takePending();
       const bytes = f.pendingBytes;
       const callbacks = f.callbacks;
       const position = f.position;
-      f.pending = [];
       f.pendingBytes = 0;
       f.callbacks = [];
+      f.inFlight = { position, buffers };
       f.position += bytes;
       return { f, buffers, bytes, callbacks, position };
     });
@@ -144,7 +229,7 @@ export class Persister {
       ...work.map(async (w) => {
         try {
           if (w.f.failed === undefined && w.bytes > 0) {
-            await this.io.writev(w.f.fd, w.buffers.filter((b) => b.length > 0), w.position);
+            await this.io.writev(w.f.fd, w.buffers, w.position);
             w.f.unsynced = true;
           }
           if (w.f.failed === undefined && this.mode === 'fsync' && w.f.unsynced) {
@@ -160,7 +245,9 @@ export class Persister {
     ]);
     // Callbacks run once the whole round is done: a confirm never precedes the sync of anything
     // written before it (the queue's definition, for one).
+    for (const w of work) this.written(w.bytes);
     for (const w of work) {
+      if (w.f.inFlight?.buffers === w.buffers) w.f.inFlight = undefined;
       for (const cb of w.callbacks) {
         try {
           cb(w.f.failed);

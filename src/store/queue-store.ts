@@ -18,13 +18,15 @@ export interface QueueStore {
   readonly canPage: boolean;
   /**
    * Writes the entry's message. `done` runs when it is stored as the durability mode defines it,
-   * with an error if it could not be. The entry's location is set at once.
+   * with an error if it could not be. The entry's record location is set at once.
    */
   write(entry: QueueEntry, publishedAt: number, done: StoredCallback | undefined): void;
   /** Reads back the messages of entries that have none in memory; `done` once they are set. */
   load(entries: readonly QueueEntry[], done: (err: Error | undefined) => void): void;
   /** Reads one entry's message back without waiting (only when a reply cannot wait: basic.get). */
   loadSync(entry: QueueEntry): void;
+  /** Whether an entry's record can be read (false when its write failed). */
+  readable(entry: QueueEntry): boolean;
   /** The message is gone for good (acknowledged, dropped, purged): its record is dead. */
   remove(entry: QueueEntry): void;
   /** Recovered contents, in queue order (durable stores after a restart). */
@@ -47,8 +49,6 @@ export interface RecoveredQueue {
   nextSeq: number;
   /** Messages whose first delivery happened before the restart get redelivered=true. */
   deliveredBelow: number;
-  /** Publish time of each recovered entry, by seq (for expiry that counts across restarts). */
-  publishedAt: Map<number, number>;
   /** Messages read back with the scan (the head of the queue), by seq. */
   loaded: Map<number, Message>;
 }
@@ -69,10 +69,14 @@ export class MemoryQueueStore implements QueueStore {
 
   loadSync(_entry: QueueEntry): void {}
 
+  readable(entry: QueueEntry): boolean {
+    return entry.msg !== null;
+  }
+
   remove(_entry: QueueEntry): void {}
 
   async recover(): Promise<RecoveredQueue> {
-    return { entries: [], nextSeq: 1, deliveredBelow: 1, publishedAt: new Map(), loaded: new Map() };
+    return { entries: [], nextSeq: 1, deliveredBelow: 1, loaded: new Map() };
   }
 
   async close(): Promise<void> {}

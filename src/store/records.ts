@@ -36,14 +36,25 @@ export interface DecodedRecord extends RecordFields {
   size: number;
 }
 
+/** The encoded size of a record. */
+export function recordSize(r: RecordFields): number {
+  return RECORD_HEADER + FIXED + Buffer.byteLength(r.exchange) + Buffer.byteLength(r.routingKey) + r.properties.length + r.body.length;
+}
+
 /** Encodes a record into one buffer. */
 export function encodeRecord(r: RecordFields): Buffer {
+  const b = Buffer.allocUnsafe(recordSize(r));
+  writeRecord(b, 0, r);
+  return b;
+}
+
+/** Encodes a record at `at` of `b`, which has room for recordSize(r) bytes. */
+export function writeRecord(b: Buffer, at: number, r: RecordFields): void {
   const ex = Buffer.byteLength(r.exchange);
   const rk = Buffer.byteLength(r.routingKey);
   const len = FIXED + ex + rk + r.properties.length + r.body.length;
-  const b = Buffer.allocUnsafe(RECORD_HEADER + len);
-  let p = RECORD_HEADER;
-  b.writeUInt32BE(len, 0);
+  let p = at + RECORD_HEADER;
+  b.writeUInt32BE(len, at);
   b.writeUInt32BE(Math.floor(r.seq / 0x1_0000_0000), p);
   b.writeUInt32BE(r.seq >>> 0, p + 4);
   p += 8;
@@ -62,8 +73,7 @@ export function encodeRecord(r: RecordFields): Buffer {
   b.writeUInt32BE(r.body.length, p);
   p += 4;
   r.body.copy(b, p);
-  b.writeUInt32BE(crc32(b.subarray(RECORD_HEADER)), 4);
-  return b;
+  b.writeUInt32BE(crc32(b.subarray(at + RECORD_HEADER, at + RECORD_HEADER + len)), at + 4);
 }
 
 export type ReadResult =

@@ -15,10 +15,10 @@ import { closeSync, existsSync, fdatasyncSync, ftruncateSync, mkdirSync, openSyn
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { Message, scanProperties } from '../message.js';
-import { QueueEntry, type StoredLocation } from '../queue/queue-entry.js';
+import { QueueEntry } from '../queue/queue-entry.js';
 import type { AppendFile, Persister, StoredCallback } from './persister.js';
 import type { QueueStore, QueueTerms, RecoveredQueue } from './queue-store.js';
-import { encodeRecord, readRecord, type DecodedRecord } from './records.js';
+import { readRecord, recordSize, writeRecord, type DecodedRecord, type RecordFields } from './records.js';
 
 const MAGIC = Buffer.from('WRNSEG01');
 export const DEFAULT_SEGMENT_SIZE = 8 * 1024 * 1024;
@@ -77,7 +77,7 @@ export class SegmentQueueStore implements QueueStore {
   write(entry: QueueEntry, publishedAt: number, done: StoredCallback | undefined): void {
     const msg = entry.msg!;
     const seg = this.writableSegment();
-    const record = encodeRecord({
+    const fields: RecordFields = {
       seq: entry.seq,
       time: publishedAt,
       persistent: entry.persistent && this.durable,
@@ -85,15 +85,17 @@ export class SegmentQueueStore implements QueueStore {
       routingKey: msg.routingKey,
       properties: msg.properties,
       body: msg.body,
-    });
-    const offset = seg.file!.append(record, (err) => {
+    };
+    const size = recordSize(fields);
+    const offset = seg.file!.appendWith(size, (b, at) => writeRecord(b, at, fields), (err) => {
       if (err === undefined) entry.stored = true;
       else if (this.current === seg) this.current = null; // a failed file takes no more writes
       done?.(err);
     });
-    const location: StoredLocation = { segment: seg, offset, size: record.length };
-    entry.location = location;
-    seg.size += record.length;
+    entry.segment = seg;
+    entry.offset = offset;
+    entry.recordSize = size;
+    seg.size += size;
     seg.live++;
     if (seg.size >= this.segmentSize) this.current = null;
   }
@@ -119,10 +121,9 @@ export class SegmentQueueStore implements QueueStore {
   }
 
   remove(entry: QueueEntry): void {
-    const loc = entry.location;
-    if (loc === undefined) return;
-    entry.location = undefined;
-    const seg = loc.segment as Segment;
+    const seg = entry.segment as Segment | null;
+    if (seg === null) return;
+    entry.segment = null;
     if (seg.retired) return;
     seg.live--;
     if (this.durable && entry.persistent) {
@@ -158,8 +159,8 @@ export class SegmentQueueStore implements QueueStore {
   load(entries: readonly QueueEntry[], done: (err: Error | undefined) => void): void {
     const bySegment = new Map<Segment, QueueEntry[]>();
     for (const e of entries) {
-      if (e.msg !== null || e.location === undefined) continue;
-      const seg = e.location.segment as Segment;
+      if (e.msg !== null || e.segment === null) continue;
+      const seg = e.segment as Segment;
       let list = bySegment.get(seg);
       if (list === undefined) bySegment.set(seg, (list = []));
       list.push(e);
@@ -177,19 +178,36 @@ export class SegmentQueueStore implements QueueStore {
     );
   }
 
+  readable(entry: QueueEntry): boolean {
+    const seg = entry.segment as Segment | null;
+    if (entry.msg !== null) return true;
+    if (seg === null || seg.retired) return false;
+    return entry.stored || seg.file === null || seg.file.failed === undefined;
+  }
+
   private async loadFromSegment(seg: Segment, entries: QueueEntry[]): Promise<void> {
-    entries.sort((a, b) => a.location!.offset - b.location!.offset);
+    // Records not yet in the file are read from the write buffers.
+    if (seg.file !== null) {
+      entries = entries.filter((e) => {
+        if (e.stored) return true;
+        const bytes = seg.file!.readUnwritten(e.offset, e.recordSize);
+        if (bytes === undefined) return true;
+        e.msg = this.messageAt(bytes, 0, seg);
+        return false;
+      });
+    }
+    entries.sort((a, b) => a.offset - b.offset);
     if (seg.readFd === null) seg.readFd = await this.persister.io.open(seg.path, 'r');
     let i = 0;
     while (i < entries.length) {
       // Merge neighbouring records into one read.
-      const first = entries[i]!.location!;
-      let end = first.offset + first.size;
+      const first = entries[i]!;
+      let end = first.offset + first.recordSize;
       let j = i + 1;
       while (j < entries.length) {
-        const l = entries[j]!.location!;
-        if (l.offset - end > READ_GAP || l.offset + l.size - first.offset > READ_MAX) break;
-        end = Math.max(end, l.offset + l.size);
+        const l = entries[j]!;
+        if (l.offset - end > READ_GAP || l.offset + l.recordSize - first.offset > READ_MAX) break;
+        end = Math.max(end, l.offset + l.recordSize);
         j++;
       }
       const buf = Buffer.allocUnsafe(end - first.offset);
@@ -197,21 +215,27 @@ export class SegmentQueueStore implements QueueStore {
       if (n < buf.length) throw new Error(`short read from ${seg.path}`);
       for (let k = i; k < j; k++) {
         const e = entries[k]!;
-        if (e.msg !== null || e.location === undefined) continue; // removed or loaded meanwhile
-        e.msg = this.messageAt(buf, e.location.offset - first.offset, seg);
+        if (e.msg !== null || e.segment === null) continue; // removed or loaded meanwhile
+        e.msg = this.messageAt(buf, e.offset - first.offset, seg);
       }
       i = j;
     }
   }
 
   loadSync(entry: QueueEntry): void {
-    const loc = entry.location;
-    if (entry.msg !== null || loc === undefined) return;
-    const seg = loc.segment as Segment;
+    const seg = entry.segment as Segment | null;
+    if (entry.msg !== null || seg === null) return;
+    if (!entry.stored && seg.file !== null) {
+      const bytes = seg.file.readUnwritten(entry.offset, entry.recordSize);
+      if (bytes !== undefined) {
+        entry.msg = this.messageAt(bytes, 0, seg);
+        return;
+      }
+    }
     if (seg.readFd === null) seg.readFd = openSync(seg.path, 'r');
-    const buf = Buffer.allocUnsafe(loc.size);
-    const n = readSync(seg.readFd, buf, 0, loc.size, loc.offset);
-    if (n < loc.size) throw new Error(`short read from ${seg.path}`);
+    const buf = Buffer.allocUnsafe(entry.recordSize);
+    const n = readSync(seg.readFd, buf, 0, entry.recordSize, entry.offset);
+    if (n < entry.recordSize) throw new Error(`short read from ${seg.path}`);
     entry.msg = this.messageAt(buf, 0, seg);
   }
 
@@ -225,7 +249,7 @@ export class SegmentQueueStore implements QueueStore {
   // Recovery, shutdown, deletion
 
   async recover(): Promise<RecoveredQueue> {
-    const out: RecoveredQueue = { entries: [], nextSeq: 1, deliveredBelow: 1, publishedAt: new Map(), loaded: new Map() };
+    const out: RecoveredQueue = { entries: [], nextSeq: 1, deliveredBelow: 1, loaded: new Map() };
     if (!existsSync(this.dir)) return out;
     this.dirReady = true;
     const termsPath = join(this.dir, 'terms.json');
@@ -269,9 +293,8 @@ export class SegmentQueueStore implements QueueStore {
         at += rec.size;
         if (rec.seq > maxSeq) maxSeq = rec.seq;
         if (!this.durable || !rec.persistent || acked.has(rec.seq)) continue;
-        const entry = QueueEntry.recovered(rec.seq, rec.body.length, { segment: seg, offset: rec.offset, size: rec.size }, 0);
+        const entry = QueueEntry.recovered(rec.seq, rec.body.length, seg, rec.offset, rec.size, 0);
         out.entries.push(entry);
-        out.publishedAt.set(rec.seq, rec.time);
         if (out.loaded.size < loadLimit) out.loaded.set(rec.seq, toMessage(rec, true));
         seg.live++;
       }
