@@ -110,6 +110,7 @@ export class SegmentQueueStore implements QueueStore {
     const id = this.nextSegmentId++;
     const seg = new Segment(id, join(this.dir, `${pad(id)}.seg`), join(this.dir, `${pad(id)}.ack`));
     // Opening a file is rare (one per 8 MiB) and must not reorder appends: do it synchronously.
+    rmSync(seg.ackPath, { force: true }); // an ack log left by a crash between retire()'s unlinks must not apply to the new segment
     const fd = openSync(seg.path, 'w', 0o644);
     seg.file = this.persister.appendFile(seg.path, fd, 0);
     seg.file.append(MAGIC);
