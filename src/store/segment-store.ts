@@ -11,7 +11,7 @@
  * was read back and delivered) is deleted with its log. Recovery reads each segment once, skips the
  * records its log lists and the transient ones, and truncates a torn tail.
  */
-import { closeSync, existsSync, fdatasyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync, readSync } from 'node:fs';
+import { closeSync, existsSync, fdatasyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { Message, scanProperties } from '../message.js';
@@ -317,6 +317,7 @@ export class SegmentQueueStore implements QueueStore {
     const data = readFileSync(seg.ackPath);
     const whole = data.length - (data.length % 8);
     if (whole !== data.length) this.log.warn({ file: seg.ackPath, dropped: data.length - whole }, 'ignored a torn acknowledgement record');
+    if (whole !== data.length) truncateSync(seg.ackPath, whole); // later acks are appended: they must start on an 8-byte boundary
     for (let p = 0; p < whole; p += 8) {
       const seq = data.readUInt32BE(p) * 0x1_0000_0000 + data.readUInt32BE(p + 4);
       if (seq !== 0) acked.add(seq);
