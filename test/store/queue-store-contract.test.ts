@@ -344,6 +344,35 @@ describe('SegmentQueueStore: durability', () => {
     expect(again.bodies).toEqual(['old2', 'old4', 'new5', 'new6']);
   });
 
+  it('an ack log left without its segment (killed between the two unlinks) does not swallow new messages', async () => {
+    // retire() unlinks NNN.seg, then NNN.ack. Killed in between, the ack log stays. After the
+    // restart, nextSeq and the next segment id come from the segments left, so both can be reused:
+    // the new segment NNN must not inherit the old log's acks.
+    const dir = join(tempDir(), 'q');
+    let persister = new Persister(nodeIo, 'fsync', silentLog);
+    let store = segmentStore(dir, persister, { segmentSize: 400 });
+    const entries = Array.from({ length: 6 }, (_, i) => makeEntry(i + 1, 'z'.repeat(100)));
+    await writeAndSettle(store, persister, entries);
+    expect(segFiles(dir)).toEqual(['0000000001.seg', '0000000002.seg']);
+    for (const e of entries.slice(1)) store.remove(e); // only seq 1 stays; segment 2 is deleted
+    await eventually(() => expect(segFiles(dir)).toEqual(['0000000001.seg']));
+    await store.close({ deliveredBelow: 7, nextSeq: 7 });
+    const orphan = Buffer.alloc(24);
+    for (let i = 0; i < 3; i++) orphan.writeUInt32BE(4 + i, i * 8 + 4);
+    writeFileSync(join(dir, '0000000002.ack'), orphan);
+
+    persister = new Persister(nodeIo, 'fsync', silentLog);
+    store = segmentStore(dir, persister, { segmentSize: 400 });
+    const r = await store.recover();
+    expect(r.entries.map((e) => e.seq)).toEqual([1]);
+    const fresh = Array.from({ length: 3 }, (_, i) => makeEntry(r.nextSeq + i, `fresh${i}`));
+    await writeAndSettle(store, persister, fresh);
+    await store.close({ deliveredBelow: 1, nextSeq: r.nextSeq + 3 });
+
+    const again = await recovered(segmentStore(dir, new Persister(nodeIo, 'fsync', silentLog)));
+    expect(again.bodies).toEqual(['z'.repeat(100), 'fresh0', 'fresh1', 'fresh2']);
+  });
+
   it('a store of pages (a transient queue) recovers nothing, not even persistent records', async () => {
     const dir = join(tempDir(), 'p');
     const persister = new Persister(nodeIo, 'os', silentLog);
