@@ -33,6 +33,9 @@ interface Options {
   ceiling: boolean;
   durability: string;
   overrides: Partial<Params>;
+  /** Messages in the backlog scenario, connections in the connections scenario. */
+  backlog?: number;
+  connections?: number;
   layout: GeneratorLayout;
   build: boolean;
   warrenNodeArgs: string[];
@@ -60,8 +63,10 @@ sink (the load generator's ceiling), and prints medians, spreads and ratios; JSO
   --b-url URL           use an already running broker as B instead of starting RabbitMQ (--b-pid PID)
   --no-ceiling          skip the null sink
   --durability MODE     Warren's --durability (default fsync)
-  --size B, --publishers N, --consumers N, --queues N, --prefetch N, --rate N, --count N
-                        override a parameter in every selected scenario
+  --size B, --publishers N, --consumers N, --queues N, --prefetch N, --rate N
+                        override a parameter in every selected throughput and latency scenario
+  --backlog N           messages in backlog-1m (default 1,000,000)
+  --connections N       connections in connections-1000 (default 1,000)
   --publisher-procs N   generator processes for publishers (default 1)
   --consumer-procs N    generator processes for consumers (default 1)
   --warren-node-args S  extra node flags for Warren, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
@@ -117,7 +122,8 @@ function parseOptions(argv: string[]): Options {
       case '--queues': o.overrides.queues = num(flag, value(), 1); break;
       case '--prefetch': o.overrides.prefetch = num(flag, value()); break;
       case '--rate': o.overrides.rate = num(flag, value()); break;
-      case '--count': o.overrides.count = num(flag, value(), 1); break;
+      case '--backlog': o.backlog = num(flag, value(), 1); break;
+      case '--connections': o.connections = num(flag, value(), 1); break;
       case '--publisher-procs': o.layout.publisherProcs = num(flag, value(), 1); break;
       case '--consumer-procs': o.layout.consumerProcs = num(flag, value(), 1); break;
       case '--warren-node-args': o.warrenNodeArgs = (value() ?? '').split(/\s+/).filter((s) => s !== ''); break;
@@ -153,6 +159,13 @@ function ensureBuilt(dir: string, build: boolean): void {
   log(`${dir}: dist/ is older than src/: npm run build`);
   const r = spawnSync('npm', ['run', 'build'], { cwd: dir, stdio: ['ignore', 'inherit', 'inherit'] });
   if (r.status !== 0) throw new Error('npm run build failed: fix the build or run with --no-build');
+}
+
+const t0 = Date.now();
+/** Minutes and seconds since the harness started, for the progress lines. */
+function elapsed(): string {
+  const s = Math.round((Date.now() - t0) / 1000);
+  return `[${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}]`;
 }
 
 function log(s: string): void {
@@ -224,7 +237,7 @@ async function runStartup(s: Scenario, specs: BrokerSpec[], o: Options): Promise
           const m = rssMiB(h);
           if (m !== undefined) figures['idle RSS MiB'] = m;
           rounds.push({ slot: h.slot, round: r, figures, notes: [] });
-          log(`${s.name} round ${r}/${o.rounds} ${h.name}: ${fmt(h.coldStartMs)} ms to listening, idle ${fmt(m)} MiB`);
+          log(`${elapsed()} ${s.name} round ${r}/${o.rounds} ${h.name}: ${fmt(h.coldStartMs)} ms to listening, idle ${fmt(m)} MiB`);
         } finally {
           await h.stop();
         }
@@ -240,27 +253,45 @@ async function runStartup(s: Scenario, specs: BrokerSpec[], o: Options): Promise
 async function runScenario(s: Scenario, specs: BrokerSpec[], o: Options): Promise<ScenarioResult> {
   if (s.kind === 'startup') return runStartup(s, specs, o);
   const all = o.ceiling && s.ceiling ? [...specs, NULL_SPEC] : specs;
-  const handles: BrokerHandle[] = [];
-  const infos: BrokerInfo[] = [];
+  const handles = new Map<string, BrokerHandle>();
+  const infos = new Map<string, BrokerInfo>();
   const notes: string[] = [];
   const rounds: RoundResult[] = [];
-  try {
-    for (const spec of all) {
-      try {
-        const h = await startBroker(spec);
-        handles.push(h);
-        const info = infoOf(h);
-        const m = rssMiB(h);
-        if (m !== undefined) info.startRssMiB = m;
-        infos.push(info);
-        if (h.kind !== 'null') seen.set(h.slot, info);
-      } catch (e) {
-        infos.push({ slot: spec.slot, name: spec.name, kind: spec.kind, version: '?', settings: '', error: `did not start: ${(e as Error).message}` });
-      }
+  const n = Math.min(o.rounds, s.maxRounds ?? Infinity);
+
+  const start = async (spec: BrokerSpec): Promise<BrokerHandle | undefined> => {
+    try {
+      const h = await startBroker(spec);
+      handles.set(spec.slot, h);
+      const info = infoOf(h);
+      const m = rssMiB(h);
+      if (m !== undefined) info.startRssMiB = m;
+      infos.set(spec.slot, info);
+      if (h.kind !== 'null') seen.set(h.slot, info);
+      return h;
+    } catch (e) {
+      infos.set(spec.slot, { slot: spec.slot, name: spec.name, kind: spec.kind, version: '?', settings: '', error: `did not start: ${(e as Error).message}` });
+      return undefined;
     }
-    const n = Math.min(o.rounds, s.maxRounds ?? Infinity);
+  };
+  /** Memory at rest (and data on disk) after the scenario's last round on this broker. */
+  const atRest = (h: BrokerHandle) => {
+    const info = infos.get(h.slot)!;
+    const m = rssMiB(h);
+    if (m !== undefined && h.kind !== 'null') info.restRssMiB = m;
+    if (s.params.persistent && h.dataDir !== undefined) info.diskMiB = diskUsage(h.dataDir) / 2 ** 20;
+  };
+  const stop = async (h: BrokerHandle) => {
+    handles.delete(h.slot);
+    await h.stop().catch(() => undefined);
+  };
+
+  try {
+    if (!s.freshBrokerEachRound) for (const spec of all) await start(spec);
     for (let r = 1; r <= n; r++) {
-      for (const h of handles) {
+      for (const spec of all) {
+        const h = s.freshBrokerEachRound ? await start(spec) : handles.get(spec.slot);
+        if (h === undefined) continue;
         let result: RoundResult;
         try {
           if (s.kind === 'connections') result = await connectionsRound(h, s, r, o.timing);
@@ -272,27 +303,32 @@ async function runScenario(s: Scenario, specs: BrokerSpec[], o: Options): Promis
         }
         rounds.push(result);
         const main = Object.entries(result.figures).slice(0, 3).map(([k, v]) => `${k} ${fmt(v)}`).join(', ');
-        log(`${s.name} round ${r}/${n} ${h.name}: ${result.error ? `FAILED: ${result.error}` : main}${result.notes.length ? ` (${result.notes.join('; ')})` : ''}`);
+        log(`${elapsed()} ${s.name} round ${r}/${n} ${h.name}: ${result.error ? `FAILED: ${result.error}` : main}${result.notes.length ? ` (${result.notes.join('; ')})` : ''}`);
+        if (s.freshBrokerEachRound) {
+          if (r === n) {
+            await sleep(o.timing.settleMs);
+            atRest(h);
+          }
+          await stop(h);
+        }
       }
     }
-    await sleep(o.timing.settleMs);
-    for (const h of handles) {
-      const info = infos.find((x) => x.slot === h.slot)!;
-      const m = rssMiB(h);
-      if (m !== undefined && h.kind !== 'null') info.restRssMiB = m;
-      if (s.params.persistent && h.dataDir !== undefined) info.diskMiB = diskUsage(h.dataDir) / 2 ** 20;
+    if (!s.freshBrokerEachRound) {
+      await sleep(o.timing.settleMs);
+      for (const h of handles.values()) atRest(h);
     }
     if (s.params.persistent) {
-      const w = infos.find((x) => x.kind === 'warren');
+      const w = [...infos.values()].find((x) => x.kind === 'warren');
       const writes = rounds.filter((x) => x.slot === w?.slot).map((x) => x.figures['disk writes MiB'] ?? 0);
       if (w && Math.max(0, ...writes) < 0.01) {
         notes.push(`Warren (--durability ${o.durability}) wrote nothing to disk during the rounds: its persistent figures measure the in-memory path (durable storage not implemented in this build)`);
       }
     }
   } finally {
-    for (const h of handles) await h.stop().catch(() => undefined);
+    for (const h of [...handles.values()]) await stop(h);
   }
-  return summarizeScenario({ name: s.name, kind: s.kind, title: s.title, params: s.params, brokers: infos, rounds, notes });
+  const brokers = all.map((spec) => infos.get(spec.slot)).filter((x) => x !== undefined);
+  return summarizeScenario({ name: s.name, kind: s.kind, title: s.title, params: s.params, brokers, rounds, notes });
 }
 
 /** The figure that says most about a scenario, for the ceiling check. */
@@ -311,8 +347,12 @@ async function main(): Promise<void> {
     for (const s of SCENARIOS) process.stdout.write(`${s.name.padEnd(20)} ${s.title}\n${''.padEnd(20)} ${describeParams(s)}\n`);
     return;
   }
-  const changed = Object.entries(o.overrides).map(([k, v]) => `${k}=${v}`).join(', ');
-  const selected = selectScenarios(o.scenarios).map((s) => ({ ...s, title: changed ? `${s.title} [overridden: ${changed}]` : s.title, params: { ...s.params, ...o.overrides } }));
+  const selected = selectScenarios(o.scenarios).map((s) => {
+    const over: Partial<Params> =
+      s.kind === 'throughput' || s.kind === 'latency' ? o.overrides : s.kind === 'backlog' && o.backlog ? { count: o.backlog } : s.kind === 'connections' && o.connections ? { count: o.connections } : {};
+    const changed = Object.entries(over).map(([k, v]) => `${k}=${v}`).join(', ');
+    return { ...s, title: changed ? `${s.title} [overridden: ${changed}]` : s.title, params: { ...s.params, ...over } };
+  });
   const specs = brokerSpecs(o);
   if (o.only === 'null') o.ceiling = true;
   if (specs.some((x) => x.kind === 'warren')) {

@@ -37,6 +37,8 @@ export interface Scenario {
   ceiling: boolean;
   /** Rounds are capped at this (the long scenarios). */
   maxRounds?: number;
+  /** Start the brokers afresh for every round (memory deltas must not see earlier rounds' heap). */
+  freshBrokerEachRound?: boolean;
 }
 
 const base: Params = {
@@ -79,7 +81,7 @@ export const SCENARIOS: readonly Scenario[] = [
   },
   { name: 'latency-1k', kind: 'latency', title: 'end-to-end latency at 1,000 msg/s, 16 B, 1 -> 1, no-ack', params: p({ rate: 1000 }), ceiling: true },
   { name: 'latency-10k', kind: 'latency', title: 'end-to-end latency at 10,000 msg/s, 16 B, 1 -> 1, no-ack', params: p({ rate: 10_000 }), ceiling: true },
-  { name: 'connections-1000', kind: 'connections', title: '1,000 connections, each with a channel and a consumer on one queue', params: p({ count: 1000, publishers: 0, consumers: 1000 }), ceiling: false },
+  { name: 'connections-1000', kind: 'connections', title: '1,000 connections, each with a channel and a consumer on one queue', params: p({ count: 1000, publishers: 0, consumers: 1000 }), ceiling: false, freshBrokerEachRound: true },
   {
     name: 'backlog-1m',
     kind: 'backlog',
