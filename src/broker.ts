@@ -49,7 +49,11 @@ export class Broker implements BrokerContext {
       config.durability === 'memory'
         ? new MemoryPersistence()
         : new DiskPersistence({ dataDir: config.dataDir, mode: config.durability, log, io: storage.io, segmentSize: storage.segmentSize });
-    for (const name of config.vhosts) this.vhosts.set(name, new VHost(name, log.child({ vhost: name }), this.persistence));
+    const settings = {
+      nodeName: `warren@${hostname()}`,
+      defaultDeliveryLimit: config.quorumDeliveryLimitDefault ? 20 : undefined,
+    };
+    for (const name of config.vhosts) this.vhosts.set(name, new VHost(name, log.child({ vhost: name }), this.persistence, settings));
     if (this.persistence instanceof DiskPersistence) {
       this.restoreDefinitions(this.persistence);
       this.persistence.persister.onPressure = (high) => {
@@ -73,11 +77,7 @@ export class Broker implements BrokerContext {
     const started = Date.now();
     let messages = 0;
     for (const v of this.vhosts.values()) {
-      for (const q of v.queues.values()) {
-        const r = await q.store.recover();
-        q.restore(r);
-        messages += r.entries.length;
-      }
+      for (const q of v.queues.values()) messages += await q.recover();
     }
     this.log.info({ messages, ms: Date.now() - started }, 'messages recovered');
   }

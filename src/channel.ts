@@ -18,6 +18,8 @@ import {
   notAllowed,
   notFound,
   notImplemented,
+  resourceLocked,
+  resourceName,
   commandInvalid,
   SocketDrop,
   preconditionFailed,
@@ -125,7 +127,7 @@ interface PendingConfirm {
 }
 
 interface TxSettlement {
-  readonly kind: 'ack' | 'requeue';
+  readonly kind: 'ack' | 'requeue' | 'reject';
   readonly items: Unacked[];
 }
 
@@ -539,6 +541,7 @@ export class Channel {
     if (msg.hasRoutingHeaders) {
       try {
         extraKeys = takeRoutingHeaders(msg);
+        if (extraKeys.length > 0) msg.extraKeys = extraKeys;
       } catch (e) {
         if (e instanceof InvalidMessage) throw preconditionFailed(`invalid message: ${e.message}`);
         throw e;
@@ -676,6 +679,7 @@ export class Channel {
     }
     for (const s of settlements) {
       if (s.kind === 'requeue') this.requeueEntries(s.items);
+      else if (s.kind === 'reject') for (const u of s.items) u.queue.reject(u.entry);
       else for (const u of s.items) u.queue.ack(u.entry);
       this.released(s.items);
     }
@@ -714,6 +718,9 @@ export class Channel {
     }
     const queue = this.host.vhost.getQueue(queueName, this.host.id);
     checkConsumeArguments(queue.name, queue.vhost, m.arguments);
+    if (queue.type === 'quorum' && this.globalPrefetch > 0) {
+      throw notImplemented(`${resourceName('queue', queue.name, queue.vhost)} does not support global qos`);
+    }
     if (queue.consumeRefusal(m.exclusive) !== undefined) {
       throw accessRefused(`queue '${queue.name}' in vhost '${queue.vhost}' in exclusive use`);
     }
@@ -735,16 +742,13 @@ export class Channel {
 
   /** Writes basic.deliver and the content for one entry. Called by the queue through the consumer. */
   deliver(c: ChannelConsumer, queue: Queue, entry: QueueEntry): void {
-
     const tag = this.nextDeliveryTag++;
     if (!c.noAck) {
       this.unacked.push({ tag, queue, entry, consumer: c });
       c.unacked++;
       this.globalUnacked++;
-    } else {
-      queue.ack(entry);
     }
-    const msg = entry.msg!;
+    const msg = queue.type === 'quorum' && entry.deliveries > 0 ? withDeliveryCount(entry.msg!, entry.deliveries) : entry.msg!;
     const out = this.host.out;
     encodeBasicDeliver(out, this.number, {
       consumerTag: c.tag,
@@ -759,6 +763,11 @@ export class Channel {
 
   private get(queueName: string, noAck: boolean): void {
     const queue = this.host.vhost.getQueue(queueName, this.host.id);
+    if (queue.type === 'quorum' && queue.singleActiveConsumer) {
+      throw resourceLocked(
+        `cannot obtain access to locked ${resourceName('queue', queue.name, queue.vhost)}. basic.get operations are not supported by quorum queues with single active consumer`,
+      );
+    }
     const out = this.host.out;
     const entry = queue.get(noAck);
     if (entry === undefined) {
@@ -768,7 +777,8 @@ export class Channel {
     }
     const tag = this.nextDeliveryTag++;
     if (!noAck) this.unacked.push({ tag, queue, entry, consumer: undefined });
-    const msg = entry.msg!;
+    // Quorum queues put x-delivery-count on every basic.get, 0 included (rabbit_fifo_client:dequeue).
+    const msg = queue.type === 'quorum' ? withDeliveryCount(entry.msg!, entry.deliveries) : entry.msg!;
     encodeBasicGetOk(out, this.number, {
       deliveryTag: tag,
       redelivered: entry.deliveries > 0,
@@ -817,13 +827,14 @@ export class Channel {
   private reject(deliveryTag: number, multiple: boolean, requeue: boolean): void {
     const settled = this.collect(deliveryTag, multiple);
     if (this.tx !== undefined) {
-      this.tx.settlements.push({ kind: requeue ? 'requeue' : 'ack', items: settled });
+      this.tx.settlements.push({ kind: requeue ? 'requeue' : 'reject', items: settled });
       return;
     }
     if (requeue) {
       this.requeueEntries(settled);
     } else {
-      for (const u of settled) u.queue.ack(u.entry);
+      // Rejected for good: dead-lettered with reason rejected where the queue has a DLX.
+      for (const u of settled) u.queue.reject(u.entry);
     }
     this.released(settled);
   }
@@ -1056,6 +1067,20 @@ function writeBodyFrame(out: Outbound, ch: number, body: Buffer, off: number, n:
   const start = out.frameStart(FRAME_BODY, ch);
   out.raw(body, off, off + n);
   out.frameEnd(start);
+}
+
+/**
+ * A quorum queue's redelivery carries x-delivery-count, the number of earlier deliveries (RabbitMQ's
+ * rabbit_fifo_client adds it with set_table_value, so the headers come out sorted by key).
+ */
+function withDeliveryCount(msg: Message, count: number): Message {
+  const props = msg.decodedProperties;
+  const headers = new Map(props.headers ?? []);
+  headers.set('x-delivery-count', { type: 'l', value: count });
+  const sorted = new Map([...headers].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  const copy = new Message(msg.exchange, msg.routingKey, msg.properties, msg.body);
+  copy.setProperties({ ...props, headers: sorted });
+  return copy;
 }
 
 function consumerPriority(args: FieldTable): number {

@@ -32,6 +32,16 @@ export interface BrokerConfig {
   closeTimeoutMs: number;
   users: readonly UserDefinition[];
   vhosts: readonly string[];
+  /**
+   * Quorum queues without x-delivery-limit get RabbitMQ 4's default limit of 20 deliveries
+   * (RabbitMQ 3.x: unlimited, the default here).
+   */
+  quorumDeliveryLimitDefault: boolean;
+  /**
+   * consumer_timeout in ms: a delivery unacknowledged this long closes its channel with 406 and
+   * requeues the channel's unacknowledged messages. 0 (the default here) turns it off.
+   */
+  consumerTimeoutMs: number;
 }
 
 export const DEFAULTS: BrokerConfig = {
@@ -49,6 +59,8 @@ export const DEFAULTS: BrokerConfig = {
   closeTimeoutMs: 30_000,
   users: DEFAULT_USERS,
   vhosts: ['/'],
+  quorumDeliveryLimitDefault: false,
+  consumerTimeoutMs: 0,
 };
 
 /** The smallest frame_max a client may negotiate (the spec's FRAME-MIN-SIZE). */
@@ -71,6 +83,11 @@ const int = (name: string, min: number, max: number) => (v: string) => {
   if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got '${v}'`);
   return n;
 };
+const bool = (name: string) => (v: string) => {
+  if (v === 'true' || v === '1') return true;
+  if (v === 'false' || v === '0') return false;
+  throw new ConfigError(`${name} must be true or false, got '${v}'`);
+};
 const oneOf = <T extends string>(name: string, values: readonly T[]) => (v: string) => {
   if (!values.includes(v as T)) throw new ConfigError(`${name} must be one of ${values.join(', ')}, got '${v}'`);
   return v as T;
@@ -85,6 +102,8 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'heartbeat', flag: '--heartbeat', env: 'WARREN_HEARTBEAT', parse: int('heartbeat', 0, 65535), help: 'heartbeat interval offered to clients in seconds (default 60)' },
   { key: 'frameMax', flag: '--frame-max', env: 'WARREN_FRAME_MAX', parse: int('frame-max', FRAME_MIN_SIZE, 0xffffffff), help: 'largest frame offered to clients (default 131072)' },
   { key: 'channelMax', flag: '--channel-max', env: 'WARREN_CHANNEL_MAX', parse: int('channel-max', 1, 65535), help: 'most channels per connection (default 2047)' },
+  { key: 'consumerTimeoutMs', flag: '--consumer-timeout', env: 'WARREN_CONSUMER_TIMEOUT', parse: int('consumer-timeout', 0, 2 ** 31 - 1), help: 'close a channel whose delivery stays unacknowledged this many ms (406, as RabbitMQ); 0 = off (default)' },
+  { key: 'quorumDeliveryLimitDefault', flag: '--quorum-delivery-limit-default', env: 'WARREN_QUORUM_DELIVERY_LIMIT_DEFAULT', parse: bool('quorum-delivery-limit-default'), help: "true: quorum queues without x-delivery-limit get RabbitMQ 4's default of 20 (default false)" },
   { key: 'maxMessageSize', flag: '--max-message-size', env: 'WARREN_MAX_MESSAGE_SIZE', parse: int('max-message-size', 1, 512 * 1024 * 1024), help: 'largest message body in bytes (default 134217728)' },
 ];
 

@@ -32,6 +32,8 @@ export class Message {
   persistent = false;
   /** When the broker received it (ms since the epoch); expiry counts from here, across restarts. */
   publishedAt = 0;
+  /** Routing keys beyond the first: the CC and BCC header keys it was published with. */
+  extraKeys: string[] | undefined = undefined;
   /** The delivery-mode property, or -1 when absent (RabbitMQ refuses values other than 1 and 2). */
   deliveryMode = -1;
   /** The priority property, or -1 when absent. */
@@ -71,6 +73,13 @@ export class Message {
 
   get expiration(): string | undefined {
     return this.expirationStart < 0 ? undefined : this.properties.toString('latin1', this.expirationStart, this.expirationEnd);
+  }
+
+  /** The per-message TTL in ms from the expiration property, or -1 when it has none. */
+  get ttl(): number {
+    if (this.expirationStart < 0) return -1;
+    // Validated at publish (expirationError): a non-negative decimal integer, maybe with a sign.
+    return Number(this.properties.toString('latin1', this.expirationStart, this.expirationEnd));
   }
 
   /** The decoded properties (computed once). Callers must not mutate the result. */

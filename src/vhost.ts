@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import {
   accessRefused,
   commandInvalid,
+  internalError,
   notFound,
   preconditionFailed,
   resourceLocked,
@@ -19,6 +20,7 @@ import { FanoutExchange } from './exchange/fanout.js';
 import { HeadersExchange } from './exchange/headers.js';
 import { TopicExchange } from './exchange/topic.js';
 import type { Message } from './message.js';
+import { deadLetterMessage, isDeadLetterCycle, type DeathReason } from './queue/dead-letter.js';
 import { FIELD_TYPE_NAMES, type FieldTable } from './protocol/field-table.js';
 import {
   QUEUE_TYPE_ARGUMENTS,
@@ -54,6 +56,13 @@ const STANDARD_EXCHANGES: readonly [string, ExchangeType, boolean][] = [
   ['amq.match', 'headers', false],
   ['amq.rabbitmq.trace', 'topic', true],
 ];
+
+export interface VHostSettings {
+  /** This broker's node name, as error texts name it. */
+  readonly nodeName: string;
+  /** RabbitMQ 4's default x-delivery-limit (20) for quorum queues, when enabled. */
+  readonly defaultDeliveryLimit: number | undefined;
+}
 
 export interface DeclareQueueRequest {
   name: string;
@@ -118,6 +127,7 @@ export class VHost {
     readonly name: string,
     readonly log: Logger,
     private readonly persistence: Persistence = new MemoryPersistence(),
+    private readonly settings: VHostSettings = { nodeName: 'warren@localhost', defaultDeliveryLimit: undefined },
   ) {
     this.defaultExchange = new DefaultExchange(this.queues, name);
     this.exchanges.set('', this.defaultExchange);
@@ -303,6 +313,7 @@ export class VHost {
       const q = this.queues.get(requested);
       if (q === undefined) throw notFound(`no ${resourceName('queue', requested, this.name)}`);
       this.checkExclusiveAccess(q, req.connectionId);
+      q.touch();
       return q;
     }
     const durable = req.durable && !req.exclusive;
@@ -324,6 +335,7 @@ export class VHost {
       assertFieldEquivalence('queue', name, this.name, 'auto_delete', existing.options.autoDelete, req.autoDelete);
       const type = queueTypeOf(existing.options.arguments);
       assertArgsEquivalence('queue', name, this.name, existing.options.arguments, req.arguments, QUEUE_TYPE_ARGUMENTS[type] ?? []);
+      existing.touch();
       return existing;
     }
     const dlx = req.arguments.get('x-dead-letter-exchange');
@@ -331,6 +343,17 @@ export class VHost {
       throw preconditionFailed(`invalid type '${FIELD_TYPE_NAMES[dlx.type]}' for arg 'x-dead-letter-exchange' in ${resourceName('queue', name, this.name)}`);
     }
     checkDeclareArguments(name, this.name, req.arguments);
+    const type = queueTypeOf(req.arguments);
+    if (type === 'quorum') {
+      // rabbit_queue_type_util's checks for quorum queues, in RabbitMQ's order.
+      const where = resourceName('queue', name, this.name);
+      if (req.autoDelete) throw preconditionFailed(`invalid property 'auto-delete' for ${where}`);
+      if (req.exclusive) throw preconditionFailed(`invalid property 'exclusive-owner' for ${where}`);
+      if (!durable) throw preconditionFailed(`invalid property 'non-durable' for ${where}`);
+    } else if (type === 'stream') {
+      // Streams are not implemented: RabbitMQ's answer when the queue type is not enabled.
+      throw internalError(`Cannot declare a queue '${resourceName('queue', name, this.name)}' of type 'rabbit_stream_queue' on node '${this.settings.nodeName}': the corresponding feature flag is disabled`);
+    }
     const options: QueueOptions = {
       durable,
       exclusive: req.exclusive,
@@ -339,14 +362,18 @@ export class VHost {
       owner,
     };
     const q = this.createQueue(name, options, undefined);
+    q.touch();
     this.persistence.queueDeclared(q);
     this.log.debug({ queue: name }, 'queue declared');
     return q;
   }
 
   private createQueue(name: string, options: QueueOptions, storeId: string | undefined): Queue {
-    const q = new Queue(name, this.name, options);
-    q.events = { autoDelete: (queue) => this.autoDeleteQueue(queue) };
+    const q = new Queue(name, this.name, options, { defaultDeliveryLimit: this.settings.defaultDeliveryLimit });
+    q.events = {
+      expire: (queue, why) => this.expireQueue(queue, why),
+      deadLetter: (queue, msg, reason) => this.deadLetter(queue, msg, reason),
+    };
     q.log = this.log;
     q.store = this.persistence.queueStore(q, storeId);
     this.queues.set(name, q);
@@ -385,9 +412,47 @@ export class VHost {
     return q.delete();
   }
 
-  private autoDeleteQueue(q: Queue): void {
-    this.log.debug({ queue: q.name }, 'auto-delete queue lost its last consumer');
+  private expireQueue(q: Queue, why: string): void {
+    this.log.debug({ queue: q.name }, `queue deleted: ${why}`);
     this.deleteQueue(q);
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Dead-lettering
+
+  private readonly deadLetters: { q: Queue; msg: Message; reason: DeathReason }[] = [];
+  private deadLettering = false;
+
+  /**
+   * Republishes a message a queue let go to its dead-letter exchange. Dead letters are processed one
+   * after another from a list, so a chain of queues dead-lettering into each other never recurses.
+   * At most once: there is no confirm, and a destination that refuses the message drops it.
+   */
+  deadLetter(q: Queue, msg: Message, reason: DeathReason): void {
+    this.deadLetters.push({ q, msg, reason });
+    if (this.deadLettering) return;
+    this.deadLettering = true;
+    try {
+      for (let item = this.deadLetters.shift(); item !== undefined; item = this.deadLetters.shift()) this.deadLetterOne(item.q, item.msg, item.reason);
+    } finally {
+      this.deadLettering = false;
+    }
+  }
+
+  private deadLetterOne(q: Queue, msg: Message, reason: DeathReason): void {
+    const dlxName = q.deadLetterExchange!;
+    const x = this.exchanges.get(dlxName);
+    if (x === undefined) return; // a missing dead-letter exchange drops the message, as in RabbitMQ
+    const { message, routingKeys } = deadLetterMessage(msg, reason, q.name, dlxName, q.deadLetterRoutingKey, Date.now());
+    const routed = this.route(x, routingKeys[0]!, message, routingKeys.length > 1 ? routingKeys.slice(1) : undefined).slice();
+    const headers = reason === 'rejected' ? undefined : message.decodedProperties.headers;
+    for (const target of routed) {
+      if (headers !== undefined && isDeadLetterCycle(target.name, headers)) {
+        this.log.warn({ queue: target.name, from: q.name, reason }, 'message dropped: dead-letter cycle without a rejection');
+        continue;
+      }
+      target.publish(message);
+    }
   }
 
   /** Deletes the exclusive queues of a connection that went away. */

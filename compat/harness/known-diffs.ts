@@ -77,7 +77,22 @@ export const KNOWN_DIFFS: KnownDiff[] = [
       return ref.length === war.length && ref.every((e, k) => same(war[k], 'protocolHeader' in e ? refused : e));
     },
   },
+  {
+    key: 'KD-5',
+    ids: ['cross/pika-dead-letters-amqplib-reads-x-death', 'dlx/cc-header-routing-keys', 'dlx/dead-letter-keeps-original-routing-key', 'dlx/dead-letter-routing-key', 'dlx/dead-letter-to-consumer', 'dlx/dead-letter-to-default-exchange', 'dlx/expiration-property-removed', 'dlx/expired-dead-letters', 'dlx/nack-dead-letters', 'dlx/per-message-expiration-dead-letters', 'dlx/properties-preserved', 'dlx/reject-dead-letters', 'dlx/x-death-count-increments', 'dlx/x-death-two-queues', 'maxlength/reject-publish-dlx', 'pika/dead-letter-x-death'],
+    summary: 'dead-lettered messages also carry x-last-death-* headers (RabbitMQ 3.13+)',
+    accepts: (ref, war) => ref.length === war.length && ref.every((e, k) => same(withoutLastDeath(war[k]!) as Json, e)),
+  },
 ];
+
+/** A copy of a transcript record without any x-last-death-* key, at any depth. */
+function withoutLastDeath(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(withoutLastDeath);
+  if (v !== null && typeof v === 'object') {
+    return Object.fromEntries(Object.entries(v).filter(([k]) => !k.startsWith('x-last-death-')).map(([k, x]) => [k, withoutLastDeath(x)]));
+  }
+  return v;
+}
 
 export function knownDiffFor(id: string): KnownDiff | undefined {
   return KNOWN_DIFFS.find((d) => d.ids.includes(id));

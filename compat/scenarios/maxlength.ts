@@ -8,7 +8,7 @@ export default scenarios('maxlength', 'amqplib', (scenario) => {
     const q = t.n('q');
     await ch.assertQueue(q, { exclusive: true, maxLength: 2 });
     for (const b of ['a', 'b', 'c', 'd']) ch.sendToQueue(q, b);
-    await ch.checkQueue(q);
+    // No checkQueue: RabbitMQ 3.10.8 may report the count before drop-head has run (seen: 1).
     await drainBodies(t, ch, q);
   });
 

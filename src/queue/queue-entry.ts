@@ -3,8 +3,11 @@ import type { Message } from '../message.js';
 const PERSISTENT = 1;
 const STORED = 2;
 const READY = 4;
+/** Bits 3 to 10: the priority the queue files the message under (priority queues). */
+const PRIORITY_SHIFT = 3;
+const PRIORITY_MASK = 0xff << PRIORITY_SHIFT;
 /** Deliveries count from this bit up. */
-const DELIVERY_SHIFT = 3;
+const DELIVERY_SHIFT = 11;
 
 /**
  * One message's place in one queue (a message routed to several queues has an entry in each).
@@ -21,7 +24,9 @@ export class QueueEntry {
   segment: object | null = null;
   offset = 0;
   recordSize = 0;
-  /** persistent | stored | ready | deliveries << 3 */
+  /** When the message expires (ms since the epoch), or 0 for never (x-message-ttl, expiration). */
+  expiresAt = 0;
+  /** persistent | stored | ready | priority << 3 | deliveries << 11 */
   private bits: number;
 
   constructor(
@@ -42,6 +47,7 @@ export class QueueEntry {
   /** An entry recovered from disk: its message is read back when needed. */
   static recovered(seq: number, bodySize: number, segment: object, offset: number, recordSize: number, deliveries: number): QueueEntry {
     const e = new QueueEntry(null, seq, bodySize, true);
+    e.expiresAt = 0;
     e.segment = segment;
     e.offset = offset;
     e.recordSize = recordSize;
@@ -75,7 +81,14 @@ export class QueueEntry {
     return this.bits >>> DELIVERY_SHIFT;
   }
   set deliveries(n: number) {
-    this.bits = (this.bits & ((1 << DELIVERY_SHIFT) - 1)) | (n << DELIVERY_SHIFT);
+    this.bits = (this.bits & ((1 << DELIVERY_SHIFT) - 1)) | (Math.min(n, 0xfffff) << DELIVERY_SHIFT);
+  }
+
+  get priority(): number {
+    return (this.bits & PRIORITY_MASK) >>> PRIORITY_SHIFT;
+  }
+  set priority(p: number) {
+    this.bits = (this.bits & ~PRIORITY_MASK) | ((p & 0xff) << PRIORITY_SHIFT);
   }
 
   get redelivered(): boolean {

@@ -1,23 +1,38 @@
 /**
  * A queue: ready messages in order, the consumers attached to it, and the bookkeeping of messages
- * handed out but not yet acknowledged.
+ * handed out but not yet acknowledged, with RabbitMQ's queue extensions.
  *
  * Delivery is synchronous: a publish to a queue with a consumer that has credit is written to that
  * consumer's channel in the same turn; the channel's outbound buffer batches the socket writes.
  *
- * Consumer rules follow RabbitMQ's rabbit_amqqueue_process: an exclusive consumer holds the queue
- * alone; with x-single-active-consumer only the active consumer receives, and the next one (highest
- * priority, then earliest) takes over when it goes; an auto-delete queue goes when its last consumer
- * does, once it has had one.
+ * Rules follow RabbitMQ's rabbit_amqqueue_process (classic queues) and rabbit_fifo (quorum queues):
+ *  - consumers: an exclusive consumer holds the queue alone; with x-single-active-consumer only the
+ *    active consumer receives, and the next one (highest priority, then earliest) takes over when it
+ *    goes; an auto-delete queue goes when its last consumer does, once it has had one.
+ *  - TTL: a message expires at publish time + min(x-message-ttl, its expiration); expired messages
+ *    are removed when they reach the head (never delivered, not even by basic.get); a message that
+ *    expires on arrival (TTL 0) is still delivered if a consumer can take it at once.
+ *  - length limits (x-max-length, x-max-length-bytes) count ready messages; x-overflow drop-head
+ *    drops (and dead-letters) the oldest, reject-publish refuses the new one (the publisher gets a
+ *    nack), reject-publish-dlx refuses and dead-letters it.
+ *  - priorities (x-max-priority): higher first, FIFO within a priority.
+ *  - queue expiry (x-expires): deleted after the interval without consumers, basic.get or redeclare.
+ *  - quorum queues: x-delivery-limit dead-letters (reason delivery_limit) a message returned more
+ *    times than the limit; redeliveries carry x-delivery-count.
+ *  - dead-lettering (x-dead-letter-exchange) happens on rejection without requeue, expiry, drop by a
+ *    length limit and delivery limit; the vhost republishes (see dead-letter.ts).
  */
 import type { Binding } from '../exchange/exchange.js';
 import { integerValue, stringValue, type FieldTable } from '../protocol/field-table.js';
-import type { Message } from '../message.js';
+import { Message, scanProperties } from '../message.js';
 import { ConsumerSet, type Consumer } from '../delivery.js';
 import { MemoryQueueStore, type QueueStore, type RecoveredQueue } from '../store/queue-store.js';
 import type { StoredCallback } from '../store/persister.js';
+import type { DeathReason } from './dead-letter.js';
+import { queueTypeOf, type QueueType } from './arguments.js';
 import { QueueEntry } from './queue-entry.js';
-import { ReadyList } from './ready-list.js';
+import { PriorityReadyList } from './priority-ready-list.js';
+import { ReadyList, type Ready } from './ready-list.js';
 
 export interface QueueOptions {
   readonly durable: boolean;
@@ -30,8 +45,10 @@ export interface QueueOptions {
 
 /** What a queue reports back to its vhost. */
 export interface QueueEvents {
-  /** An auto-delete queue lost its last consumer. */
-  autoDelete(q: Queue): void;
+  /** An auto-delete queue lost its last consumer, or an x-expires queue went unused too long. */
+  expire(q: Queue, why: string): void;
+  /** A message leaves the queue for its dead-letter exchange. */
+  deadLetter(q: Queue, msg: Message, reason: DeathReason): void;
 }
 
 /** x-overflow: what a queue at its length limit does with one more message. */
@@ -44,9 +61,11 @@ export type Overflow = 'drop-head' | 'reject-publish' | 'reject-publish-dlx';
  */
 export type PublishOutcome = 'done' | 'refused' | 'pending';
 
+const EMPTY = Buffer.alloc(0);
+
 export class Queue {
   readonly kind = 'queue';
-  private readonly ready = new ReadyList();
+  private readonly ready: Ready;
   readonly consumers = new ConsumerSet();
   private nextSeq = 1;
   /** Entries delivered to consumers (or basic.get) that wait for an ack. */
@@ -61,31 +80,54 @@ export class Queue {
   /** An exclusive consumer, which holds the queue alone (basic.consume exclusive=true). */
   private exclusiveConsumer: Consumer | undefined;
   readonly singleActiveConsumer: boolean;
+  /** With single active consumer on: the consumer currently receiving. */
+  private activeConsumer: Consumer | undefined;
+  readonly type: QueueType;
   /** x-max-length and x-max-length-bytes (ready messages only, as RabbitMQ counts them). */
   private readonly maxLength: number | undefined;
   private readonly maxBytes: number | undefined;
   readonly overflow: Overflow;
-  /** With single active consumer on: the consumer currently receiving. */
-  private activeConsumer: Consumer | undefined;
+  /** x-message-ttl, ms. */
+  private readonly messageTtl: number | undefined;
+  /** x-expires, ms. */
+  private readonly expires: number | undefined;
+  readonly deadLetterExchange: string | undefined;
+  readonly deadLetterRoutingKey: string | undefined;
+  readonly maxPriority: number | undefined;
+  /** Quorum queues: x-delivery-limit (undefined: unlimited). */
+  readonly deliveryLimit: number | undefined;
   events: QueueEvents | undefined;
   /** Where messages go beyond memory (and, for a durable queue, to survive restarts). */
   store: QueueStore = new MemoryQueueStore();
   private loading = false;
   /** Messages below this seq were delivered at least once (kept across a clean restart). */
   private deliveredBelow = 1;
-  log: { error(obj: object, msg: string): void } | undefined;
+  private ttlTimer: NodeJS.Timeout | undefined;
+  private ttlTimerAt = 0;
+  private expiryTimer: NodeJS.Timeout | undefined;
+  log: { error(obj: object, msg: string): void; warn(obj: object, msg: string): void } | undefined;
 
   constructor(
     readonly name: string,
     readonly vhost: string,
     readonly options: QueueOptions,
+    settings: { defaultDeliveryLimit?: number | undefined } = {},
   ) {
     const args = options.arguments;
     const sac = args.get('x-single-active-consumer');
     this.singleActiveConsumer = sac !== undefined && sac.type === 't' && sac.value;
+    this.type = queueTypeOf(args);
     this.maxLength = integerValue(args.get('x-max-length'));
     this.maxBytes = integerValue(args.get('x-max-length-bytes'));
     this.overflow = (stringValue(args.get('x-overflow')) as Overflow | undefined) ?? 'drop-head';
+    this.messageTtl = integerValue(args.get('x-message-ttl'));
+    this.expires = integerValue(args.get('x-expires'));
+    this.deadLetterExchange = stringValue(args.get('x-dead-letter-exchange'));
+    this.deadLetterRoutingKey = stringValue(args.get('x-dead-letter-routing-key'));
+    const maxPriority = this.type === 'classic' ? integerValue(args.get('x-max-priority')) : undefined;
+    this.maxPriority = maxPriority !== undefined && maxPriority > 0 ? maxPriority : undefined;
+    this.deliveryLimit = this.type === 'quorum' ? (integerValue(args.get('x-delivery-limit')) ?? settings.defaultDeliveryLimit) : undefined;
+    this.ready = this.maxPriority !== undefined ? new PriorityReadyList(this.maxPriority) : new ReadyList();
   }
 
   get messageCount(): number {
@@ -100,28 +142,62 @@ export class Queue {
     return this.consumers.size;
   }
 
+  /** Arms x-expires (called at declaration and whenever the queue becomes unused). */
+  touch(): void {
+    if (this.expires === undefined || this.deleted) return;
+    if (this.expiryTimer !== undefined) clearTimeout(this.expiryTimer);
+    this.expiryTimer = undefined;
+    if (this.consumers.size > 0) return;
+    this.expiryTimer = setTimeout(() => {
+      this.expiryTimer = undefined;
+      if (!this.deleted && this.consumers.size === 0) this.events?.expire(this, `unused for ${this.expires} ms (x-expires)`);
+    }, this.expires);
+    this.expiryTimer.unref?.();
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Publishing
+
   /**
    * Enqueues a routed message and delivers whatever can be delivered. A persistent message in a
    * durable queue is written to the store; `onStored` runs when it is on disk.
    */
   publish(msg: Message, onStored?: StoredCallback): PublishOutcome {
     const limited = this.maxLength !== undefined || this.maxBytes !== undefined;
-    if (limited && this.overflow !== 'drop-head' && this.wouldOverflow(msg)) return 'refused';
+    if (limited && this.overflow !== 'drop-head' && this.wouldOverflow(msg)) {
+      if (this.overflow === 'reject-publish-dlx') this.deadLetter(msg, 'maxlen');
+      return 'refused';
+    }
     const e = QueueEntry.of(msg, this.nextSeq++);
+    const ttl = this.ttlOf(msg);
+    if (ttl >= 0) e.expiresAt = msg.publishedAt + ttl;
+    if (this.maxPriority !== undefined) e.priority = Math.min(Math.max(msg.priority, 0), this.maxPriority);
     const store = this.store;
     const durable = store.durable && e.persistent;
     if (durable) store.write(e, msg.publishedAt, onStored);
     const inZone = this.ready.push(e);
-    this.deliverReady();
-    if (!inZone && e.ready && store.canPage) {
-      // Behind the loaded zone: page the message out to bound memory. The store has copied the
-      // record into its write buffer, so the body can go now (not only once the write is done:
-      // holding it that long only feeds the garbage collector).
-      if (!durable) store.write(e, msg.publishedAt, undefined);
-      e.msg = null;
+    // A message that expires on arrival may still go to a consumer that can take it at once.
+    this.deliverReady(e);
+    if (e.ready) {
+      if (e.expiresAt !== 0) this.expireHead();
+      if (e.ready && !inZone && store.canPage) {
+        // Behind the loaded zone: page the message out to bound memory. The store has copied the
+        // record into its write buffer, so the body can go now (not only once the write is done:
+        // holding it that long only feeds the garbage collector).
+        if (!durable) store.write(e, msg.publishedAt, undefined);
+        e.msg = null;
+      }
     }
     if (limited) this.dropHeadOverLimit();
     return durable ? 'pending' : 'done';
+  }
+
+  /** min(x-message-ttl, expiration) in ms, or -1 when neither applies. */
+  private ttlOf(msg: Message): number {
+    const own = msg.ttl;
+    const q = this.messageTtl;
+    if (q === undefined) return own;
+    return own < 0 ? q : Math.min(q, own);
   }
 
   /** RabbitMQ's will_overflow: one more ready message would exceed a limit. */
@@ -132,25 +208,77 @@ export class Queue {
     );
   }
 
-  /** drop-head: the oldest ready messages go until the queue is within its limits. */
+  /** drop-head: the oldest ready messages go (dead-lettered with reason maxlen) until within limits. */
   private dropHeadOverLimit(): void {
     if (this.overflow !== 'drop-head') return;
     while (
       (this.maxLength !== undefined && this.ready.length > this.maxLength) ||
       (this.maxBytes !== undefined && this.ready.byteSize > this.maxBytes)
     ) {
-      const dropped = this.ready.shift();
+      const dropped = this.ready.peek();
       if (dropped === undefined) break;
-      this.store.remove(dropped);
-      this.onDropped(dropped);
+      if (dropped.msg === null && this.deadLetterExchange !== undefined) this.store.loadSync(dropped);
+      this.ready.shift();
+      this.discard(dropped, 'maxlen');
     }
   }
 
-  /** A message left the queue without being delivered (length limit). */
-  protected onDropped(_entry: QueueEntry): void {}
+  /** A ready or unacknowledged entry leaves for good without being consumed: dead-letter it if set up. */
+  private discard(e: QueueEntry, reason: DeathReason): void {
+    if (e.msg !== null) this.deadLetter(e.msg, reason);
+    this.store.remove(e);
+  }
+
+  private deadLetter(msg: Message, reason: DeathReason): void {
+    if (this.deadLetterExchange === undefined || this.events === undefined) return;
+    this.events.deadLetter(this, msg, reason);
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Expiry
+
+  /** Removes expired messages from the head (dead-lettering them), then arms a timer for the next. */
+  private expireHead(): void {
+    const now = Date.now();
+    for (;;) {
+      const head = this.ready.peek();
+      if (head === undefined || head.expiresAt === 0 || head.expiresAt > now) break;
+      if (head.msg === null && this.deadLetterExchange !== undefined) {
+        // Its body is needed for the dead-letter copy: read it back first.
+        this.refill();
+        return;
+      }
+      this.ready.shift();
+      this.discard(head, 'expired');
+    }
+    this.armTtlTimer();
+  }
+
+  private armTtlTimer(): void {
+    const head = this.ready.peek();
+    const at = head === undefined ? 0 : head.expiresAt;
+    if (at === 0) return;
+    if (this.ttlTimer !== undefined && this.ttlTimerAt <= at) return;
+    if (this.ttlTimer !== undefined) clearTimeout(this.ttlTimer);
+    this.ttlTimerAt = at;
+    this.ttlTimer = setTimeout(() => {
+      this.ttlTimer = undefined;
+      this.ttlTimerAt = 0;
+      if (!this.deleted) {
+        this.expireHead();
+        this.deliverReady();
+      }
+    }, Math.max(0, at - Date.now()) + 1);
+    this.ttlTimer.unref?.();
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Consumers and deliveries
 
   /** basic.get: the next ready entry, or undefined when the queue is empty. */
   get(noAck: boolean): QueueEntry | undefined {
+    this.touch();
+    this.expireHead();
     const head = this.ready.peek();
     if (head === undefined) return undefined;
     // basic.get-ok cannot wait for an asynchronous read; a paged-out head is read at once.
@@ -177,6 +305,10 @@ export class Queue {
   addConsumer(c: Consumer): void {
     this.consumers.add(c);
     this.hasHadConsumers = true;
+    if (this.expiryTimer !== undefined) {
+      clearTimeout(this.expiryTimer);
+      this.expiryTimer = undefined;
+    }
     if (c.exclusive) this.exclusiveConsumer = c;
     if (this.singleActiveConsumer && this.activeConsumer === undefined) this.activeConsumer = c;
     this.deliverReady();
@@ -190,8 +322,9 @@ export class Queue {
       this.activeConsumer = this.nextActiveConsumer();
       this.deliverReady();
     }
-    if (this.options.autoDelete && this.hasHadConsumers && this.consumers.size === 0 && !this.deleted) {
-      this.events?.autoDelete(this);
+    if (this.consumers.size === 0 && !this.deleted) {
+      if (this.options.autoDelete && this.hasHadConsumers) this.events?.expire(this, 'its last consumer was cancelled (auto-delete)');
+      else this.touch();
     }
     return true;
   }
@@ -209,46 +342,11 @@ export class Queue {
     this.deliverReady();
   }
 
-  /** Acknowledgement of a delivered entry: it is gone for good. */
-  ack(entry: QueueEntry): void {
-    this.unackedCount--;
-    this.store.remove(entry);
-  }
-
-  /** Entries handed back (nack/reject with requeue, recover, channel closed): back in place. */
-  requeue(entries: Iterable<QueueEntry>): void {
-    for (const e of entries) {
-      this.unackedCount--;
-      if (!this.deleted) this.ready.requeue(e);
-    }
-    this.deliverReady();
-    // Requeued messages count towards the limit again (RabbitMQ's requeue_and_run drops the head too).
-    if (this.maxLength !== undefined || this.maxBytes !== undefined) this.dropHeadOverLimit();
-  }
-
-  purge(): number {
-    const entries = this.ready.drain();
-    for (const e of entries) this.store.remove(e);
-    return entries.length;
-  }
-
-  /** Deletes the queue: consumers are told, ready messages dropped. Returns the ready count. */
-  delete(): number {
-    this.deleted = true;
-    const n = this.ready.length;
-    this.ready.drain();
-    this.store.destroy().catch((err: Error) => this.log?.error({ err: err.message, queue: this.name }, 'could not remove the files of a deleted queue'));
-    for (const c of [...this.consumers.consumers]) {
-      this.consumers.remove(c);
-      c.cancelledByQueue(this);
-    }
-    this.exclusiveConsumer = undefined;
-    this.activeConsumer = undefined;
-    return n;
-  }
-
-  /** Hands ready entries to consumers with credit until one side runs out. */
-  deliverReady(): void {
+  /**
+   * Hands ready entries to consumers with credit until one side runs out. Expired entries at the
+   * head are removed first, except `fresh`, the message being published right now (TTL 0).
+   */
+  deliverReady(fresh?: QueueEntry): void {
     // A delivery can cause a requeue on this queue (a consumer's channel failing mid-write), which
     // calls back here: the running loop will pick those up.
     if (this.delivering) return;
@@ -257,8 +355,18 @@ export class Queue {
       const ready = this.ready;
       const consumers = this.consumers;
       const single = this.singleActiveConsumer;
+      let now = 0;
       while (ready.length > 0) {
-        if (ready.peek()!.msg === null) {
+        const head = ready.peek()!;
+        if (head.expiresAt !== 0 && head !== fresh) {
+          if (now === 0) now = Date.now();
+          if (head.expiresAt <= now) {
+            // A dead-letter copy routed back here lands in the ready list; this loop delivers it.
+            this.expireHead();
+            continue;
+          }
+        }
+        if (head.msg === null) {
           // The head is paged out: read it (and what follows) back, deliver when it is in.
           this.refill();
           break;
@@ -283,25 +391,69 @@ export class Queue {
     this.maybeRefill();
   }
 
-  /**
-   * Entries at the head that could not be read back (their record never reached the disk: the
-   * write failed, and the publisher was nacked if it asked for confirms) are dropped, with a log
-   * line, rather than stalling the queue.
-   */
-  private dropUnreadable(): void {
-    for (let e = this.ready.peek(); e !== undefined && e.msg === null; e = this.ready.peek()) {
-      if (!this.store.readable(e)) {
-        this.ready.shift();
-        this.store.remove(e);
-        this.log?.error({ queue: this.name, seq: e.seq }, 'message lost: its record could not be written to disk');
-      } else break;
-    }
-  }
-
   markDelivered(e: QueueEntry): void {
     e.deliveries++;
     if (e.seq >= this.deliveredBelow) this.deliveredBelow = e.seq + 1;
   }
+
+  // ------------------------------------------------------------------------------------------
+  // Settlement
+
+  /** Acknowledgement of a delivered entry: it is gone for good. */
+  ack(entry: QueueEntry): void {
+    this.unackedCount--;
+    this.store.remove(entry);
+  }
+
+  /** Rejected (nack/reject) without requeue: dead-lettered with reason rejected, if set up. */
+  reject(entry: QueueEntry): void {
+    this.unackedCount--;
+    this.discard(entry, 'rejected');
+  }
+
+  /** Entries handed back (nack/reject with requeue, recover, channel closed): back in place. */
+  requeue(entries: Iterable<QueueEntry>): void {
+    for (const e of entries) {
+      this.unackedCount--;
+      if (this.deleted) continue;
+      if (this.deliveryLimit !== undefined && e.deliveries > this.deliveryLimit) {
+        // Quorum queues: a message returned more often than allowed is dead-lettered instead.
+        this.discard(e, 'delivery_limit');
+        continue;
+      }
+      this.ready.requeue(e);
+    }
+    this.expireHead();
+    this.deliverReady();
+    // Requeued messages count towards the limit again (RabbitMQ's requeue_and_run drops the head too).
+    if (this.maxLength !== undefined || this.maxBytes !== undefined) this.dropHeadOverLimit();
+  }
+
+  purge(): number {
+    const entries = this.ready.drain();
+    for (const e of entries) this.store.remove(e);
+    return entries.length;
+  }
+
+  /** Deletes the queue: consumers are told, ready messages dropped. Returns the ready count. */
+  delete(): number {
+    this.deleted = true;
+    if (this.ttlTimer !== undefined) clearTimeout(this.ttlTimer);
+    if (this.expiryTimer !== undefined) clearTimeout(this.expiryTimer);
+    const n = this.ready.length;
+    this.ready.drain();
+    this.store.destroy().catch((err: Error) => this.log?.error({ err: err.message, queue: this.name }, 'could not remove the files of a deleted queue'));
+    for (const c of [...this.consumers.consumers]) {
+      this.consumers.remove(c);
+      c.cancelledByQueue(this);
+    }
+    this.exclusiveConsumer = undefined;
+    this.activeConsumer = undefined;
+    return n;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Paging
 
   /** Keeps the loaded zone topped up ahead of delivery. */
   private maybeRefill(): void {
@@ -325,12 +477,43 @@ export class Queue {
         this.log?.error({ err: err.message, queue: this.name }, 'could not read messages back from disk');
         this.dropUnreadable();
       }
-      if (!this.deleted) this.deliverReady();
+      if (this.deleted) return;
+      this.expireHead();
+      this.deliverReady();
     });
   }
 
-  /** Puts recovered messages back after a restart. */
-  restore(r: RecoveredQueue): void {
+  /**
+   * Entries at the head that could not be read back (their record never reached the disk: the
+   * write failed, and the publisher was nacked if it asked for confirms) are dropped, with a log
+   * line, rather than stalling the queue.
+   */
+  private dropUnreadable(): void {
+    for (let e = this.ready.peek(); e !== undefined && e.msg === null; e = this.ready.peek()) {
+      if (this.store.readable(e)) break;
+      this.ready.shift();
+      this.store.remove(e);
+      this.log?.error({ queue: this.name, seq: e.seq }, 'message lost: its record could not be written to disk');
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Restart
+
+  /** Reads the queue's messages back after a restart; expiry counts from the original publish. */
+  async recover(): Promise<number> {
+    const scratch = new Message('', '', EMPTY, EMPTY);
+    const r = await this.store.recover((e, publishedAt, properties) => {
+      scanProperties(scratch, properties);
+      const ttl = this.ttlOf(scratch);
+      if (ttl >= 0) e.expiresAt = publishedAt + ttl;
+      if (this.maxPriority !== undefined) e.priority = Math.min(Math.max(scratch.priority, 0), this.maxPriority);
+    });
+    this.restore(r);
+    return r.entries.length;
+  }
+
+  private restore(r: RecoveredQueue): void {
     this.nextSeq = r.nextSeq;
     this.deliveredBelow = r.deliveredBelow;
     for (const e of r.entries) {
@@ -339,10 +522,14 @@ export class Queue {
       if (m !== undefined) e.msg = m;
       this.ready.push(e);
     }
+    this.expireHead();
+    this.touch();
   }
 
   /** Clean shutdown: what the store needs for an exact recovery. */
   terms(): { deliveredBelow: number; nextSeq: number } {
+    if (this.ttlTimer !== undefined) clearTimeout(this.ttlTimer);
+    if (this.expiryTimer !== undefined) clearTimeout(this.expiryTimer);
     // Unacknowledged messages are back in the ready list (their channels closed); the watermark
     // keeps their redelivered flag.
     return { deliveredBelow: this.deliveredBelow, nextSeq: this.nextSeq };

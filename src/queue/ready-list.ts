@@ -16,10 +16,24 @@
 import { Deque } from '../util/deque.js';
 import type { QueueEntry } from './queue-entry.js';
 
+/** The ready list of a queue: FIFO (ReadyList) or by priority (PriorityReadyList). */
+export interface Ready extends Iterable<QueueEntry> {
+  readonly length: number;
+  readonly byteSize: number;
+  readonly wantsRefill: boolean;
+  push(e: QueueEntry): boolean;
+  requeue(e: QueueEntry): void;
+  peek(): QueueEntry | undefined;
+  shift(): QueueEntry | undefined;
+  inZone(e: QueueEntry): boolean;
+  extendZone(): QueueEntry[];
+  drain(): QueueEntry[];
+}
+
 export const DEFAULT_WINDOW_COUNT = 2048;
 export const DEFAULT_WINDOW_BYTES = 8 * 1024 * 1024;
 
-export class ReadyList {
+export class ReadyList implements Ready {
   private readonly fresh = new Deque<QueueEntry>(16);
   /** Requeued entries, ascending by sequence number; all precede `fresh`. */
   private readonly requeued = new Deque<QueueEntry>(16);

@@ -29,8 +29,11 @@ export interface QueueStore {
   readable(entry: QueueEntry): boolean;
   /** The message is gone for good (acknowledged, dropped, purged): its record is dead. */
   remove(entry: QueueEntry): void;
-  /** Recovered contents, in queue order (durable stores after a restart). */
-  recover(): Promise<RecoveredQueue>;
+  /**
+   * Recovered contents, in queue order (durable stores after a restart). `annotate` sees each
+   * recovered entry with its publish time and properties (the queue derives expiry and priority).
+   */
+  recover(annotate?: (entry: QueueEntry, publishedAt: number, properties: Buffer) => void): Promise<RecoveredQueue>;
   /** Clean shutdown: everything written, terms saved for an exact recovery. */
   close(terms: QueueTerms): Promise<void>;
   /** The queue was deleted: remove every file. */

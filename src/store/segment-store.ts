@@ -249,7 +249,7 @@ export class SegmentQueueStore implements QueueStore {
   // ------------------------------------------------------------------------------------------
   // Recovery, shutdown, deletion
 
-  async recover(): Promise<RecoveredQueue> {
+  async recover(annotate?: (entry: QueueEntry, publishedAt: number, properties: Buffer) => void): Promise<RecoveredQueue> {
     const out: RecoveredQueue = { entries: [], nextSeq: 1, deliveredBelow: 1, loaded: new Map() };
     if (!existsSync(this.dir)) return out;
     this.dirReady = true;
@@ -295,6 +295,7 @@ export class SegmentQueueStore implements QueueStore {
         if (rec.seq > maxSeq) maxSeq = rec.seq;
         if (!this.durable || !rec.persistent || acked.has(rec.seq)) continue;
         const entry = QueueEntry.recovered(rec.seq, rec.body.length, seg, rec.offset, rec.size, 0);
+        annotate?.(entry, rec.time, rec.properties);
         out.entries.push(entry);
         if (out.loaded.size < loadLimit) out.loaded.set(rec.seq, toMessage(rec, true));
         seg.live++;

@@ -1,0 +1,111 @@
+/**
+ * Dead-lettering: the message a queue republishes to its dead-letter exchange, with the x-death
+ * history RabbitMQ writes (rabbit_dead_letter:make_msg/5 and update_x_death_header/2 of 3.10), and
+ * the cycle rule.
+ *
+ * x-death is an array of tables, one per (queue, reason), most recent first. A first death writes
+ * `count` (long) then reason, queue, time (timestamp, seconds), exchange, routing-keys (array) and,
+ * when the message had a per-message TTL, original-expiration; it also sets x-first-death-reason,
+ * -queue and -exchange. A later death of the same (queue, reason) increments that table's count and
+ * moves it to the front (its other fields kept); either way the tables written then have their keys
+ * sorted, and so do the message headers, as rabbit_misc:set_table_value/4 leaves them. Warren also
+ * writes x-last-death-reason, -queue and -exchange, which RabbitMQ writes since 3.13 (KNOWN_DIFFS).
+ * The expiration property is removed; with an x-dead-letter-routing-key the CC header goes too.
+ */
+import { Message } from '../message.js';
+import type { BasicProperties } from '../protocol/generated/properties.js';
+import { fv, stringValue, type FieldTable, type FieldValue } from '../protocol/field-table.js';
+
+export type DeathReason = 'rejected' | 'expired' | 'maxlen' | 'delivery_limit';
+
+export interface DeadLetter {
+  readonly message: Message;
+  /** Routing keys for the dead-letter exchange: the first is the message's routing key. */
+  readonly routingKeys: readonly string[];
+}
+
+const byKey = (t: FieldTable): FieldTable => new Map([...t].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+
+export function deadLetterMessage(
+  msg: Message,
+  reason: DeathReason,
+  queue: string,
+  dlx: string,
+  dlrk: string | undefined,
+  nowMs: number,
+): DeadLetter {
+  const props = msg.decodedProperties;
+  let headers: FieldTable = new Map(props.headers ?? []);
+  // The first key is the publish's routing key; the others come from the CC header (BCC is gone).
+  const cc = headers.get('CC');
+  const deathKeys = [msg.routingKey, ...(cc?.type === 'A' ? cc.value.filter((v) => v.type === 'S').map((v) => stringValue(v)!) : [])];
+  const info: [string, FieldValue][] = [
+    ['reason', fv.str(reason)],
+    ['queue', fv.str(queue)],
+    ['time', fv.timestamp(Math.floor(nowMs / 1000))],
+    ['exchange', fv.str(msg.exchange)],
+    ['routing-keys', fv.array(deathKeys.map((k) => fv.str(k)))],
+  ];
+  if (props.expiration !== undefined) info.push(['original-expiration', fv.str(props.expiration)]);
+
+  const existing = headers.get('x-death');
+  if (existing === undefined) {
+    headers.set('x-first-death-reason', fv.str(reason));
+    headers.set('x-first-death-queue', fv.str(queue));
+    headers.set('x-first-death-exchange', fv.str(msg.exchange));
+    headers.set('x-death', fv.array([fv.table(new Map([['count', fv.long(1)], ...info]))]));
+  } else if (existing.type === 'A') {
+    const tables = existing.value;
+    const i = tables.findIndex((t) => t.type === 'F' && stringValue(t.value.get('queue')) === queue && stringValue(t.value.get('reason')) === reason);
+    let updated: FieldTable;
+    if (i >= 0) {
+      updated = new Map((tables[i] as { value: FieldTable }).value);
+      const count = updated.get('count');
+      updated.set('count', fv.long(count === undefined ? 1 : Number(count.value as number | bigint) + 1));
+    } else {
+      updated = new Map([['count', fv.long(1)], ...info]);
+    }
+    const others = tables.filter((_, k) => k !== i);
+    headers.set('x-death', fv.array([fv.table(byKey(updated)), ...others]));
+  } else {
+    // Not an array (a client re-published it as something else): RabbitMQ starts it afresh.
+    headers.set('x-death', fv.array([fv.table(new Map([['count', fv.long(1)], ...info]))]));
+  }
+  headers.set('x-last-death-reason', fv.str(reason));
+  headers.set('x-last-death-queue', fv.str(queue));
+  headers.set('x-last-death-exchange', fv.str(msg.exchange));
+  if (dlrk !== undefined) headers.delete('CC');
+  headers = byKey(headers);
+
+  const next: BasicProperties = { ...props, headers, expiration: undefined };
+  const routingKeys = dlrk !== undefined ? [dlrk] : [msg.routingKey, ...(msg.extraKeys ?? [])];
+  const dead = new Message(dlx, routingKeys[0]!, Buffer.alloc(0), msg.body);
+  dead.setProperties(next);
+  dead.extraKeys = routingKeys.length > 1 ? routingKeys.slice(1) : undefined;
+  dead.publishedAt = nowMs;
+  return { message: dead, routingKeys };
+}
+
+/**
+ * RabbitMQ's is_cycle/2: the message already died in `queue`, and nothing in the deaths since then
+ * (that one included) was a rejection: it would go round for ever, so it is dropped for that queue.
+ */
+export function isDeadLetterCycle(queue: string, headers: FieldTable | undefined): boolean {
+  const deaths = headers?.get('x-death');
+  if (deaths === undefined || deaths.type !== 'A') return false;
+  const tables = deaths.value;
+  let i = 0;
+  while (i < tables.length) {
+    const t = tables[i]!;
+    if (t.type === 'F' && stringValue(t.value.get('queue')) === queue) break;
+    i++;
+  }
+  if (i === tables.length) return false;
+  for (let k = 0; k <= i; k++) {
+    const t = tables[k]!;
+    // Anything unexpected was put there by a client: not a fully automatic cycle.
+    if (t.type !== 'F') return false;
+    if (stringValue(t.value.get('reason')) === 'rejected') return false;
+  }
+  return true;
+}
