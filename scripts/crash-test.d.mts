@@ -1,0 +1,47 @@
+/** Types for scripts/crash-test.mjs (imported by test/durability/crash.test.ts). */
+export interface CrashTestOptions {
+  kills?: number;
+  durability?: 'fsync' | 'os';
+  seed?: number;
+  minUpMs?: number;
+  maxUpMs?: number;
+  /** Probability that a kill comes 0-150 ms after the start, during recovery. */
+  earlyKill?: number;
+  minBody?: number;
+  maxBody?: number;
+  finalUpMs?: number;
+  drainTimeoutMs?: number;
+  readyTimeoutMs?: number;
+  keep?: boolean;
+  verbose?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface CrashTestSummary {
+  ok: boolean;
+  durability: string;
+  seed: number;
+  kills: number;
+  earlyKills: number;
+  published: number;
+  confirmed: number;
+  nacked: number;
+  consumed: number;
+  deliveries: number;
+  duplicates: number;
+  redelivered: number;
+  unconfirmedDelivered: number;
+  transientChecked: number;
+  consumerSessions: number;
+  tornTailRepairs: number;
+  maxReadyMs: number;
+  seconds: number;
+  violations: string[];
+  warnings: Array<{ incarnation: number; msg: string; [key: string]: unknown }>;
+  workDir: string;
+}
+
+export function runCrashTest(options?: CrashTestOptions): Promise<CrashTestSummary>;
+export function formatSummary(summary: CrashTestSummary): string;
+export function bodyOf(n: number, seed: number, minBody: number, maxBody: number): Buffer;
+export function prng(seed: number): () => number;
