@@ -641,6 +641,18 @@ describe('restart: queue features that live on disk', () => {
     expect(dead && (dead.properties.headers?.['x-death'] as Array<{ reason: string }>)[0]!.reason).toBe('rejected');
   });
 
+  it('transient messages paged out of a long durable queue are not recovered; the persistent ones among them are', async () => {
+    const dir = tempDir();
+    let b = await start(dir);
+    const cc = await confirmChannel(b);
+    await cc.assertQueue('mixed-long', { durable: true });
+    for (let i = 1; i <= 4000; i++) cc.sendToQueue('mixed-long', Buffer.from(`m${i}`), { persistent: i % 400 === 0 });
+    await cc.waitForConfirms();
+    b = await restart(b, dir);
+    const ch = await channel(b);
+    expect((await drain(ch, 'mixed-long')).map((m) => m.body)).toEqual(range(10).map((_, i) => `m${(i + 1) * 400}`));
+  });
+
   it('a long recovered queue drained by basic.get alone (paged-out heads read synchronously) comes back whole and in order', async () => {
     const dir = tempDir();
     let b = await start(dir);
