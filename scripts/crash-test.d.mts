@@ -9,6 +9,8 @@ export interface CrashTestOptions {
   earlyKill?: number;
   minBody?: number;
   maxBody?: number;
+  /** Half the consumer sessions start up to this late, so a backlog builds. */
+  consumerDelayMs?: number;
   finalUpMs?: number;
   drainTimeoutMs?: number;
   readyTimeoutMs?: number;
@@ -33,6 +35,7 @@ export interface CrashTestSummary {
   unconfirmedDelivered: number;
   transientChecked: number;
   consumerSessions: number;
+  maxBacklogAtKill: number;
   tornTailRepairs: number;
   maxReadyMs: number;
   seconds: number;

@@ -16,7 +16,8 @@
  * with --seed to replay the same schedule). Network timing still varies from run to run.
  *
  *   node scripts/crash-test.mjs [--kills 30] [--durability fsync|os|both] [--seed N]
- *       [--min-up 300] [--max-up 3000] [--early-kill 0.15] [--body 64-2048] [--keep] [--verbose]
+ *       [--min-up 300] [--max-up 3000] [--early-kill 0.15] [--consumer-delay 1500] [--body 64-2048]
+ *       [--final-up 2000] [--keep] [--verbose]
  *
  * Also imported by test/durability/crash.test.ts (a short run in `npm test`).
  */
@@ -91,6 +92,7 @@ export async function runCrashTest(options = {}) {
     minBody: 64,
     maxBody: 2048,
     finalUpMs: 1000,
+    consumerDelayMs: 1500,
     drainTimeoutMs: 60_000,
     readyTimeoutMs: 30_000,
     keep: false,
@@ -284,6 +286,10 @@ export async function runCrashTest(options = {}) {
 
   let consumerConn;
   async function consumerSession() {
+    // Half the sessions start late, so that a backlog builds up (paging, segment rollover, long
+    // recoveries) before the next kill.
+    if (ackRandom() < 0.5) await sleep(Math.floor(ackRandom() * o.consumerDelayMs));
+    if (state.stopConsuming) return;
     const conn = await connect();
     consumerConn = conn;
     const session = { id: state.sessions.length + 1, localPort: conn.connection.stream.localPort, incarnation: undefined, last: 0, count: 0 };
@@ -369,6 +375,7 @@ export async function runCrashTest(options = {}) {
   const started = Date.now();
   let kills = 0;
   let earlyKills = 0;
+  let maxBacklog = 0;
   let finalCheck = { ok: false };
   let publisher;
   let consumer;
@@ -384,6 +391,7 @@ export async function runCrashTest(options = {}) {
       if (!early) await waitReady(c);
       await sleep(upMs);
       const wasReady = await Promise.race([c.ready, Promise.resolve('pending')]);
+      maxBacklog = Math.max(maxBacklog, state.published - state.delivered.size);
       await kill(c);
       kills++;
       if (wasReady !== true) earlyKills++;
@@ -495,6 +503,7 @@ export async function runCrashTest(options = {}) {
     unconfirmedDelivered,
     transientChecked,
     consumerSessions: state.sessions.length,
+    maxBacklogAtKill: maxBacklog,
     tornTailRepairs: repairs,
     maxReadyMs,
     seconds: Math.round((Date.now() - started) / 100) / 10,
@@ -510,7 +519,8 @@ export async function runCrashTest(options = {}) {
 export function formatSummary(s) {
   const lines = [
     `durability ${s.durability}, seed ${s.seed}: ${s.ok ? 'OK' : 'FAILED'} in ${s.seconds} s`,
-    `  kills ${s.kills} (${s.earlyKills} during start-up), consumer sessions ${s.consumerSessions}, torn-tail repairs logged ${s.tornTailRepairs}, slowest start ${s.maxReadyMs} ms`,
+    `  kills ${s.kills} (${s.earlyKills} during start-up), largest backlog at a kill ~${s.maxBacklogAtKill} messages, consumer sessions ${s.consumerSessions}`,
+    `  torn-tail repairs logged ${s.tornTailRepairs}, slowest start ${s.maxReadyMs} ms`,
     `  published ${s.published}, confirmed ${s.confirmed}, nacked ${s.nacked}`,
     `  consumed ${s.consumed} distinct (${s.unconfirmedDelivered} of them unconfirmed), deliveries ${s.deliveries}, duplicates ${s.duplicates}, redelivered ${s.redelivered}`,
     `  transient deliveries checked against their broker ${s.transientChecked}`,
@@ -553,6 +563,9 @@ function parseCli(argv) {
       case '--early-kill':
         out.earlyKill = Number(next());
         break;
+      case '--consumer-delay':
+        out.consumerDelayMs = Number(next());
+        break;
       case '--final-up':
         out.finalUpMs = Number(next());
         break;
@@ -570,7 +583,7 @@ function parseCli(argv) {
         break;
       case '--help':
         process.stdout.write(
-          'usage: node scripts/crash-test.mjs [--kills 30] [--durability fsync|os|both] [--seed N] [--min-up MS] [--max-up MS] [--early-kill P] [--final-up MS] [--body MIN-MAX] [--keep] [--verbose]\n',
+          'usage: node scripts/crash-test.mjs [--kills 30] [--durability fsync|os|both] [--seed N] [--min-up MS] [--max-up MS] [--early-kill P] [--consumer-delay MS] [--final-up MS] [--body MIN-MAX] [--keep] [--verbose]\n',
         );
         process.exit(0);
         break;
