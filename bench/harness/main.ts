@@ -13,7 +13,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { diskUsage, killAll, scratchDir, startBroker, type BrokerHandle, type BrokerSpec } from './brokers.js';
-import { machine, processTree, rss } from './proc.js';
+import { loadAverage, machine, processTree, rss } from './proc.js';
 import { fmt, renderTable, summarizeScenario, type BrokerInfo, type ScenarioResult } from './report.js';
 import { backlogRound, connectionsRound, flowRound, killWorkers, type GeneratorLayout, type RoundResult, type Timing } from './runner.js';
 import { describeParams, SCENARIOS, selectScenarios, type Params, type Scenario } from './scenarios.js';
@@ -364,6 +364,7 @@ async function main(): Promise<void> {
 
   const started = new Date();
   const mach = machine();
+  const loadStart = loadAverage();
   log(`warren bench: ${selected.map((s) => s.name).join(', ')}; ${o.rounds} rounds of ${o.timing.durationMs / 1000} s after ${o.timing.warmupMs / 1000} s warm-up; ${mach.cores} cores`);
   const results: ScenarioResult[] = [];
   for (const s of selected) results.push(await runScenario(s, specs, o));
@@ -375,6 +376,7 @@ async function main(): Promise<void> {
     minutes: (Date.now() - started.getTime()) / 60_000,
     machine: mach,
     node: process.version,
+    loadAverage: { start: loadStart, end: loadAverage() },
     warrenDir: o.warrenDir,
     warrenCommit: gitDescribe(o.warrenDir, o.warrenRef),
     durability: o.durability,
@@ -388,6 +390,7 @@ async function main(): Promise<void> {
   lines.push(`command: ${meta.command}`);
   lines.push(`machine: ${mach.cores} cores (${mach.cpu}), ${mach.memGiB} GiB, Linux ${mach.kernel}; ${meta.node}; Warren ${meta.warrenCommit}${o.warrenDir !== repoRoot && o.warrenRef === undefined ? ` in ${o.warrenDir}` : ''}`);
   for (const b of seen.values()) lines.push(`${b.slot} = ${b.name}: ${b.version}; ${b.settings}`);
+  lines.push(`load average (1 min) at start ${loadStart}, at end ${meta.loadAverage.end}; "other processes CPU" is what the rest of the machine used during a round`);
   lines.push(`rounds: ${o.rounds} per broker, alternating; ${o.timing.warmupMs / 1000} s warm-up + ${o.timing.durationMs / 1000} s measured; cells: median [min-max]`);
   const ceilings = results
     .map((r) => {

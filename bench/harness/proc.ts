@@ -94,6 +94,19 @@ export function writeBytes(pids: readonly number[]): number {
   return n;
 }
 
+/** The 1-minute load average. */
+export function loadAverage(): number {
+  return Number((read('/proc/loadavg') ?? '0').split(' ')[0]);
+}
+
+/** Busy CPU time of the whole machine in seconds (all but idle and iowait, from /proc/stat). */
+export function machineBusySeconds(): number {
+  const line = (read('/proc/stat') ?? '').split('\n')[0] ?? '';
+  const f = line.trim().split(/\s+/).slice(1).map(Number);
+  const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
+  return (total - (f[3] ?? 0) - (f[4] ?? 0)) / CLK_TCK;
+}
+
 export function machine(): { cores: number; cpu: string; memGiB: number; kernel: string } {
   const mem = read('/proc/meminfo') ?? '';
   const total = /^MemTotal:\s+(\d+) kB/m.exec(mem);
@@ -117,6 +130,8 @@ export class Sampler {
   private cpu0 = 0;
   private t0 = 0;
   private io0 = 0;
+  private busy0 = 0;
+  private self0: NodeJS.CpuUsage | undefined;
 
   constructor(private readonly root: number, private readonly everyMs = 50) {}
 
@@ -126,6 +141,8 @@ export class Sampler {
     this.peak = rss(this.pids);
     this.cpu0 = cpuSeconds(this.pids);
     this.io0 = writeBytes(this.pids);
+    this.busy0 = machineBusySeconds();
+    this.self0 = process.cpuUsage();
     this.t0 = performance.now();
     let ticks = 0;
     this.timer = setInterval(() => {
@@ -136,16 +153,23 @@ export class Sampler {
     this.timer.unref();
   }
 
-  /** Peak RSS (bytes), CPU use over the period (1.0 = one core busy), bytes written. */
-  stop(): { peakRss: number; cpu: number; writeBytes: number } {
+  /**
+   * Peak RSS (bytes); the broker's CPU use over the period (1.0 = one core busy); the machine's, all
+   * processes together, and the harness's own main process's, over the same period; bytes written.
+   */
+  stop(): { peakRss: number; cpu: number; machineCpu: number; harnessCpu: number; writeBytes: number } {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     const pids = processTree(this.root);
     const peak = Math.max(this.peak, rss(pids), peakRss(pids));
     const seconds = (performance.now() - this.t0) / 1000;
+    const self = process.cpuUsage(this.self0);
+    const rate = (x: number) => (seconds > 0 ? x / seconds : 0);
     return {
       peakRss: peak,
-      cpu: seconds > 0 ? (cpuSeconds(pids) - this.cpu0) / seconds : 0,
+      cpu: rate(cpuSeconds(pids) - this.cpu0),
+      machineCpu: rate(machineBusySeconds() - this.busy0),
+      harnessCpu: rate((self.user + self.system) / 1e6),
       writeBytes: writeBytes(pids) - this.io0,
     };
   }

@@ -62,7 +62,7 @@ export function summarizeScenario(r: Omit<ScenarioResult, 'summary' | 'ratio'>):
   const ratio: Record<string, number> = {};
   for (const f of figures) {
     // How hard the generator worked is no comparison between the brokers.
-    if (f.startsWith('generator')) continue;
+    if (f.startsWith('generator') || f.startsWith('other')) continue;
     const a = summary[f]!['A'];
     const b = summary[f]!['B'];
     if (a && b && b.median !== 0) ratio[f] = a.median / b.median;

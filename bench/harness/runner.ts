@@ -272,7 +272,6 @@ export async function flowRound(b: BrokerHandle, s: Scenario, round: number, tim
         p.send({ cmd: 'cancel' });
         await p.within(done, 30_000, 'cancelling');
       }));
-      delivered = await consumerCounts();
     }
     let confirmed = 0;
     let nacked = 0;
@@ -287,12 +286,15 @@ export async function flowRound(b: BrokerHandle, s: Scenario, round: number, tim
     const pubErr = pubCounts.find((c) => c.error);
     if (pubErr) throw new Error(`publisher failed: ${pubErr.error}`);
     if (pubCounts.some((c) => c.blocked)) notes.push('publisher was blocked (connection.blocked) at the end');
-    // Queued messages: without consumers they should all be there; with them, only the ones not yet delivered.
+    // Queued messages: without consumers they should all be there; with them, the ones not delivered.
+    // Both counts can still move for a moment: RabbitMQ's channel may pass on deliveries the queue
+    // sent before it saw the cancel after cancel-ok, and publishes may still be on their way from
+    // the channel to the queue.
     let ready = 0;
-    const want = q.consumers > 0 ? expected - delivered : published;
-    for (const deadline = nowMs() + 5000; ; await sleep(50)) {
+    for (const deadline = nowMs() + 10_000; ; await sleep(100)) {
+      if (q.consumers > 0) delivered = await consumerCounts();
       ready = sum(await Promise.all(topo.queues.map((name) => messageCount(ctl, name))));
-      if (ready >= want || nowMs() > deadline) break;
+      if ((q.consumers > 0 ? delivered + ready >= expected : ready >= published) || nowMs() > deadline) break;
     }
     const usage = sampler?.stop();
     const lost = q.consumers > 0 ? expected - delivered - ready : published - ready;
@@ -321,6 +323,8 @@ export async function flowRound(b: BrokerHandle, s: Scenario, round: number, tim
       if (q.persistent) figures['disk writes MiB'] = usage.writeBytes / 2 ** 20;
     }
     figures['generator CPU (cores)'] = genCpu;
+    // What the rest of the machine took meanwhile: on a shared machine, the noise in these figures.
+    if (usage) figures['other processes CPU (cores)'] = Math.max(0, usage.machineCpu - usage.cpu - genCpu - usage.harnessCpu);
 
     await Promise.all(procs.map((p) => p.close()));
     procs.length = 0;

@@ -4,8 +4,8 @@
  * consumers in separate processes use separate cores.
  *
  * Timing uses the monotonic clock that all processes share (process.hrtime): the harness sends the
- * instants t1 (end of warm-up) and t2 (end of measurement) and every role snapshots its own counters
- * at those instants, so no IPC delay enters a rate.
+ * instants t1 (end of warm-up) and t2 (end of measurement) and the worker snapshots its roles'
+ * counters at those instants, so no IPC delay enters a rate.
  */
 import { encodeBasicCancel, encodeBasicConsume, encodeBasicQos, encodeConfirmSelect, Method } from '../../src/protocol/generated/methods.js';
 import { LeanConnection, nowMs, nowNs, type Endpoint } from './client.js';
@@ -102,7 +102,10 @@ interface Role {
   readonly kind: RoleSpec['kind'];
   start(t1: number, t2: number): void;
   stop(): void;
-  window(): RoleWindow;
+  /** Messages delivered (consumer) or written (publisher), and confirmed, now. */
+  read(): [number, number];
+  /** Latency samples of the window, if the role measures them. */
+  latency?(): LatencySummary | undefined;
   counts(): RoleCounts;
   /** Consumers: basic.cancel, resolved at cancel-ok, after which nothing more is delivered. */
   cancel?(): Promise<void>;
@@ -134,32 +137,6 @@ class Samples {
   }
 }
 
-class Snapshots {
-  at1 = 0;
-  at2 = 0;
-  n1 = 0;
-  n2 = 0;
-  c1 = 0;
-  c2 = 0;
-  private timers: NodeJS.Timeout[] = [];
-  schedule(t1: number, t2: number, read: () => [number, number]): void {
-    const now = nowMs();
-    this.timers.push(
-      setTimeout(() => {
-        this.at1 = nowMs();
-        [this.n1, this.c1] = read();
-      }, Math.max(0, t1 - now)),
-      setTimeout(() => {
-        this.at2 = nowMs();
-        [this.n2, this.c2] = read();
-      }, Math.max(0, t2 - now)),
-    );
-  }
-  clear(): void {
-    for (const t of this.timers) clearTimeout(t);
-  }
-}
-
 class Publisher implements Role {
   readonly kind = 'publisher';
   private sent = 0;
@@ -168,7 +145,6 @@ class Publisher implements Role {
   private waiting = false;
   private readonly batch: PublishBatch;
   private readonly perWrite: number;
-  private readonly snaps = new Snapshots();
   private rateTimer: NodeJS.Timeout | undefined;
   private finish: (() => void) | undefined;
   finished: Promise<void> | undefined;
@@ -193,10 +169,9 @@ class Publisher implements Role {
     return new Publisher(c, spec);
   }
 
-  start(t1: number, t2: number): void {
+  /** Starts publishing; a fixed-duration publisher is stopped by the worker at t2, after the snapshot. */
+  start(): void {
     this.stopped = false;
-    this.snaps.schedule(t1, t2, () => [this.sent, this.c.confirmed]);
-    if (this.spec.total === 0) setTimeout(() => this.stop(), Math.max(0, t2 - nowMs()));
     if (this.spec.rate > 0) {
       const t0 = nowMs();
       this.rateTimer = setInterval(() => this.paced(t0), 1);
@@ -263,9 +238,8 @@ class Publisher implements Role {
     }
   }
 
-  window(): RoleWindow {
-    const s = this.snaps;
-    return { kind: this.kind, at1: s.at1, at2: s.at2, n1: s.n1, n2: s.n2, c1: s.c1, c2: s.c2 };
+  read(): [number, number] {
+    return [this.sent, this.c.confirmed];
   }
 
   counts(): RoleCounts {
@@ -276,14 +250,12 @@ class Publisher implements Role {
 
   async close(): Promise<void> {
     this.stop();
-    this.snaps.clear();
     await this.c.close();
   }
 }
 
 class Consumer implements Role {
   readonly kind = 'consumer';
-  private readonly snaps = new Snapshots();
   private readonly samples = new Samples();
   /** The measurement window in ns; latencies of messages received inside it are recorded. */
   private fromNs = 1n << 62n;
@@ -310,16 +282,16 @@ class Consumer implements Role {
   start(t1: number, t2: number): void {
     this.fromNs = BigInt(Math.round(t1 * 1e6));
     this.toNs = BigInt(Math.round(t2 * 1e6));
-    this.snaps.schedule(t1, t2, () => [this.c.delivered, 0]);
   }
 
   stop(): void {}
 
-  window(): RoleWindow {
-    const s = this.snaps;
-    const w: RoleWindow = { kind: this.kind, at1: s.at1, at2: s.at2, n1: s.n1, n2: s.n2, c1: 0, c2: 0 };
-    if (this.c.onLatency) w.latency = this.samples.summary();
-    return w;
+  read(): [number, number] {
+    return [this.c.delivered, 0];
+  }
+
+  latency(): LatencySummary | undefined {
+    return this.c.onLatency ? this.samples.summary() : undefined;
   }
 
   counts(): RoleCounts {
@@ -333,7 +305,6 @@ class Consumer implements Role {
   }
 
   async close(): Promise<void> {
-    this.snaps.clear();
     await this.c.close();
   }
 }
@@ -366,8 +337,8 @@ class Swarm implements Role {
 
   start(): void {}
   stop(): void {}
-  window(): RoleWindow {
-    return { kind: this.kind, at1: 0, at2: 0, n1: 0, n2: 0, c1: 0, c2: 0 };
+  read(): [number, number] {
+    return [this.conns.length, 0];
   }
   counts(): RoleCounts {
     const bad = this.conns.find((c) => c.error);
@@ -380,9 +351,6 @@ class Swarm implements Role {
 
 async function main(): Promise<void> {
   let roles: Role[] = [];
-  let cpuAt1: NodeJS.CpuUsage | undefined;
-  let cpuAt2: NodeJS.CpuUsage | undefined;
-  let span = { t1: 0, t2: 0 };
   process.on('message', (m: ToWorker) => {
     void (async () => {
       switch (m.cmd) {
@@ -399,17 +367,27 @@ async function main(): Promise<void> {
           return;
         }
         case 'go': {
-          span = { t1: m.t1, t2: m.t2 };
           for (const r of roles) r.start(m.t1, m.t2);
+          // One timer per instant reads every role, so the two snapshots of a role can never be
+          // taken out of order, however late a loaded machine runs the timers.
           const now = nowMs();
-          setTimeout(() => (cpuAt1 = cpuUsage()), Math.max(0, m.t1 - now));
+          let first: { at: number; counts: [number, number][]; cpu: NodeJS.CpuUsage } | undefined;
+          setTimeout(() => (first = { at: nowMs(), counts: roles.map((r) => r.read()), cpu: cpuUsage() }), Math.max(0, m.t1 - now));
           setTimeout(() => {
-            cpuAt2 = cpuUsage(cpuAt1);
-            // Let the roles' own t2 snapshots run first.
-            setTimeout(() => {
-              const cpu = cpuAt2 ? (cpuAt2.user + cpuAt2.system) / 1000 / (span.t2 - span.t1) : 0;
-              send({ ev: 'window', roles: roles.map((r) => r.window()), cpu });
-            }, 5);
+            const at2 = nowMs();
+            const counts = roles.map((r) => r.read());
+            const f = first ?? { at: at2, counts, cpu: cpuUsage() };
+            const used = cpuUsage(f.cpu);
+            // Publishers that run for the measurement stop with it; those with a total run on.
+            for (const r of roles) if (r.kind === 'publisher' && r.finished === undefined) r.stop();
+            const windows = roles.map((r, i): RoleWindow => {
+              const w: RoleWindow = { kind: r.kind, at1: f.at, at2, n1: f.counts[i]![0], n2: counts[i]![0], c1: f.counts[i]![1], c2: counts[i]![1] };
+              const lat = r.latency?.();
+              if (lat !== undefined) w.latency = lat;
+              return w;
+            });
+            const cpu = at2 > f.at ? (used.user + used.system) / 1000 / (at2 - f.at) : 0;
+            send({ ev: 'window', roles: windows, cpu });
           }, Math.max(0, m.t2 - now));
           const finishing = roles.map((r) => r.finished).filter((f) => f !== undefined);
           if (finishing.length > 0) void Promise.all(finishing).then(() => send({ ev: 'done' }));
