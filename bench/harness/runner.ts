@@ -264,7 +264,7 @@ export async function flowRound(b: BrokerHandle, s: Scenario, round: number, tim
       const d = await consumerCounts();
       if (d !== delivered) lastChange = nowMs();
       delivered = d;
-      if (delivered >= expected || nowMs() - lastChange > 2000) break;
+      if (delivered >= expected || nowMs() - lastChange > 1000) break;
     }
     if (delivered < expected) {
       await Promise.all(consumerProcs.map(async (p) => {
