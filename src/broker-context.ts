@@ -4,6 +4,7 @@ import type { BrokerConfig } from './config.js';
 import type { FieldTable } from './protocol/field-table.js';
 import type { VHost } from './vhost.js';
 import type { PublishFlow } from './flow.js';
+import type { ResourceAlarms } from './resource-alarms.js';
 
 /** What a connection needs from the broker that accepted it. */
 export interface BrokerContext {
@@ -14,4 +15,6 @@ export interface BrokerContext {
   /** The server-properties table of connection.start. */
   serverProperties(): FieldTable;
   readonly publishFlow: PublishFlow;
+  /** Memory and disk alarms: while one is in effect, connections that publish are blocked. */
+  readonly alarms: ResourceAlarms;
 }

@@ -15,6 +15,8 @@ import { VERSION } from './version.js';
 import { DiskPersistence, MemoryPersistence, type Persistence } from './store/persistence.js';
 import type { FileIo } from './store/io.js';
 import { PublishFlow } from './flow.js';
+import { DirectReplies } from './direct-reply.js';
+import { DiskMonitor, MemoryMonitor, ResourceAlarms, systemProbes, type ResourceProbes } from './resource-alarms.js';
 
 /** Capabilities advertised in connection.start: exactly the ones implemented, in RabbitMQ's order. */
 export const IMPLEMENTED_CAPABILITIES: readonly string[] = [
@@ -22,9 +24,11 @@ export const IMPLEMENTED_CAPABILITIES: readonly string[] = [
   'exchange_exchange_bindings',
   'basic.nack',
   'consumer_cancel_notify',
+  'connection.blocked',
   'consumer_priorities',
   'authentication_failure_close',
   'per_consumer_qos',
+  'direct_reply_to',
 ];
 
 export class Broker implements BrokerContext {
@@ -34,6 +38,10 @@ export class Broker implements BrokerContext {
   private properties: FieldTable | undefined;
   readonly persistence: Persistence;
   readonly publishFlow = new PublishFlow();
+  /** Memory and disk alarms (set by the monitors, or directly by tests and embedders). */
+  readonly alarms: ResourceAlarms;
+  private memoryMonitor: MemoryMonitor | undefined;
+  private diskMonitor: DiskMonitor | undefined;
 
   /**
    * Opens the data directory (durability `fsync` or `os`) and rebuilds the durable definitions;
@@ -45,12 +53,18 @@ export class Broker implements BrokerContext {
     storage: { io?: FileIo; segmentSize?: number } = {},
   ) {
     this.users = new UserStore(config.users);
+    this.alarms = new ResourceAlarms(log, `warren@${hostname()}`);
+    // rabbit_alarm tells every registered reader (connections past connection.open) of each change.
+    this.alarms.onChange(() => {
+      for (const c of this.connections) c.alarmsChanged();
+    });
     this.persistence =
       config.durability === 'memory'
         ? new MemoryPersistence()
         : new DiskPersistence({ dataDir: config.dataDir, mode: config.durability, log, io: storage.io, segmentSize: storage.segmentSize });
     const settings = {
       nodeName: `warren@${hostname()}`,
+      replies: new DirectReplies(),
       defaultDeliveryLimit: config.quorumDeliveryLimitDefault ? 20 : undefined,
     };
     for (const name of config.vhosts) this.vhosts.set(name, new VHost(name, log.child({ vhost: name }), this.persistence, settings));
@@ -68,6 +82,7 @@ export class Broker implements BrokerContext {
     for (const x of d.exchanges.values()) this.vhosts.get(x.vhost)?.restoreExchange(x);
     for (const q of d.queues.values()) this.vhosts.get(q.vhost)?.restoreQueue(q);
     for (const b of d.bindings.values()) this.vhosts.get(b.vhost)?.restoreBinding(b);
+    p.pruneHeldMessages([...this.vhosts.values()].flatMap((v) => v.heldMessages().map((h) => ({ vhost: v.name, name: h.name }))));
     this.log.info({ exchanges: d.exchanges.size, queues: d.queues.size, bindings: d.bindings.size, cleanStart: p.cleanStart }, 'definitions recovered');
   }
 
@@ -76,10 +91,36 @@ export class Broker implements BrokerContext {
     if (!(this.persistence instanceof DiskPersistence)) return;
     const started = Date.now();
     let messages = 0;
+    let held = 0;
     for (const v of this.vhosts.values()) {
       for (const q of v.queues.values()) messages += await q.recover();
+      for (const h of v.heldMessages()) held += await h.recover();
     }
-    this.log.info({ messages, ms: Date.now() - started }, 'messages recovered');
+    this.log.info({ messages, delayed: held, ms: Date.now() - started }, 'messages recovered');
+  }
+
+  /**
+   * Starts the memory and disk monitors (RabbitMQ starts them before it accepts connections); resolves
+   * once both have measured once, so alarms already due are in effect.
+   */
+  async startResourceMonitors(probes: Partial<ResourceProbes> = {}): Promise<void> {
+    if (this.memoryMonitor !== undefined) return;
+    const p: ResourceProbes = { ...systemProbes, ...probes };
+    this.memoryMonitor = new MemoryMonitor(this.config.vmMemoryHighWatermark, this.alarms, this.log, p);
+    this.diskMonitor = new DiskMonitor(this.config.dataDir, this.config.diskFreeLimit, this.alarms, this.log, p);
+    this.memoryMonitor.start();
+    await this.diskMonitor.start();
+  }
+
+  /** Start-up failed before the broker served anything: release the data directory as it is. */
+  abandon(): void {
+    this.stopResourceMonitors();
+    if (this.persistence instanceof DiskPersistence) this.persistence.abandon();
+  }
+
+  private stopResourceMonitors(): void {
+    this.memoryMonitor?.stop();
+    this.diskMonitor?.stop();
   }
 
   /** Serves the AMQP protocol over a stream (a TCP socket, or one end of an in-process pair). */
@@ -109,7 +150,9 @@ export class Broker implements BrokerContext {
    * their queues), then closes the store cleanly.
    */
   async shutdown(reason = 'shutdown', waitMs = 2000): Promise<void> {
+    this.stopResourceMonitors();
     await this.closeConnections(reason, waitMs);
+    for (const v of this.vhosts.values()) for (const h of v.heldMessages()) await h.close();
     if (this.persistence instanceof DiskPersistence) {
       await this.persistence.close([...this.vhosts.values()].flatMap((v) => [...v.queues.values()]));
     }

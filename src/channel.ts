@@ -71,6 +71,8 @@ import {
 } from './protocol/generated/methods.js';
 import { ClassId, FRAME_BODY, FRAME_HEADER, FRAME_METHOD, ReplyCode } from './protocol/generated/constants.js';
 import type { Consumer } from './delivery.js';
+import { REPLY_PREFIX, REPLY_QUEUE, asksForDirectReply, type ReplyReceiver } from './direct-reply.js';
+import type { RouteTarget } from './exchange/exchange.js';
 import type { Queue } from './queue/queue.js';
 import type { QueueEntry } from './queue/queue-entry.js';
 import { Deque } from './util/deque.js';
@@ -85,6 +87,8 @@ export interface ChannelHost {
   readonly vhost: VHost;
   readonly frameMax: number;
   readonly maxMessageSize: number;
+  /** consumer_timeout in ms (0: off): an acknowledgement overdue this long closes the channel. */
+  readonly consumerTimeoutMs: number;
   /** Client capability flags from connection.start-ok. */
   hasCapability(name: string): boolean;
   /** The authenticated user (publishes with a user-id property must carry it). */
@@ -110,12 +114,14 @@ interface Unacked {
   readonly entry: QueueEntry;
   /** The consumer it was delivered to, or undefined for basic.get. */
   readonly consumer: ChannelConsumer | undefined;
+  /** When it was delivered (ms since the epoch), kept only while consumer_timeout is on. */
+  readonly deliveredAt: number;
 }
 
 interface TxPublish {
   readonly msg: Message;
   /** Routed at publish time, as RabbitMQ does; enqueued at commit. */
-  readonly queues: Queue[];
+  readonly queues: RouteTarget[];
   readonly mandatory: boolean;
 }
 
@@ -140,7 +146,7 @@ const enum Assembly {
 
 const reader = new Reader();
 
-export class Channel {
+export class Channel implements ReplyReceiver {
   state: ChannelState = 'starting';
   readonly log: Logger;
 
@@ -176,6 +182,10 @@ export class Channel {
   private readonly unconfirmed = new Map<number, PendingConfirm>();
   /** A tx.commit waiting for its persistent messages to be stored. */
   private committing: PendingConfirm | undefined;
+  /** The direct reply-to consumer (basic.consume on amq.rabbitmq.reply-to), at most one per channel. */
+  private replyConsumer: { readonly tag: string; readonly suffix: string } | undefined;
+  /** consumer_timeout: fires when the oldest unacknowledged delivery may be overdue. */
+  private ackTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly host: ChannelHost,
@@ -411,6 +421,10 @@ export class Channel {
         if (!m.nowait) encodeExchangeUnbindOk(out, ch);
         break;
       case Method.QueueDeclare: {
+        if (m.queue.startsWith(REPLY_QUEUE)) {
+          this.declareReplyQueue(m.queue, m.nowait);
+          break;
+        }
         const q = vhost.declareQueue({
           name: m.queue,
           passive: m.passive,
@@ -455,10 +469,12 @@ export class Channel {
         encodeBasicQosOk(out, ch);
         break;
       case Method.BasicConsume:
-        this.consume(m);
+        if (m.queue === REPLY_QUEUE) this.consumeReplies(m);
+        else this.consume(m);
         return;
       case Method.BasicCancel:
-        this.cancel(m.consumerTag);
+        if (this.replyConsumer?.tag === m.consumerTag) this.cancelReplies();
+        else this.cancel(m.consumerTag);
         if (!m.nowait) encodeBasicCancelOk(out, ch, { consumerTag: m.consumerTag });
         break;
       case Method.BasicGet:
@@ -522,6 +538,10 @@ export class Channel {
       // RabbitMQ's channel crashes decoding malformed properties; its reader reports a bare 541.
       this.log.error(`malformed content properties in basic.publish: ${e.message}`);
       throw internalError('');
+    }
+    if (asksForDirectReply(msg)) {
+      if (this.replyConsumer === undefined) throw preconditionFailed('fast reply consumer does not exist');
+      msg.setProperties({ ...msg.decodedProperties, replyTo: REPLY_PREFIX + this.replyConsumer.suffix });
     }
     if (msg.userIdStart >= 0) {
       const claimed = msg.userId!;
@@ -733,6 +753,58 @@ export class Channel {
     this.host.out.frameDone();
   }
 
+  /**
+   * basic.consume on amq.rabbitmq.reply-to (rabbit_channel's clause for it): no-ack only, one per
+   * channel, and not a queue consumer (it is not in the channel's consumer table).
+   */
+  private consumeReplies(m: BasicConsume): void {
+    if (m.consumerTag !== '' && this.consumers.has(m.consumerTag)) throw notAllowed(`attempt to reuse consumer tag '${m.consumerTag}'`);
+    if (!m.noAck) throw preconditionFailed('reply consumer cannot acknowledge');
+    if (this.replyConsumer !== undefined) throw preconditionFailed('reply consumer already set');
+    const tag = m.consumerTag !== '' ? m.consumerTag : generateConsumerTag();
+    const suffix = this.host.vhost.replies.register(this, this.host.id, this.number);
+    this.replyConsumer = { tag, suffix };
+    if (!m.nowait) encodeBasicConsumeOk(this.host.out, this.number, { consumerTag: tag });
+    this.host.out.frameDone();
+  }
+
+  private cancelReplies(): void {
+    if (this.replyConsumer === undefined) return;
+    this.host.vhost.replies.unregister(this.replyConsumer.suffix);
+    this.replyConsumer = undefined;
+  }
+
+  /**
+   * queue.declare of amq.rabbitmq.reply-to or a reply address: always passive. The pseudo-queue and
+   * live reply addresses exist (0 messages, 1 consumer); anything else under that name does not.
+   */
+  private declareReplyQueue(rawName: string, nowait: boolean): void {
+    const name = rawName.replace(/[\r\n]/g, '');
+    const exists = name === REPLY_QUEUE || (name.startsWith(REPLY_PREFIX) && this.host.vhost.replies.exists(name.slice(REPLY_PREFIX.length)));
+    if (!exists) throw notFound(`no ${resourceName('queue', name, this.host.vhost.name)}`);
+    this.lastDeclaredQueue = name;
+    if (!nowait) encodeQueueDeclareOk(this.host.out, this.number, { queue: name, messageCount: 0, consumerCount: 1 });
+  }
+
+  /**
+   * A reply for our reply consumer. Like RabbitMQ, it carries the channel's next delivery tag without
+   * using it up (nothing acknowledges a no-ack delivery), and is dropped once the channel is closing.
+   */
+  deliverReply(msg: Message, suffix: string): void {
+    const rc = this.replyConsumer;
+    if (rc === undefined || rc.suffix !== suffix || this.state !== 'open') return;
+    const out = this.host.out;
+    encodeBasicDeliver(out, this.number, {
+      consumerTag: rc.tag,
+      deliveryTag: this.nextDeliveryTag,
+      redelivered: false,
+      exchange: msg.exchange,
+      routingKey: msg.routingKey,
+    });
+    this.writeContent(out, msg);
+    out.frameDone();
+  }
+
   private cancel(tag: string): void {
     const c = this.consumers.get(tag);
     if (c === undefined) return; // the spec says to ignore an unknown tag
@@ -744,7 +816,7 @@ export class Channel {
   deliver(c: ChannelConsumer, queue: Queue, entry: QueueEntry): void {
     const tag = this.nextDeliveryTag++;
     if (!c.noAck) {
-      this.unacked.push({ tag, queue, entry, consumer: c });
+      this.unacked.push({ tag, queue, entry, consumer: c, deliveredAt: this.deliveryTime() });
       c.unacked++;
       this.globalUnacked++;
     }
@@ -776,7 +848,7 @@ export class Channel {
       return;
     }
     const tag = this.nextDeliveryTag++;
-    if (!noAck) this.unacked.push({ tag, queue, entry, consumer: undefined });
+    if (!noAck) this.unacked.push({ tag, queue, entry, consumer: undefined, deliveredAt: this.deliveryTime() });
     // Quorum queues put x-delivery-count on every basic.get, 0 included (rabbit_fifo_client:dequeue).
     const msg = queue.type === 'quorum' ? withDeliveryCount(entry.msg!, entry.deliveries) : entry.msg!;
     encodeBasicGetOk(out, this.number, {
@@ -809,6 +881,46 @@ export class Channel {
       const n = Math.min(maxPayload, size - off);
       writeBodyFrame(out, ch, body, off, n);
     }
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Delivery acknowledgement timeout (consumer_timeout)
+
+  /** The delivery time for a new unacknowledged delivery (0 when the timeout is off: no clock read). */
+  private deliveryTime(): number {
+    const timeout = this.host.consumerTimeoutMs;
+    if (timeout === 0) return 0;
+    const now = Date.now();
+    if (this.ackTimer === undefined) this.armAckTimer(now + timeout);
+    return now;
+  }
+
+  private armAckTimer(at: number): void {
+    this.ackTimer = setTimeout(() => this.checkAckTimeout(), Math.max(0, at - Date.now()) + 1);
+    this.ackTimer.unref?.();
+  }
+
+  /**
+   * RabbitMQ's evaluate_consumer_timeout: if the oldest unacknowledged delivery (basic.get ones too)
+   * is older than the timeout, the channel is closed with 406 and no method, and everything it had
+   * unacknowledged goes back to its queues. Otherwise the check is due again when that delivery is.
+   */
+  private checkAckTimeout(): void {
+    this.ackTimer = undefined;
+    const oldest = this.unacked.peek();
+    if (oldest === undefined || this.state !== 'open') return;
+    const timeout = this.host.consumerTimeoutMs;
+    if (oldest.deliveredAt + timeout >= Date.now()) {
+      this.armAckTimer(oldest.deliveredAt + timeout);
+      return;
+    }
+    const tag = oldest.consumer?.tag ?? 'basic.get';
+    this.log.warn({ consumerTag: tag, timeoutMs: timeout }, 'consumer timed out waiting for a delivery acknowledgement');
+    this.fail(
+      preconditionFailed(
+        `delivery acknowledgement on channel ${this.number} timed out. Timeout value used: ${timeout} ms. This timeout value can be configured, see consumers doc guide to learn more`,
+      ),
+    );
   }
 
   // ------------------------------------------------------------------------------------------
@@ -847,7 +959,7 @@ export class Channel {
     this.released(all);
   }
 
-  private requeueEntries(settled: readonly Unacked[]): void {
+  private requeueEntries(settled: readonly Unacked[], how: 'returned' | 'released' = 'returned'): void {
     // Group by queue so each queue re-delivers once, after all its entries are back in place.
     const byQueue = new Map<Queue, QueueEntry[]>();
     for (const u of settled) {
@@ -855,7 +967,7 @@ export class Channel {
       if (list === undefined) byQueue.set(u.queue, (list = []));
       list.push(u.entry);
     }
-    for (const [q, entries] of byQueue) q.requeue(entries);
+    for (const [q, entries] of byQueue) q.requeue(entries, how);
   }
 
   /**
@@ -984,6 +1096,9 @@ export class Channel {
    * requeued in their original order. Called on close and when the connection goes away.
    */
   release(): void {
+    this.cancelReplies();
+    if (this.ackTimer !== undefined) clearTimeout(this.ackTimer);
+    this.ackTimer = undefined;
     if (this.tx !== undefined) {
       // Uncommitted acks and rejects never happened: those deliveries are requeued below.
       this.rollback();
@@ -999,7 +1114,7 @@ export class Channel {
       this.unacked.clear();
       for (const u of all) if (u.consumer !== undefined) u.consumer.unacked--;
       this.globalUnacked = 0;
-      this.requeueEntries(all);
+      this.requeueEntries(all, 'released');
     }
   }
 

@@ -4,6 +4,13 @@
  */
 import type { UserDefinition } from './auth.js';
 import { DEFAULT_USERS } from './auth.js';
+import {
+  DEFAULT_DISK_FREE_LIMIT,
+  DEFAULT_MEMORY_WATERMARK,
+  parseInformationUnit,
+  parseMemoryWatermark,
+  type MemoryWatermark,
+} from './resource-alarms.js';
 
 export type Durability = 'fsync' | 'os' | 'memory';
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
@@ -42,6 +49,16 @@ export interface BrokerConfig {
    * requeues the channel's unacknowledged messages. 0 (the default here) turns it off.
    */
   consumerTimeoutMs: number;
+  /**
+   * RabbitMQ's vm_memory_high_watermark: above this much resident memory (a fraction of the machine's
+   * or cgroup's memory, or an absolute amount) a memory alarm blocks publishers. Default 0.4.
+   */
+  vmMemoryHighWatermark: MemoryWatermark;
+  /**
+   * RabbitMQ's disk_free_limit, bytes: with less free space than this on the data directory's
+   * filesystem a disk alarm blocks publishers. Default 50000000.
+   */
+  diskFreeLimit: number;
 }
 
 export const DEFAULTS: BrokerConfig = {
@@ -61,6 +78,8 @@ export const DEFAULTS: BrokerConfig = {
   vhosts: ['/'],
   quorumDeliveryLimitDefault: false,
   consumerTimeoutMs: 0,
+  vmMemoryHighWatermark: DEFAULT_MEMORY_WATERMARK,
+  diskFreeLimit: DEFAULT_DISK_FREE_LIMIT,
 };
 
 /** The smallest frame_max a client may negotiate (the spec's FRAME-MIN-SIZE). */
@@ -92,6 +111,16 @@ const oneOf = <T extends string>(name: string, values: readonly T[]) => (v: stri
   if (!values.includes(v as T)) throw new ConfigError(`${name} must be one of ${values.join(', ')}, got '${v}'`);
   return v as T;
 };
+const watermark = (v: string) => {
+  const w = parseMemoryWatermark(v);
+  if (w === undefined) throw new ConfigError(`vm-memory-high-watermark must be a fraction from 0 to 1 or an amount like 2GB, got '${v}'`);
+  return w;
+};
+const bytes = (name: string) => (v: string) => {
+  const n = parseInformationUnit(v);
+  if (n === undefined || !Number.isSafeInteger(n)) throw new ConfigError(`${name} must be a number of bytes, optionally with a unit (kB MB GB, KiB MiB GiB), got '${v}'`);
+  return n;
+};
 
 export const OPTIONS: readonly OptionSpec[] = [
   { key: 'port', flag: '--port', env: 'WARREN_PORT', parse: int('port', 0, 65535), help: 'TCP port to listen on (default 5672; 0 = any free port)' },
@@ -104,6 +133,8 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'channelMax', flag: '--channel-max', env: 'WARREN_CHANNEL_MAX', parse: int('channel-max', 1, 65535), help: 'most channels per connection (default 2047)' },
   { key: 'consumerTimeoutMs', flag: '--consumer-timeout', env: 'WARREN_CONSUMER_TIMEOUT', parse: int('consumer-timeout', 0, 2 ** 31 - 1), help: 'close a channel whose delivery stays unacknowledged this many ms (406, as RabbitMQ); 0 = off (default)' },
   { key: 'quorumDeliveryLimitDefault', flag: '--quorum-delivery-limit-default', env: 'WARREN_QUORUM_DELIVERY_LIMIT_DEFAULT', parse: bool('quorum-delivery-limit-default'), help: "true: quorum queues without x-delivery-limit get RabbitMQ 4's default of 20 (default false)" },
+  { key: 'vmMemoryHighWatermark', flag: '--vm-memory-high-watermark', env: 'WARREN_VM_MEMORY_HIGH_WATERMARK', parse: watermark, help: 'block publishers above this much memory: a fraction of total RAM (default 0.4) or an amount like 2GB' },
+  { key: 'diskFreeLimit', flag: '--disk-free-limit', env: 'WARREN_DISK_FREE_LIMIT', parse: bytes('disk-free-limit'), help: "block publishers when the data directory's disk has less free space (default 50MB; units kB MB GB KiB MiB GiB)" },
   { key: 'maxMessageSize', flag: '--max-message-size', env: 'WARREN_MAX_MESSAGE_SIZE', parse: int('max-message-size', 1, 512 * 1024 * 1024), help: 'largest message body in bytes (default 134217728)' },
 ];
 
@@ -129,6 +160,7 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv): Part
 }
 
 export function usage(): string {
-  const lines = OPTIONS.map((o) => `  ${(o.flag + ' <value>').padEnd(28)} ${o.help}\n  ${''.padEnd(28)} env ${o.env}`);
+  const width = Math.max(28, ...OPTIONS.map((o) => o.flag.length + 8));
+  const lines = OPTIONS.map((o) => `  ${(o.flag + ' <value>').padEnd(width)} ${o.help}\n  ${''.padEnd(width)} env ${o.env}`);
   return `Usage: warren [options]\n\nWarren, an AMQP 0-9-1 broker compatible with RabbitMQ clients.\n\n${lines.join('\n')}\n`;
 }

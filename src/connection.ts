@@ -15,6 +15,13 @@
  * Errors before `opening` follow RabbitMQ: an authentication failure is reported with connection.close
  * only to clients advertising `authentication_failure_close`; any other handshake error closes the
  * socket without a word after a pause, so a broken client cannot spin.
+ *
+ * Publisher blocking follows rabbit_reader's throttle. While a resource alarm is in effect (or the
+ * store's back-pressure holds the connection) a running connection is `blocking`: it works as usual
+ * until it sends a content frame, then it is `blocked` and its socket is no longer read, right after
+ * that frame. connection.blocked goes to clients with the `connection.blocked` capability only when
+ * a connection is blocked by an alarm (never for back-pressure alone), once; connection.unblocked
+ * when every alarm has cleared. Connections that only consume never block.
  */
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
@@ -47,11 +54,13 @@ import {
   Method,
   METHOD_INFO,
   decodeMethod,
+  encodeConnectionBlocked,
   encodeConnectionClose,
   encodeConnectionCloseOk,
   encodeConnectionOpenOk,
   encodeConnectionStart,
   encodeConnectionTune,
+  encodeConnectionUnblocked,
   encodeConnectionUpdateSecretOk,
   methodName,
   type AnyMethod,
@@ -67,6 +76,13 @@ import type { VHost } from './vhost.js';
 import type { Pausable } from './flow.js';
 
 export type ConnectionState = 'awaiting-header' | 'starting' | 'securing' | 'tuning' | 'opening' | 'running' | 'closed';
+
+/**
+ * RabbitMQ's view of a running connection's publishing: `blocking` (an alarm is in effect but the
+ * connection has not published since), `blocked` (not read because of an alarm), `flow` (not read
+ * because the store is behind).
+ */
+export type BlockState = 'running' | 'blocking' | 'blocked' | 'flow';
 
 /** Where a stream came from; in-process streams have no addresses and count as loopback. */
 export interface PeerInfo {
@@ -108,6 +124,29 @@ export class Connection implements FrameHandler, ChannelHost, Pausable {
   private handshakeTimer: NodeJS.Timeout | undefined;
   private closeTimer: NodeJS.Timeout | undefined;
   private ended = false;
+
+  // Publisher blocking: rabbit_reader's #throttle{}.
+  /** The socket is not read (rabbit_reader's `blocked` connection state). */
+  private blocked = false;
+  /** The store's back-pressure holds this connection (it published while the store was behind). */
+  private flowHeld = false;
+  /** It sent content while there was a reason to block (throttle.should_block). */
+  private shouldBlock = false;
+  /** connection.blocked was sent, or would have been to a client with the capability. */
+  private blockedSent = false;
+  private resumeScheduled = false;
+  /**
+   * The parser's frame handler while an alarm is in effect: after each content frame the connection
+   * blocks (rabbit_reader's publish_received). Without alarms frames go straight to the connection.
+   */
+  private readonly alarmFrames: FrameHandler = {
+    onFrame: (type, channel, payload, start, end) => {
+      this.onFrame(type, channel, payload, start, end);
+      if ((type === FRAME_HEADER || type === FRAME_BODY) && channel !== 0 && this.state === 'running') this.publishReceived();
+    },
+    onFatal: (explanation) => this.onFatal(explanation),
+  };
+
   /** Called once the connection is gone, whatever the reason. */
   onEnd: (() => void) | undefined;
 
@@ -147,6 +186,10 @@ export class Connection implements FrameHandler, ChannelHost, Pausable {
     return this._vhost!;
   }
 
+  get consumerTimeoutMs(): number {
+    return this.broker.config.consumerTimeoutMs;
+  }
+
   get maxMessageSize(): number {
     return this.broker.config.maxMessageSize;
   }
@@ -166,13 +209,22 @@ export class Connection implements FrameHandler, ChannelHost, Pausable {
   private onData(chunk: Buffer): void {
     if (this.ended) return;
     this.bytesIn += chunk.length;
+    this.processInput(chunk);
+  }
+
+  /** Parses a chunk from the socket, or (null) the input kept while the connection was blocked. */
+  private processInput(chunk: Buffer | null): void {
     this.processingInput = true;
     try {
-      if (this.state === 'awaiting-header') {
-        chunk = this.readProtocolHeader(chunk);
-        if (chunk.length === 0) return;
+      if (chunk === null) {
+        this.parser.resume();
+      } else {
+        if (this.state === 'awaiting-header') {
+          chunk = this.readProtocolHeader(chunk);
+          if (chunk.length === 0) return;
+        }
+        this.parser.feed(chunk);
       }
-      this.parser.feed(chunk);
       this.flushConfirms();
       if (this.publishedNow) {
         this.publishedNow = false;
@@ -190,12 +242,105 @@ export class Connection implements FrameHandler, ChannelHost, Pausable {
     this.publishedNow = true;
   }
 
+  /** The store is behind and this connection published: block it (no connection.blocked for this). */
   pauseInput(): void {
-    this.socket.pause();
+    if (this.state !== 'running') return;
+    this.flowHeld = true;
+    this.shouldBlock = true;
+    this.maybeBlock();
   }
 
+  /** The store caught up. */
   resumeInput(): void {
-    if (!this.ended) this.socket.resume();
+    this.flowHeld = false;
+    if (this.state === 'running') this.controlThrottle();
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Publisher blocking (rabbit_reader's control_throttle, maybe_block, maybe_unblock)
+
+  get blockState(): BlockState {
+    if (this.blocked) return this.broker.alarms.any ? 'blocked' : 'flow';
+    return this.state === 'running' && (this.broker.alarms.any || this.flowHeld) ? 'blocking' : 'running';
+  }
+
+  /** An alarm was set or cleared (the broker tells every connection). */
+  alarmsChanged(): void {
+    if (this.state === 'running') this.controlThrottle();
+  }
+
+  private controlThrottle(): void {
+    const alarmed = this.broker.alarms.any;
+    this.parser.handler = alarmed ? this.alarmFrames : this;
+    if (this.blocked && !alarmed && !this.flowHeld) this.unblock();
+    else this.maybeBlock();
+  }
+
+  /** A content frame arrived while an alarm is in effect. */
+  private publishReceived(): void {
+    this.shouldBlock = true;
+    this.maybeBlock();
+  }
+
+  private maybeBlock(): void {
+    if (!this.shouldBlock || !(this.broker.alarms.any || this.flowHeld)) return;
+    if (!this.blocked) {
+      this.blocked = true;
+      this.socket.pause();
+      this.log.debug({ reason: this.broker.alarms.any ? this.broker.alarms.blockedReason() : 'flow' }, 'publisher blocked');
+    }
+    // Frames after the one that blocked are kept for later, in order.
+    this.parser.suspend();
+    // maybe_send_blocked_or_unblocked: only alarms are reported, once per blocked period.
+    if (this.broker.alarms.any && !this.blockedSent) {
+      this.blockedSent = true;
+      if (this.hasCapability('connection.blocked')) {
+        encodeConnectionBlocked(this.out, 0, { reason: this.broker.alarms.blockedReason() });
+        this.out.frameDone();
+      }
+    } else {
+      this.maybeSendUnblocked();
+    }
+  }
+
+  private unblock(): void {
+    this.blocked = false;
+    this.shouldBlock = false;
+    this.log.debug('publisher unblocked');
+    this.maybeSendUnblocked();
+    this.scheduleResume();
+  }
+
+  private maybeSendUnblocked(): void {
+    if (!this.blockedSent || this.broker.alarms.any) return;
+    this.blockedSent = false;
+    if (this.hasCapability('connection.blocked')) {
+      encodeConnectionUnblocked(this.out, 0);
+      this.out.frameDone();
+    }
+  }
+
+  /**
+   * Reads again: first what was kept while blocked (which may block again), then the socket. Deferred
+   * so that an alarm change never runs a connection's input inside another connection's work.
+   */
+  private scheduleResume(): void {
+    if (this.resumeScheduled) return;
+    this.resumeScheduled = true;
+    queueMicrotask(() => {
+      this.resumeScheduled = false;
+      if (this.blocked || this.ended) return;
+      if (this.parser.isSuspended) this.processInput(null);
+      if (!this.blocked && !this.ended) this.socket.resume();
+    });
+  }
+
+  /** Closing: read again whatever blocked the connection, so the close handshake can finish (as RabbitMQ's closing reader). */
+  private stopBlocking(): void {
+    this.parser.handler = this;
+    if (!this.blocked && !this.parser.isSuspended) return;
+    this.blocked = false;
+    this.scheduleResume();
   }
 
   get userName(): string {
@@ -471,6 +616,8 @@ export class Connection implements FrameHandler, ChannelHost, Pausable {
     this.log = this.log.child({ vhost: vhostName });
     encodeConnectionOpenOk(this.out, 0, {});
     this.out.frameDone();
+    // rabbit_alarm:register: from now on this connection follows the alarms.
+    this.controlThrottle();
     this.log.info(`user '${this.user!.name}' authenticated and granted access to vhost '${vhostName}'`);
   }
 
@@ -521,7 +668,9 @@ export class Connection implements FrameHandler, ChannelHost, Pausable {
     let lastIn = this.bytesIn;
     let silentChecks = 0;
     const receiver = setInterval(() => {
-      if (this.bytesIn !== lastIn) {
+      if (this.bytesIn !== lastIn || this.blocked) {
+        // A blocked connection is not read, so its heartbeats cannot count (RabbitMQ pauses the
+        // monitor while blocked).
         lastIn = this.bytesIn;
         silentChecks = 0;
         return;
@@ -582,6 +731,7 @@ export class Connection implements FrameHandler, ChannelHost, Pausable {
     if (this.state === 'closed' || this.ended) return;
     this.releaseAll();
     this.state = 'closed';
+    this.stopBlocking();
     // An internal error carries no explanation in RabbitMQ's reply text.
     const replyText = err.code === 541 && err.explanation === '' ? 'INTERNAL_ERROR' : err.replyTextBytes;
     encodeConnectionClose(this.out, 0, { replyCode: err.code, replyText, classId: err.classId, methodId: err.methodId });

@@ -27,13 +27,16 @@ const F_USER_ID = 0x0010;
 const F_APP_ID = 0x0008;
 const F_CLUSTER_ID = 0x0004;
 
+/** Scratch space for re-encoding properties (dead-lettering, CC/BCC, x-delay): grows once, reused. */
+const propertiesWriter = new Writer(1024);
+
 export class Message {
   /** delivery-mode 2. */
   persistent = false;
   /** When the broker received it (ms since the epoch); expiry counts from here, across restarts. */
   publishedAt = 0;
   /** Routing keys beyond the first: the CC and BCC header keys it was published with. */
-  extraKeys: string[] | undefined = undefined;
+  extraKeys: readonly string[] | undefined = undefined;
   /** The delivery-mode property, or -1 when absent (RabbitMQ refuses values other than 1 and 2). */
   deliveryMode = -1;
   /** The priority property, or -1 when absent. */
@@ -44,6 +47,9 @@ export class Message {
   /** Offsets of the headers table (length prefix included) within `properties`, or -1 when absent. */
   headersStart = -1;
   headersEnd = -1;
+  /** Offsets of the reply-to shortstr's bytes, or -1 when absent (direct reply-to rewrites it). */
+  replyToStart = -1;
+  replyToEnd = -1;
   /** Offsets of the user-id shortstr's bytes, or -1 when absent (publishes are checked against the login). */
   userIdStart = -1;
   userIdEnd = -1;
@@ -71,6 +77,10 @@ export class Message {
     return this.userIdStart < 0 ? undefined : this.properties.toString('utf8', this.userIdStart, this.userIdEnd);
   }
 
+  get replyTo(): string | undefined {
+    return this.replyToStart < 0 ? undefined : this.properties.toString('utf8', this.replyToStart, this.replyToEnd);
+  }
+
   get expiration(): string | undefined {
     return this.expirationStart < 0 ? undefined : this.properties.toString('latin1', this.expirationStart, this.expirationEnd);
   }
@@ -90,8 +100,10 @@ export class Message {
 
   /** Replaces the properties (dead-lettering, CC/BCC removal); re-encodes and rescans them. */
   setProperties(p: BasicProperties): void {
-    const w = new Writer(64);
+    const w = propertiesWriter;
+    w.pos = 0;
     encodeBasicProperties(w, p);
+    // One exact-size copy (small ones come from Node's buffer pool); the scratch writer is reused.
     this.properties = Buffer.from(w.bytes());
     this.decoded = undefined;
     scanProperties(this, this.properties);
@@ -141,7 +153,12 @@ export function scanProperties(m: Message, p: Buffer): void {
     m.priority = -1;
   }
   if (flags & F_CORRELATION_ID) shortstr();
-  if (flags & F_REPLY_TO) shortstr();
+  if (flags & F_REPLY_TO) {
+    m.replyToStart = shortstr();
+    m.replyToEnd = pos;
+  } else {
+    m.replyToStart = m.replyToEnd = -1;
+  }
   if (flags & F_EXPIRATION) {
     const s = shortstr();
     m.expirationStart = s;

@@ -8,6 +8,7 @@ import { Broker } from './broker.js';
 import { DEFAULTS, type BrokerConfig } from './config.js';
 import { createLogger } from './log.js';
 import type { FileIo } from './store/io.js';
+import type { ResourceProbes } from './resource-alarms.js';
 
 export interface StartOptions extends Partial<BrokerConfig> {
   /** A logger to use instead of one built from `logLevel`. */
@@ -16,6 +17,8 @@ export interface StartOptions extends Partial<BrokerConfig> {
   storeIo?: FileIo;
   /** Segment file size of queue stores (tests use small ones to exercise rolling). */
   segmentSize?: number;
+  /** Replacements for the memory and disk measurements behind the resource alarms (tests). */
+  resourceProbes?: Partial<ResourceProbes>;
 }
 
 export interface RunningBroker {
@@ -33,7 +36,7 @@ export interface RunningBroker {
  * the command line overrides these with its own defaults.
  */
 export async function startBroker(options: StartOptions = {}): Promise<RunningBroker> {
-  const { logger, storeIo, segmentSize, ...rest } = options;
+  const { logger, storeIo, segmentSize, resourceProbes, ...rest } = options;
   const config: BrokerConfig = {
     ...DEFAULTS,
     host: '127.0.0.1',
@@ -43,7 +46,13 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
   };
   const log = logger ?? createLogger(config.logLevel);
   const broker = new Broker(config, log, { io: storeIo, segmentSize });
-  await broker.recover();
+  try {
+    await broker.recover();
+  } catch (e) {
+    // Half-recovered: give the data directory back without marking a clean shutdown.
+    broker.abandon();
+    throw e;
+  }
   const server = createServer((socket: Socket) => {
     socket.setNoDelay(true);
     broker.acceptStream(socket, {
@@ -53,7 +62,15 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
       localPort: socket.localPort,
     });
   });
-  const address = await listen(server, config.port, config.host);
+  let address: { host: string; port: number };
+  try {
+    await broker.startResourceMonitors(resourceProbes);
+    address = await listen(server, config.port, config.host);
+  } catch (e) {
+    // Recovered but never served (the port is taken): a clean shutdown releases the directory.
+    await broker.shutdown();
+    throw e;
+  }
   log.info({ host: address.host, port: address.port }, 'listening');
   let closing: Promise<void> | undefined;
   const urlHost = address.host.includes(':') ? (address.host === '::' ? '127.0.0.1' : `[${address.host}]`) : address.host === '0.0.0.0' ? '127.0.0.1' : address.host;

@@ -15,13 +15,16 @@ import {
   resourceName,
 } from './errors.js';
 import { DirectExchange } from './exchange/direct.js';
-import { bindingKey, Exchange, type Binding, type Destination, type ExchangeOptions, type RouteSink } from './exchange/exchange.js';
+import { DirectReplies, REPLY_PREFIX } from './direct-reply.js';
+import { DELAYED_EXCHANGE_TYPE, DelayedExchange } from './exchange/delayed.js';
+import { HeldMessages } from './exchange/held-messages.js';
+import { bindingKey, Exchange, type Binding, type Destination, type ExchangeOptions, type RouteSink, type RouteTarget } from './exchange/exchange.js';
 import { FanoutExchange } from './exchange/fanout.js';
 import { HeadersExchange } from './exchange/headers.js';
 import { TopicExchange } from './exchange/topic.js';
 import type { Message } from './message.js';
 import { deadLetterMessage, isDeadLetterCycle, type DeathReason } from './queue/dead-letter.js';
-import { FIELD_TYPE_NAMES, type FieldTable } from './protocol/field-table.js';
+import { FIELD_TYPE_NAMES, type FieldTable, type FieldValue } from './protocol/field-table.js';
 import {
   QUEUE_TYPE_ARGUMENTS,
   assertArgsEquivalence,
@@ -35,15 +38,24 @@ import { MemoryPersistence, type Persistence } from './store/persistence.js';
 
 export const EXCHANGE_TYPES = ['direct', 'fanout', 'topic', 'headers'] as const;
 export type ExchangeType = (typeof EXCHANGE_TYPES)[number];
+const isExchangeType = (t: string): t is ExchangeType => (EXCHANGE_TYPES as readonly string[]).includes(t);
 
-/** The default exchange: every queue is bound to it by its own name. It cannot be bound explicitly. */
+/**
+ * The default exchange: every queue is bound to it by its own name. It cannot be bound explicitly.
+ * Routing keys naming a direct reply-to address go to the requesting channel, not to a queue.
+ */
 class DefaultExchange extends DirectExchange {
-  constructor(private readonly queues: ReadonlyMap<string, Queue>, vhost: string) {
+  constructor(
+    private readonly queues: ReadonlyMap<string, Queue>,
+    vhost: string,
+    private readonly replies: DirectReplies,
+  ) {
     super('', vhost, { durable: true, autoDelete: false, internal: false, arguments: new Map() });
   }
-  override route(_msg: Message, routingKey: string, sink: RouteSink): void {
+  override route(msg: Message, routingKey: string, sink: RouteSink): void {
     const q = this.queues.get(routingKey);
     if (q !== undefined) sink.add(q);
+    else if (routingKey.startsWith(REPLY_PREFIX)) this.replies.deliver(routingKey, msg);
   }
 }
 
@@ -62,6 +74,8 @@ export interface VHostSettings {
   readonly nodeName: string;
   /** RabbitMQ 4's default x-delivery-limit (20) for quorum queues, when enabled. */
   readonly defaultDeliveryLimit: number | undefined;
+  /** The broker's direct reply-to registry (shared by all vhosts: a reply may cross vhosts). */
+  readonly replies?: DirectReplies;
 }
 
 export interface DeclareQueueRequest {
@@ -85,24 +99,33 @@ export interface DeclareExchangeRequest {
   arguments: FieldTable;
 }
 
+/** Routing numbers are unique across collectors, so a routing nested in another never sees its marks. */
+let routingEpoch = 0;
+
 /**
- * The destinations of one publish, gathered without allocation: a routing number marks queues and
+ * The destinations of one publish, gathered without allocation: a routing number marks targets and
  * exchanges already reached, so each is taken once even through several bindings or exchanges.
  */
 class RouteCollector implements RouteSink {
   epoch = 0;
-  readonly queues: Queue[] = [];
+  readonly targets: RouteTarget[] = [];
   readonly exchanges: Exchange[] = [];
   /** Calls to add() by the exchange being routed, duplicates included (for alternate exchanges). */
   added = 0;
   private readonly exchangeMarks = new WeakMap<Exchange, number>();
 
-  add(d: Destination): void {
+  begin(): void {
+    this.epoch = ++routingEpoch;
+    this.targets.length = 0;
+    this.exchanges.length = 0;
+  }
+
+  add(d: Destination | RouteTarget): void {
     this.added++;
-    if (d.kind === 'queue') {
+    if (d.kind !== 'exchange') {
       if (d.routeMark !== this.epoch) {
         d.routeMark = this.epoch;
-        this.queues.push(d);
+        this.targets.push(d);
       }
     } else if (this.exchangeMarks.get(d) !== this.epoch) {
       this.exchangeMarks.set(d, this.epoch);
@@ -119,9 +142,16 @@ class RouteCollector implements RouteSink {
 
 export class VHost {
   readonly queues = new Map<string, Queue>();
+  readonly replies: DirectReplies;
   readonly exchanges = new Map<string, Exchange>();
   private readonly defaultExchange: DefaultExchange;
+  /** For publishes from clients (the caller uses the result before routing again). */
   private readonly routes = new RouteCollector();
+  /**
+   * For the broker's own routings (dead letters, delayed messages coming due), which can happen while
+   * a client's publish is still walking the result of `routes`.
+   */
+  private readonly internalRoutes = new RouteCollector();
 
   constructor(
     readonly name: string,
@@ -129,7 +159,8 @@ export class VHost {
     private readonly persistence: Persistence = new MemoryPersistence(),
     private readonly settings: VHostSettings = { nodeName: 'warren@localhost', defaultDeliveryLimit: undefined },
   ) {
-    this.defaultExchange = new DefaultExchange(this.queues, name);
+    this.replies = settings.replies ?? new DirectReplies();
+    this.defaultExchange = new DefaultExchange(this.queues, name, this.replies);
     this.exchanges.set('', this.defaultExchange);
     for (const [xname, type, internal] of STANDARD_EXCHANGES) {
       this.exchanges.set(xname, createExchange(type, xname, name, { durable: true, autoDelete: false, internal, arguments: new Map() }));
@@ -153,15 +184,12 @@ export class VHost {
    * exchange's alternate exchange when the exchange itself matched nothing. The returned array is
    * reused by the next call.
    */
-  route(x: Exchange, routingKey: string, msg: Message, extraKeys?: readonly string[]): readonly Queue[] {
-    const r = this.routes;
-    r.epoch++;
-    r.queues.length = 0;
-    r.exchanges.length = 0;
+  route(x: Exchange, routingKey: string, msg: Message, extraKeys?: readonly string[], r: RouteCollector = this.routes): readonly RouteTarget[] {
+    r.begin();
     if (x === this.defaultExchange) {
       this.defaultExchange.route(msg, routingKey, r);
       if (extraKeys !== undefined) for (const k of extraKeys) this.defaultExchange.route(msg, k, r);
-      return r.queues;
+      return r.targets;
     }
     r.markExchange(x);
     r.exchanges.push(x);
@@ -175,7 +203,12 @@ export class VHost {
         if (ae !== undefined && r.markExchange(ae)) r.exchanges.push(ae);
       }
     }
-    return r.queues;
+    return r.targets;
+  }
+
+  /** Routing started by the broker itself: the result is a copy, safe across nested routings. */
+  routeInternal(x: Exchange, routingKey: string, msg: Message, extraKeys?: readonly string[]): RouteTarget[] {
+    return this.route(x, routingKey, msg, extraKeys, this.internalRoutes).slice();
   }
 
   private alternateExchange(x: Exchange): Exchange | undefined {
@@ -195,7 +228,7 @@ export class VHost {
       if (x === undefined) throw notFound(`no ${resourceName('exchange', name, this.name)}`);
       return x;
     }
-    if (!(EXCHANGE_TYPES as readonly string[]).includes(req.type)) throw commandInvalid(`unknown exchange type '${req.type}'`);
+    if (!isExchangeType(req.type) && req.type !== DELAYED_EXCHANGE_TYPE) throw commandInvalid(`unknown exchange type '${req.type}'`);
     if (name === '') throw accessRefused('operation not permitted on the default exchange');
     let x = this.exchanges.get(name);
     if (x === undefined) {
@@ -204,7 +237,8 @@ export class VHost {
       if (ae !== undefined && ae.type !== 'S') {
         throw preconditionFailed(`invalid type '${FIELD_TYPE_NAMES[ae.type]}' for arg 'alternate-exchange' in ${resourceName('exchange', name, this.name)}`);
       }
-      x = createExchange(req.type as ExchangeType, name, this.name, {
+      if (req.type === DELAYED_EXCHANGE_TYPE) checkDelayedType(req.arguments.get('x-delayed-type'));
+      x = this.createExchange(req.type, name, {
         durable: req.durable,
         autoDelete: req.autoDelete,
         internal: req.internal,
@@ -236,6 +270,7 @@ export class VHost {
 
   private removeExchange(x: Exchange): void {
     x.deleted = true;
+    if (x instanceof DelayedExchange) x.held?.destroy();
     this.exchanges.delete(x.name);
     this.persistence.exchangeDeleted(x);
     for (const b of [...x.bindings.values()]) this.dropBinding(b, false);
@@ -444,10 +479,10 @@ export class VHost {
     const x = this.exchanges.get(dlxName);
     if (x === undefined) return; // a missing dead-letter exchange drops the message, as in RabbitMQ
     const { message, routingKeys } = deadLetterMessage(msg, reason, q.name, dlxName, q.deadLetterRoutingKey, Date.now());
-    const routed = this.route(x, routingKeys[0]!, message, routingKeys.length > 1 ? routingKeys.slice(1) : undefined).slice();
+    const routed = this.routeInternal(x, routingKeys[0]!, message, routingKeys.length > 1 ? routingKeys.slice(1) : undefined);
     const headers = reason === 'rejected' ? undefined : message.decodedProperties.headers;
     for (const target of routed) {
-      if (headers !== undefined && isDeadLetterCycle(target.name, headers)) {
+      if (headers !== undefined && target.kind === 'queue' && isDeadLetterCycle(target.name, headers)) {
         this.log.warn({ queue: target.name, from: q.name, reason }, 'message dropped: dead-letter cycle without a rejection');
         continue;
       }
@@ -466,8 +501,31 @@ export class VHost {
   // Recovery: durable definitions put back at start-up, without writing them again.
 
   restoreExchange(d: ExchangeDefinition): void {
-    if (this.exchanges.has(d.name) || !(EXCHANGE_TYPES as readonly string[]).includes(d.type)) return;
-    this.exchanges.set(d.name, createExchange(d.type as ExchangeType, d.name, this.name, { durable: true, autoDelete: d.autoDelete, internal: d.internal, arguments: d.arguments }));
+    if (this.exchanges.has(d.name)) return;
+    if (!isExchangeType(d.type) && d.type !== DELAYED_EXCHANGE_TYPE) {
+      this.log.error({ exchange: d.name, type: d.type }, 'durable exchange of an unknown type not restored');
+      return;
+    }
+    this.exchanges.set(d.name, this.createExchange(d.type, d.name, { durable: true, autoDelete: d.autoDelete, internal: d.internal, arguments: d.arguments }));
+  }
+
+  /** The delayed exchanges' holding areas (recovered at start-up, closed at shutdown). */
+  heldMessages(): HeldMessages[] {
+    const out: HeldMessages[] = [];
+    for (const x of this.exchanges.values()) if (x instanceof DelayedExchange && x.held !== undefined) out.push(x.held);
+    return out;
+  }
+
+  /** Builds an exchange of a known type; a delayed exchange gets its holding area and store. */
+  private createExchange(type: ExchangeType | typeof DELAYED_EXCHANGE_TYPE, name: string, options: ExchangeOptions): Exchange {
+    if (type !== DELAYED_EXCHANGE_TYPE) return createExchange(type, name, this.name, options);
+    const inner = stringArg(options.arguments.get('x-delayed-type'));
+    const x = new DelayedExchange(name, this.name, options, createExchange(inner !== undefined && isExchangeType(inner) ? inner : 'direct', name, this.name, options));
+    x.held = new HeldMessages(name, this.persistence.heldMessagesStore(x), {
+      log: this.log,
+      routeDue: (msg) => (x.deleted ? [] : this.routeInternal(x, msg.routingKey, msg, msg.extraKeys)),
+    });
+    return x;
   }
 
   restoreQueue(d: QueueDefinition): Queue {
@@ -503,6 +561,22 @@ function createExchange(type: ExchangeType, name: string, vhost: string, options
     case 'headers':
       return new HeadersExchange(name, vhost, options);
   }
+}
+
+/** The text of a longstr or byte-array argument. */
+function stringArg(v: FieldValue | undefined): string | undefined {
+  if (v === undefined) return undefined;
+  if (v.type === 'S') return typeof v.value === 'string' ? v.value : v.value.toString('utf8');
+  if (v.type === 'x') return v.value.toString('utf8');
+  return undefined;
+}
+
+/** The delayed-message plugin's validate/1: x-delayed-type must name another existing exchange type. */
+function checkDelayedType(v: FieldValue | undefined): void {
+  const type = stringArg(v);
+  if (type === DELAYED_EXCHANGE_TYPE) throw preconditionFailed("Invalid argument, 'x-delayed-message' can't be used for 'x-delayed-type'");
+  if (type === undefined) throw preconditionFailed("Invalid argument, 'x-delayed-type' must be an existing exchange type");
+  if (!isExchangeType(type)) throw commandInvalid(`unknown exchange type '${type}'`);
 }
 
 /** RabbitMQ strips CR and LF from names (rabbit_channel:strip_cr_lf). */

@@ -8,9 +8,25 @@
 import type { Message } from '../message.js';
 import { Writer } from '../protocol/codec-primitives.js';
 import type { FieldTable } from '../protocol/field-table.js';
-import type { Queue } from '../queue/queue.js';
+import type { PublishOutcome, Queue } from '../queue/queue.js';
+import type { StoredCallback } from '../store/persister.js';
 
+/** What a binding points at. */
 export type Destination = Queue | Exchange;
+
+/**
+ * Where routing leaves a message: a queue, or the holding area of a delayed-message exchange (which
+ * takes the message now and routes it again when its delay is over).
+ */
+export interface RouteTarget {
+  readonly kind: 'queue' | 'delayed';
+  readonly name: string;
+  readonly deleted: boolean;
+  /** Routing marks a target as reached with the current routing's number, to skip duplicates. */
+  routeMark: number;
+  /** Takes the message; `onStored` runs once a durable copy is on disk (when the outcome is 'pending'). */
+  publish(msg: Message, onStored?: StoredCallback): PublishOutcome;
+}
 
 export interface Binding {
   readonly source: Exchange;
@@ -30,7 +46,7 @@ export interface ExchangeOptions {
 
 /** Collects routing results without duplicates, in one reused structure per vhost. */
 export interface RouteSink {
-  add(d: Destination): void;
+  add(d: Destination | RouteTarget): void;
 }
 
 export abstract class Exchange {

@@ -81,7 +81,8 @@ const DECLARE_VALIDATORS: readonly (readonly [string, Validator])[] = [
   ['x-stream-max-segment-size-bytes', nonNegInt],
   ['x-initial-cluster-size', positiveInt],
   ['x-queue-leader-locator', oneOfStrings(['client-local', 'balanced'], () => 'invalid_queue_locator_arg')],
-  ['x-delivery-limit', nonNegInt],
+  // x-delivery-limit is not validated in 3.10.8 (it is missing from declare_args()): a negative limit
+  // is accepted and dead-letters a message at its first return.
 ];
 
 /** The arguments each queue type accepts (rabbit_*_queue:capabilities/0, queue_arguments). */

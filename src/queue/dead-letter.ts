@@ -7,9 +7,11 @@
  * `count` (long) then reason, queue, time (timestamp, seconds), exchange, routing-keys (array) and,
  * when the message had a per-message TTL, original-expiration; it also sets x-first-death-reason,
  * -queue and -exchange. A later death of the same (queue, reason) increments that table's count and
- * moves it to the front (its other fields kept); either way the tables written then have their keys
- * sorted, and so do the message headers, as rabbit_misc:set_table_value/4 leaves them. Warren also
- * writes x-last-death-reason, -queue and -exchange, which RabbitMQ writes since 3.13 (KNOWN_DIFFS).
+ * moves it to the front (its other fields kept); the older tables behind the new one come out in
+ * reverse order when there are two or more (groupByQueueAndReason). Either way the tables written
+ * then have their keys sorted, and so do the message headers, as rabbit_misc:set_table_value/4
+ * leaves them. Warren also writes x-last-death-reason, -queue and -exchange, which RabbitMQ writes
+ * since 3.13 (KNOWN_DIFFS).
  * The expiration property is removed; with an x-dead-letter-routing-key the CC header goes too.
  */
 import { Message } from '../message.js';
@@ -55,7 +57,7 @@ export function deadLetterMessage(
     headers.set('x-first-death-exchange', fv.str(msg.exchange));
     headers.set('x-death', fv.array([fv.table(new Map([['count', fv.long(1)], ...info]))]));
   } else if (existing.type === 'A') {
-    const tables = existing.value;
+    const tables = groupByQueueAndReason(existing.value);
     const i = tables.findIndex((t) => t.type === 'F' && stringValue(t.value.get('queue')) === queue && stringValue(t.value.get('reason')) === reason);
     let updated: FieldTable;
     if (i >= 0) {
@@ -84,6 +86,35 @@ export function deadLetterMessage(
   dead.extraKeys = routingKeys.length > 1 ? routingKeys.slice(1) : undefined;
   dead.publishedAt = nowMs;
   return { message: dead, routingKeys };
+}
+
+/**
+ * rabbit_dead_letter:group_by_queue_and_reason/1 (3.10), applied to the existing tables before a new
+ * death is recorded: one table per (queue, reason), the first of each, given a count (how many tables
+ * it stands for) if it has none. It folds with a prepend, so two or more tables come out in reverse
+ * order, and 3.10.8 writes them back that way behind the new death: [b, a] becomes [c, a, b], then
+ * [d, b, a, c]. The cycle rule then reads that order.
+ */
+function groupByQueueAndReason(tables: readonly FieldValue[]): FieldValue[] {
+  if (tables.length < 2) return [...tables];
+  const keyOf = (t: FieldValue): string | undefined =>
+    t.type === 'F' ? JSON.stringify([stringValue(t.value.get('queue')) ?? null, stringValue(t.value.get('reason')) ?? null]) : undefined;
+  const seen = new Set<string>();
+  const grouped: FieldValue[] = [];
+  for (const t of tables) {
+    const key = keyOf(t);
+    if (key === undefined) {
+      // Not a table (a client put it there; RabbitMQ would fail on it): kept, in the same reversed order.
+      grouped.unshift(t);
+      continue;
+    }
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const matches = tables.filter((o) => keyOf(o) === key);
+    const first = matches[0] as { type: 'F'; value: FieldTable };
+    grouped.unshift(first.value.has('count') ? first : fv.table(new Map([['count', fv.long(matches.length)], ...first.value])));
+  }
+  return grouped;
 }
 
 /**

@@ -43,6 +43,18 @@ export class PriorityReadyList implements Ready {
     this.levels[e.priority]!.requeue(e);
   }
 
+  returnToFront(e: QueueEntry): void {
+    this.count++;
+    this.bytes += e.bodySize;
+    this.levels[e.priority]!.returnToFront(e);
+  }
+
+  returnToBack(e: QueueEntry): void {
+    this.count++;
+    this.bytes += e.bodySize;
+    this.levels[e.priority]!.returnToBack(e);
+  }
+
   private top(): ReadyList | undefined {
     for (let p = this.levels.length - 1; p >= 0; p--) if (this.levels[p]!.length > 0) return this.levels[p];
     return undefined;

@@ -26,7 +26,7 @@ import type { Binding } from '../exchange/exchange.js';
 import { integerValue, stringValue, type FieldTable } from '../protocol/field-table.js';
 import { Message, scanProperties } from '../message.js';
 import { ConsumerSet, type Consumer } from '../delivery.js';
-import { MemoryQueueStore, type QueueStore, type RecoveredQueue } from '../store/queue-store.js';
+import { MemoryQueueStore, type QueueStore, type QueueTerms, type RecoveredQueue } from '../store/queue-store.js';
 import type { StoredCallback } from '../store/persister.js';
 import type { DeathReason } from './dead-letter.js';
 import { queueTypeOf, type QueueType } from './arguments.js';
@@ -62,6 +62,8 @@ export type Overflow = 'drop-head' | 'reject-publish' | 'reject-publish-dlx';
 export type PublishOutcome = 'done' | 'refused' | 'pending';
 
 const EMPTY = Buffer.alloc(0);
+/** setTimeout's longest delay (2^31 - 1 ms); a longer one fires at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export class Queue {
   readonly kind = 'queue';
@@ -102,6 +104,11 @@ export class Queue {
   private loading = false;
   /** Messages below this seq were delivered at least once (kept across a clean restart). */
   private deliveredBelow = 1;
+  /**
+   * Priority queues deliver in order within each priority only, so each keeps its own watermark
+   * (RabbitMQ's rabbit_priority_queue has a backing queue, with its own terms, per priority).
+   */
+  private readonly deliveredBelowByPriority: number[] | undefined;
   private ttlTimer: NodeJS.Timeout | undefined;
   private ttlTimerAt = 0;
   private expiryTimer: NodeJS.Timeout | undefined;
@@ -128,6 +135,7 @@ export class Queue {
     this.maxPriority = maxPriority !== undefined && maxPriority > 0 ? maxPriority : undefined;
     this.deliveryLimit = this.type === 'quorum' ? (integerValue(args.get('x-delivery-limit')) ?? settings.defaultDeliveryLimit) : undefined;
     this.ready = this.maxPriority !== undefined ? new PriorityReadyList(this.maxPriority) : new ReadyList();
+    this.deliveredBelowByPriority = this.maxPriority !== undefined ? new Array<number>(this.maxPriority + 1).fill(1) : undefined;
   }
 
   get messageCount(): number {
@@ -148,10 +156,17 @@ export class Queue {
     if (this.expiryTimer !== undefined) clearTimeout(this.expiryTimer);
     this.expiryTimer = undefined;
     if (this.consumers.size > 0) return;
+    this.armExpiry(Date.now() + this.expires);
+  }
+
+  /** x-expires may be up to ten years, setTimeout's longest wait about 24.8 days: longer ones re-arm. */
+  private armExpiry(at: number): void {
     this.expiryTimer = setTimeout(() => {
       this.expiryTimer = undefined;
-      if (!this.deleted && this.consumers.size === 0) this.events?.expire(this, `unused for ${this.expires} ms (x-expires)`);
-    }, this.expires);
+      if (this.deleted || this.consumers.size > 0) return;
+      if (Date.now() < at) this.armExpiry(at);
+      else this.events?.expire(this, `unused for ${this.expires} ms (x-expires)`);
+    }, Math.min(Math.max(0, at - Date.now()), MAX_TIMER_MS));
     this.expiryTimer.unref?.();
   }
 
@@ -211,6 +226,7 @@ export class Queue {
   /** drop-head: the oldest ready messages go (dead-lettered with reason maxlen) until within limits. */
   private dropHeadOverLimit(): void {
     if (this.overflow !== 'drop-head') return;
+    let any = false;
     while (
       (this.maxLength !== undefined && this.ready.length > this.maxLength) ||
       (this.maxBytes !== undefined && this.ready.byteSize > this.maxBytes)
@@ -220,7 +236,10 @@ export class Queue {
       if (dropped.msg === null && this.deadLetterExchange !== undefined) this.store.loadSync(dropped);
       this.ready.shift();
       this.discard(dropped, 'maxlen');
+      any = true;
     }
+    // As RabbitMQ runs drop_expired_msgs after a drop: an expired message now at the head goes too.
+    if (any) this.expireHead();
   }
 
   /** A ready or unacknowledged entry leaves for good without being consumed: dead-letter it if set up. */
@@ -261,6 +280,7 @@ export class Queue {
     if (this.ttlTimer !== undefined && this.ttlTimerAt <= at) return;
     if (this.ttlTimer !== undefined) clearTimeout(this.ttlTimer);
     this.ttlTimerAt = at;
+    // A TTL beyond setTimeout's range fires early: expireHead finds nothing due and re-arms.
     this.ttlTimer = setTimeout(() => {
       this.ttlTimer = undefined;
       this.ttlTimerAt = 0;
@@ -268,7 +288,7 @@ export class Queue {
         this.expireHead();
         this.deliverReady();
       }
-    }, Math.max(0, at - Date.now()) + 1);
+    }, Math.min(Math.max(0, at - Date.now()) + 1, MAX_TIMER_MS));
     this.ttlTimer.unref?.();
   }
 
@@ -286,6 +306,9 @@ export class Queue {
     const e = this.ready.shift()!;
     if (noAck) this.store.remove(e);
     else this.unackedCount++;
+    // RabbitMQ's fetch/2 runs drop_expired_msgs after taking the head: expired messages behind it go
+    // now (the message count shows it), and the new head's expiry is timed.
+    this.expireHead();
     this.maybeRefill();
     // The caller answers get-ok (with the redelivered flag as it stands) and then calls markDelivered.
     return e;
@@ -388,12 +411,16 @@ export class Queue {
     } finally {
       this.delivering = false;
     }
+    // The head left waiting (consumers out of credit) expires on time, as after RabbitMQ's fetch/2.
+    this.armTtlTimer();
     this.maybeRefill();
   }
 
   markDelivered(e: QueueEntry): void {
     e.deliveries++;
     if (e.seq >= this.deliveredBelow) this.deliveredBelow = e.seq + 1;
+    const byPriority = this.deliveredBelowByPriority;
+    if (byPriority !== undefined && e.seq >= byPriority[e.priority]!) byPriority[e.priority] = e.seq + 1;
   }
 
   // ------------------------------------------------------------------------------------------
@@ -411,8 +438,15 @@ export class Queue {
     this.discard(entry, 'rejected');
   }
 
-  /** Entries handed back (nack/reject with requeue, recover, channel closed): back in place. */
-  requeue(entries: Iterable<QueueEntry>): void {
+  /**
+   * Entries handed back: `returned` by the client (nack/reject with requeue, basic.recover) or
+   * `released` because their channel or consumer went away. A classic queue puts them back in their
+   * original place. A quorum queue (rabbit_fifo) queues them up in front of everything else in the
+   * order they come back, except that without a delivery limit a returned one goes to the back.
+   */
+  requeue(entries: Iterable<QueueEntry>, how: 'returned' | 'released' = 'returned'): void {
+    const quorum = this.type === 'quorum';
+    const toBack = quorum && how === 'returned' && this.deliveryLimit === undefined;
     for (const e of entries) {
       this.unackedCount--;
       if (this.deleted) continue;
@@ -421,7 +455,9 @@ export class Queue {
         this.discard(e, 'delivery_limit');
         continue;
       }
-      this.ready.requeue(e);
+      if (!quorum) this.ready.requeue(e);
+      else if (toBack) this.ready.returnToBack(e);
+      else this.ready.returnToFront(e);
     }
     this.expireHead();
     this.deliverReady();
@@ -504,6 +540,8 @@ export class Queue {
   async recover(): Promise<number> {
     const scratch = new Message('', '', EMPTY, EMPTY);
     const r = await this.store.recover((e, publishedAt, properties) => {
+      // The offsets scanProperties records point into `properties`: msg.ttl reads the value there.
+      scratch.properties = properties;
       scanProperties(scratch, properties);
       const ttl = this.ttlOf(scratch);
       if (ttl >= 0) e.expiresAt = publishedAt + ttl;
@@ -516,8 +554,12 @@ export class Queue {
   private restore(r: RecoveredQueue): void {
     this.nextSeq = r.nextSeq;
     this.deliveredBelow = r.deliveredBelow;
+    const byPriority = this.deliveredBelowByPriority;
+    const saved = r.deliveredBelowByPriority;
+    if (byPriority !== undefined) for (let p = 0; p < byPriority.length; p++) byPriority[p] = saved?.[p] ?? r.deliveredBelow;
     for (const e of r.entries) {
-      e.deliveries = e.seq < r.deliveredBelow ? 1 : 0;
+      const watermark = byPriority !== undefined ? byPriority[e.priority]! : r.deliveredBelow;
+      e.deliveries = e.seq < watermark ? 1 : 0;
       const m = r.loaded.get(e.seq);
       if (m !== undefined) e.msg = m;
       this.ready.push(e);
@@ -527,11 +569,13 @@ export class Queue {
   }
 
   /** Clean shutdown: what the store needs for an exact recovery. */
-  terms(): { deliveredBelow: number; nextSeq: number } {
+  terms(): QueueTerms {
     if (this.ttlTimer !== undefined) clearTimeout(this.ttlTimer);
     if (this.expiryTimer !== undefined) clearTimeout(this.expiryTimer);
     // Unacknowledged messages are back in the ready list (their channels closed); the watermark
     // keeps their redelivered flag.
-    return { deliveredBelow: this.deliveredBelow, nextSeq: this.nextSeq };
+    const terms: QueueTerms = { deliveredBelow: this.deliveredBelow, nextSeq: this.nextSeq };
+    if (this.deliveredBelowByPriority !== undefined) terms.deliveredBelowByPriority = [...this.deliveredBelowByPriority];
+    return terms;
   }
 }

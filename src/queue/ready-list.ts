@@ -23,6 +23,10 @@ export interface Ready extends Iterable<QueueEntry> {
   readonly wantsRefill: boolean;
   push(e: QueueEntry): boolean;
   requeue(e: QueueEntry): void;
+  /** Quorum queues: a returned entry joins the line of returns served before everything else. */
+  returnToFront(e: QueueEntry): void;
+  /** Quorum queues without a delivery limit: a returned entry goes to the back, like a new one. */
+  returnToBack(e: QueueEntry): void;
   peek(): QueueEntry | undefined;
   shift(): QueueEntry | undefined;
   inZone(e: QueueEntry): boolean;
@@ -34,6 +38,8 @@ export const DEFAULT_WINDOW_COUNT = 2048;
 export const DEFAULT_WINDOW_BYTES = 8 * 1024 * 1024;
 
 export class ReadyList implements Ready {
+  /** Quorum queues' returned entries, in the order they came back; served first. */
+  private readonly returns = new Deque<QueueEntry>(4);
   private readonly fresh = new Deque<QueueEntry>(16);
   /** Requeued entries, ascending by sequence number; all precede `fresh`. */
   private readonly requeued = new Deque<QueueEntry>(16);
@@ -48,7 +54,7 @@ export class ReadyList implements Ready {
   ) {}
 
   get length(): number {
-    return this.fresh.length + this.requeued.length;
+    return this.returns.length + this.fresh.length + this.requeued.length;
   }
 
   /** Sum of body sizes of the ready messages. */
@@ -95,13 +101,35 @@ export class ReadyList implements Ready {
     r.insert(lo, e);
   }
 
+  returnToFront(e: QueueEntry): void {
+    e.ready = true;
+    this.bytes += e.bodySize;
+    this.returns.push(e);
+  }
+
+  returnToBack(e: QueueEntry): void {
+    // Behind newer entries now: the sequence order of `fresh` no longer holds after it, which only
+    // `inZone` relies on (and nothing asks it about quorum queues' entries).
+    const wasWholeZone = this.zoneCount === this.fresh.length;
+    e.ready = true;
+    this.bytes += e.bodySize;
+    this.fresh.push(e);
+    if (wasWholeZone) {
+      this.zoneCount++;
+      this.zoneBytes += e.bodySize;
+    }
+  }
+
   peek(): QueueEntry | undefined {
+    if (this.returns.length > 0) return this.returns.peek();
     return this.requeued.length > 0 ? this.requeued.peek() : this.fresh.peek();
   }
 
   shift(): QueueEntry | undefined {
     let e: QueueEntry | undefined;
-    if (this.requeued.length > 0) {
+    if (this.returns.length > 0) {
+      e = this.returns.shift();
+    } else if (this.requeued.length > 0) {
       e = this.requeued.shift();
     } else {
       e = this.fresh.shift();
@@ -148,8 +176,9 @@ export class ReadyList implements Ready {
 
   /** Removes every entry, returning them in order. */
   drain(): QueueEntry[] {
-    const out = [...this.requeued, ...this.fresh];
+    const out = [...this.returns, ...this.requeued, ...this.fresh];
     for (const e of out) e.ready = false;
+    this.returns.clear();
     this.requeued.clear();
     this.fresh.clear();
     this.bytes = 0;
@@ -159,6 +188,7 @@ export class ReadyList implements Ready {
   }
 
   *[Symbol.iterator](): IterableIterator<QueueEntry> {
+    yield* this.returns;
     yield* this.requeued;
     yield* this.fresh;
   }

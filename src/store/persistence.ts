@@ -5,7 +5,8 @@
  * `DiskPersistence` keeps the definitions log and the queue segment stores in the data directory,
  * recovers them at start-up, and closes them cleanly at shutdown.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Binding, Exchange } from '../exchange/exchange.js';
@@ -20,6 +21,8 @@ import { SegmentQueueStore } from './segment-store.js';
 export interface Persistence {
   /** A store for a queue being declared (or recovered, with its definition's id). */
   queueStore(q: Queue, recoveredId?: string): QueueStore;
+  /** Where a delayed-message exchange keeps the messages it holds. */
+  heldMessagesStore(x: Exchange): QueueStore;
   exchangeDeclared(x: Exchange): void;
   exchangeDeleted(x: Exchange): void;
   queueDeclared(q: Queue): void;
@@ -35,6 +38,9 @@ export function isDurableBinding(b: Binding): boolean {
 
 export class MemoryPersistence implements Persistence {
   queueStore(): QueueStore {
+    return new MemoryQueueStore();
+  }
+  heldMessagesStore(): QueueStore {
     return new MemoryQueueStore();
   }
   exchangeDeclared(): void {}
@@ -90,6 +96,37 @@ export class DiskPersistence implements Persistence {
     });
   }
 
+  /**
+   * A durable delayed exchange's store lives under delayed/, named after the exchange (an exchange
+   * has no id, and its name is unique in its vhost); a transient one's is a directory of pages.
+   */
+  heldMessagesStore(x: Exchange): QueueStore {
+    if (x.options.durable) {
+      return new SegmentQueueStore(join(this.options.dataDir, 'delayed', heldMessagesDir(x.vhost, x.name)), this.persister, this.options.log, {
+        durable: true,
+        cleanStart: this.dir.clean,
+        segmentSize: this.options.segmentSize,
+      });
+    }
+    return new SegmentQueueStore(join(this.options.dataDir, 'pages', randomUUID()), this.persister, this.options.log, {
+      durable: false,
+      cleanStart: false,
+      segmentSize: this.options.segmentSize,
+    });
+  }
+
+  /** Removes held-message stores whose exchange is gone (deleted, or a crash before the files went). */
+  pruneHeldMessages(live: Iterable<{ vhost: string; name: string }>): void {
+    const root = join(this.options.dataDir, 'delayed');
+    if (!existsSync(root)) return;
+    const keep = new Set([...live].map((x) => heldMessagesDir(x.vhost, x.name)));
+    for (const d of readdirSync(root)) {
+      if (keep.has(d)) continue;
+      this.options.log.info({ dir: d }, 'removed the held messages of a delayed exchange that no longer exists');
+      rmSync(join(root, d), { recursive: true, force: true });
+    }
+  }
+
   exchangeDeclared(x: Exchange): void {
     if (!x.options.durable) return;
     this.definitions.exchangeDeclared({ vhost: x.vhost, name: x.name, type: x.type, autoDelete: x.options.autoDelete, internal: x.options.internal, arguments: x.options.arguments });
@@ -131,6 +168,10 @@ export class DiskPersistence implements Persistence {
   abandon(): void {
     this.dir.release(false);
   }
+}
+
+function heldMessagesDir(vhost: string, name: string): string {
+  return createHash('sha256').update(`${vhost}\u0000${name}`).digest('hex').slice(0, 32);
 }
 
 function bindingDefinition(b: Binding): BindingDefinition {

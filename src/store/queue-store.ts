@@ -45,6 +45,8 @@ export interface QueueTerms {
   /** Every message with a lower seq was delivered at least once. */
   deliveredBelow: number;
   nextSeq: number;
+  /** Priority queues: the same, per priority (index = priority). */
+  deliveredBelowByPriority?: number[];
 }
 
 export interface RecoveredQueue {
@@ -52,6 +54,8 @@ export interface RecoveredQueue {
   nextSeq: number;
   /** Messages whose first delivery happened before the restart get redelivered=true. */
   deliveredBelow: number;
+  /** Priority queues after a clean shutdown: the watermark per priority. */
+  deliveredBelowByPriority?: number[] | undefined;
   /** Messages read back with the scan (the head of the queue), by seq. */
   loaded: Map<number, Message>;
 }

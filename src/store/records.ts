@@ -6,10 +6,13 @@
  *   u64 seq       the message's position in its queue
  *   u64 time      publish time, ms since the epoch (expiry counts from it across restarts)
  *   u8  flags     bit 0: persistent (delivery-mode 2); transient records are only pages of memory
+ *                 bit 1: extra routing keys follow the body
  *   u8  exchange length, exchange
  *   u8  routing key length, routing key
  *   u32 properties length, properties (the content header's flags and list, as published)
  *   u32 body length, body
+ *   [u8 count, then count × (u8 length, key)]   the CC and BCC routing keys, when bit 1 is set
+ *                 (dead-lettering and delayed messages route with them again)
  *
  * A record that is cut short, zero-filled or fails its CRC ends the readable part of a segment: a
  * crash can only tear the tail of the file being written.
@@ -19,6 +22,9 @@ import { crc32 } from 'node:zlib';
 export const RECORD_HEADER = 8;
 const FIXED = 8 + 8 + 1 + 1 + 1 + 4 + 4;
 export const FLAG_PERSISTENT = 1;
+const FLAG_EXTRA_KEYS = 2;
+/** A record carries at most this many extra routing keys (more are not kept). */
+const MAX_EXTRA_KEYS = 255;
 
 export interface RecordFields {
   seq: number;
@@ -28,6 +34,8 @@ export interface RecordFields {
   routingKey: string;
   properties: Buffer;
   body: Buffer;
+  /** Routing keys beyond the first (CC and BCC). */
+  extraKeys?: readonly string[] | undefined;
 }
 
 export interface DecodedRecord extends RecordFields {
@@ -38,7 +46,15 @@ export interface DecodedRecord extends RecordFields {
 
 /** The encoded size of a record. */
 export function recordSize(r: RecordFields): number {
-  return RECORD_HEADER + FIXED + Buffer.byteLength(r.exchange) + Buffer.byteLength(r.routingKey) + r.properties.length + r.body.length;
+  return RECORD_HEADER + FIXED + Buffer.byteLength(r.exchange) + Buffer.byteLength(r.routingKey) + r.properties.length + r.body.length + extraKeysSize(r.extraKeys);
+}
+
+function extraKeysSize(keys: readonly string[] | undefined): number {
+  if (keys === undefined || keys.length === 0) return 0;
+  let n = 1;
+  const count = Math.min(keys.length, MAX_EXTRA_KEYS);
+  for (let i = 0; i < count; i++) n += 1 + Buffer.byteLength(keys[i]!);
+  return n;
 }
 
 /** Encodes a record into one buffer. */
@@ -52,7 +68,8 @@ export function encodeRecord(r: RecordFields): Buffer {
 export function writeRecord(b: Buffer, at: number, r: RecordFields): void {
   const ex = Buffer.byteLength(r.exchange);
   const rk = Buffer.byteLength(r.routingKey);
-  const len = FIXED + ex + rk + r.properties.length + r.body.length;
+  const keys = r.extraKeys !== undefined && r.extraKeys.length > 0 ? r.extraKeys : undefined;
+  const len = FIXED + ex + rk + r.properties.length + r.body.length + extraKeysSize(keys);
   let p = at + RECORD_HEADER;
   b.writeUInt32BE(len, at);
   b.writeUInt32BE(Math.floor(r.seq / 0x1_0000_0000), p);
@@ -61,7 +78,7 @@ export function writeRecord(b: Buffer, at: number, r: RecordFields): void {
   b.writeUInt32BE(Math.floor(r.time / 0x1_0000_0000), p);
   b.writeUInt32BE(r.time >>> 0, p + 4);
   p += 8;
-  b[p++] = r.persistent ? FLAG_PERSISTENT : 0;
+  b[p++] = (r.persistent ? FLAG_PERSISTENT : 0) | (keys !== undefined ? FLAG_EXTRA_KEYS : 0);
   b[p++] = ex;
   p += b.write(r.exchange, p, 'utf8');
   b[p++] = rk;
@@ -72,7 +89,17 @@ export function writeRecord(b: Buffer, at: number, r: RecordFields): void {
   p += r.properties.length;
   b.writeUInt32BE(r.body.length, p);
   p += 4;
-  r.body.copy(b, p);
+  p += r.body.copy(b, p);
+  if (keys !== undefined) {
+    // Routing keys are shortstrs (at most 255 bytes), so one length byte each.
+    const count = Math.min(keys.length, MAX_EXTRA_KEYS);
+    b[p++] = count;
+    for (let i = 0; i < count; i++) {
+      const n = b.write(keys[i]!, p + 1, 'utf8');
+      b[p] = n;
+      p += 1 + n;
+    }
+  }
   b.writeUInt32BE(crc32(b.subarray(at + RECORD_HEADER, at + RECORD_HEADER + len)), at + 4);
 }
 
@@ -117,10 +144,24 @@ export function readRecord(buf: Buffer, at: number, base: number, verify: boolea
   p += propLen;
   const bodyLen = buf.readUInt32BE(p);
   p += 4;
-  if (p + bodyLen !== end) return { kind: 'torn', reason: 'bad body length' };
+  const withKeys = (flags & FLAG_EXTRA_KEYS) !== 0;
+  if (withKeys ? p + bodyLen >= end : p + bodyLen !== end) return { kind: 'torn', reason: 'bad body length' };
   const body = buf.subarray(p, p + bodyLen);
+  p += bodyLen;
+  let extraKeys: string[] | undefined;
+  if (withKeys) {
+    const count = buf[p++]!;
+    extraKeys = [];
+    for (let i = 0; i < count; i++) {
+      const n = p < end ? buf[p]! : 0;
+      if (p + 1 + n > end) return { kind: 'torn', reason: 'bad routing key length' };
+      extraKeys.push(buf.toString('utf8', p + 1, p + 1 + n));
+      p += 1 + n;
+    }
+    if (p !== end) return { kind: 'torn', reason: 'bad record length' };
+  }
   return {
     kind: 'record',
-    record: { seq, time, persistent: (flags & FLAG_PERSISTENT) !== 0, exchange, routingKey, properties, body, offset: base + at, size: RECORD_HEADER + len },
+    record: { seq, time, persistent: (flags & FLAG_PERSISTENT) !== 0, exchange, routingKey, properties, body, extraKeys, offset: base + at, size: RECORD_HEADER + len },
   };
 }

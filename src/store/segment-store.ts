@@ -85,6 +85,7 @@ export class SegmentQueueStore implements QueueStore {
       routingKey: msg.routingKey,
       properties: msg.properties,
       body: msg.body,
+      extraKeys: msg.extraKeys,
     };
     const size = recordSize(fields);
     const offset = seg.file!.appendWith(size, (b, at) => writeRecord(b, at, fields), (err) => {
@@ -309,6 +310,7 @@ export class SegmentQueueStore implements QueueStore {
     // After a crash nothing says which messages reached a consumer: count them all as delivered
     // (RabbitMQ's classic queues do the same on a dirty recovery).
     out.deliveredBelow = terms !== undefined ? terms.deliveredBelow : out.nextSeq;
+    if (terms !== undefined && Array.isArray(terms.deliveredBelowByPriority)) out.deliveredBelowByPriority = terms.deliveredBelowByPriority;
     return out;
   }
 
@@ -359,6 +361,7 @@ function toMessage(rec: DecodedRecord, copy: boolean): Message {
   const m = new Message(rec.exchange, rec.routingKey, props, body);
   scanProperties(m, props);
   m.publishedAt = rec.time;
+  if (rec.extraKeys !== undefined) m.extraKeys = rec.extraKeys;
   return m;
 }
 

@@ -10,6 +10,10 @@
  * Errors that lose sync with the peer (an oversized frame, a wrong frame-end octet) are fatal: the
  * parser stops and reports them through `onFatal` with RabbitMQ's explanation text, after which the
  * connection must not read any more input.
+ *
+ * A handler may `suspend()` the parser from inside `onFrame`: the frames after the current one are
+ * kept, in order with anything fed later, until `resume()` (a connection blocked by a resource alarm
+ * stops right after the content frame that blocked it, as RabbitMQ's reader does).
  */
 import { FRAME_END } from '../protocol/generated/constants.js';
 
@@ -29,9 +33,15 @@ export class FrameParser {
   private partialLen = 0;
   private partialNeed = 0;
   private stopped = false;
+  private suspended = false;
+  /** Stopped or suspended: the one flag the frame loop checks. */
+  private halted = false;
+  /** Input received while suspended, not parsed yet. */
+  private held: Buffer | null = null;
 
   constructor(
-    private readonly handler: FrameHandler,
+    /** Receives the frames; may be replaced between (or during) feeds. */
+    public handler: FrameHandler,
     frameMax: number,
   ) {
     this.maxPayload = frameMax;
@@ -44,7 +54,37 @@ export class FrameParser {
 
   stop(): void {
     this.stopped = true;
+    this.halted = true;
     this.partial = null;
+    this.suspended = false;
+    this.held = null;
+  }
+
+  /** Parses no further frame until `resume()`; input fed meanwhile is kept. */
+  suspend(): void {
+    if (this.stopped) return;
+    this.suspended = true;
+    this.halted = true;
+  }
+
+  get isSuspended(): boolean {
+    return this.suspended;
+  }
+
+  /** Parses what was kept while suspended (which may suspend the parser again). */
+  resume(): void {
+    if (!this.suspended) return;
+    this.suspended = false;
+    this.halted = this.stopped;
+    const held = this.held;
+    this.held = null;
+    if (held !== null) this.feed(held);
+  }
+
+  private hold(chunk: Buffer, pos: number): void {
+    if (pos >= chunk.length) return;
+    const rest = pos === 0 ? chunk : chunk.subarray(pos);
+    this.held = this.held === null ? rest : Buffer.concat([this.held, rest]);
   }
 
   get isStopped(): boolean {
@@ -52,14 +92,17 @@ export class FrameParser {
   }
 
   feed(chunk: Buffer): void {
+    if (this.halted) {
+      if (this.suspended) this.hold(chunk, 0);
+      return;
+    }
     let pos = 0;
     const len = chunk.length;
     if (this.partial !== null) {
       pos = this.continuePartial(chunk);
       if (pos < 0) return;
     }
-    const handler = this.handler;
-    while (!this.stopped) {
+    while (!this.halted) {
       const avail = len - pos;
       if (avail < FRAME_HEADER_SIZE) {
         if (avail > 0) this.startPartial(chunk, pos, len, FRAME_HEADER_SIZE);
@@ -86,8 +129,9 @@ export class FrameParser {
         return;
       }
       pos = end + 1;
-      handler.onFrame(type, channel, chunk, start, end);
+      this.handler.onFrame(type, channel, chunk, start, end);
     }
+    if (this.suspended) this.hold(chunk, pos);
   }
 
   /** Stashes the start of a frame that continues in a later chunk. */
@@ -133,7 +177,9 @@ export class FrameParser {
         return -1;
       }
       this.handler.onFrame(type, channel, buf, FRAME_HEADER_SIZE, end);
-      return this.stopped ? -1 : pos;
+      if (!this.halted) return pos;
+      if (this.suspended) this.hold(chunk, pos);
+      return -1;
     }
   }
 

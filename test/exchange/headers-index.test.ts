@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { bindingKey, type Binding, type Destination } from '../../src/exchange/exchange.js';
+import { bindingKey, type Binding, type Destination, type RouteTarget } from '../../src/exchange/exchange.js';
 import { HeadersExchange, erlangEqual } from '../../src/exchange/headers.js';
 import { Message } from '../../src/message.js';
 import { Writer } from '../../src/protocol/codec-primitives.js';
@@ -77,7 +77,7 @@ describe('headers exchange index', () => {
         for (const { args, dest } of bindings.filter((_, i) => i % 3 === 2)) x.removeBinding(bindingKey(dest, '', args));
         const live = bindings.filter((_, i) => i % 3 !== 2);
         for (const headers of messages) {
-          const got = new Set<Destination>();
+          const got = new Set<Destination | RouteTarget>();
           x.route(message(headers), '', { add: (d) => got.add(d) });
           expect(got).toEqual(bruteForce(live, headers));
         }

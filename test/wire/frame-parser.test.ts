@@ -208,6 +208,53 @@ describe('the same frames however the stream is chunked', () => {
     );
   });
 
+  it('suspended after content frames (a blocked connection) and resumed later: the same frames, in order', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 30 }),
+        fc.array(fc.boolean(), { minLength: 1, maxLength: 10 }),
+        (sizes, resumeBeforeFeed) => {
+          const r = new Recorder();
+          const p = new FrameParser(r, 4096);
+          // Suspend after every header and body frame, as a connection blocked by an alarm does.
+          r.onFrameHook = (n) => {
+            const t = r.frames[n - 1]!.type;
+            if (t === FRAME_HEADER || t === FRAME_BODY) p.suspend();
+          };
+          let at = 0;
+          for (let i = 0; at < small.length; i++) {
+            // Sometimes resume before the next chunk, sometimes let input pile up while suspended.
+            if (resumeBeforeFeed[i % resumeBeforeFeed.length]) while (p.isSuspended) p.resume();
+            const n = sizes[i % sizes.length]!;
+            p.feed(Buffer.from(small.subarray(at, at + n)));
+            at += n;
+          }
+          while (p.isSuspended) p.resume();
+          expectSameFrames(r, whole);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('a suspended parser delivers nothing until resumed', () => {
+    const r = new Recorder();
+    const p = new FrameParser(r, 4096);
+    r.onFrameHook = (n) => {
+      if (r.frames[n - 1]!.type === FRAME_HEADER) p.suspend();
+    };
+    p.feed(small);
+    const upToHeader = whole.frames.findIndex((f) => f.type === FRAME_HEADER) + 1;
+    expect(r.frames.length).toBe(upToHeader);
+    p.feed(Buffer.from(small.subarray(0, 20)));
+    expect(r.frames.length).toBe(upToHeader);
+    r.onFrameHook = undefined;
+    p.resume();
+    expect(p.isSuspended).toBe(false);
+    expect(r.frames.length).toBeGreaterThan(whole.frames.length);
+    expect(summary(r).frames.slice(0, whole.frames.length)).toEqual(summary(whole).frames);
+  });
+
   it('bodies reassembled from the body frames equal what was published', () => {
     const bodies: Buffer[] = [];
     let current: Buffer[] | undefined;
