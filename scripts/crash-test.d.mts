@@ -11,7 +11,10 @@ export interface CrashTestOptions {
   maxBody?: number;
   /** Half the consumer sessions start up to this late, so a backlog builds. */
   consumerDelayMs?: number;
+  /** The publisher waits while this many messages are published and not yet consumed. */
+  maxBacklog?: number;
   finalUpMs?: number;
+  /** The final drain fails after this long without a new delivery. */
   drainTimeoutMs?: number;
   readyTimeoutMs?: number;
   keep?: boolean;
@@ -34,6 +37,7 @@ export interface CrashTestSummary {
   redelivered: number;
   unconfirmedDelivered: number;
   transientChecked: number;
+  transientKept: number;
   consumerSessions: number;
   maxBacklogAtKill: number;
   tornTailRepairs: number;

@@ -17,7 +17,7 @@
  *
  *   node scripts/crash-test.mjs [--kills 30] [--durability fsync|os|both] [--seed N]
  *       [--min-up 300] [--max-up 3000] [--early-kill 0.15] [--consumer-delay 1500] [--body 64-2048]
- *       [--final-up 2000] [--keep] [--verbose]
+ *       [--max-backlog 200000] [--final-up 2000] [--keep] [--verbose]
  *
  * Also imported by test/durability/crash.test.ts (a short run in `npm test`).
  */
@@ -49,12 +49,12 @@ function prng(seed) {
 /** The exact body of message n: its number, then filler derived from n and the seed. */
 function bodyOf(n, seed, minBody, maxBody) {
   const r = prng((seed ^ Math.imul(n, 0x9e3779b1)) >>> 0);
-  const len = minBody + Math.floor(r() * (maxBody - minBody + 1));
   const head = `${n}:`;
-  const fill = Math.floor(r() * 0xffffffff).toString(36);
-  let s = head;
-  while (s.length < len) s += fill;
-  return Buffer.from(s.slice(0, Math.max(len, head.length)));
+  const len = Math.max(head.length, minBody + Math.floor(r() * (maxBody - minBody + 1)));
+  const b = Buffer.allocUnsafe(len);
+  b.write(head, 0, 'latin1');
+  if (len > head.length) b.fill(Math.floor(r() * 0xffffffff).toString(36), head.length, len, 'latin1');
+  return b;
 }
 
 const isTransient = (n) => n % 10 === 0;
@@ -93,6 +93,9 @@ export async function runCrashTest(options = {}) {
     maxBody: 2048,
     finalUpMs: 1000,
     consumerDelayMs: 1500,
+    /** The publisher waits while this many messages are published and not yet consumed. */
+    maxBacklog: 200_000,
+    /** The final drain fails when no new message arrives for this long (not a total time). */
     drainTimeoutMs: 60_000,
     readyTimeoutMs: 30_000,
     keep: false,
@@ -202,6 +205,8 @@ export async function runCrashTest(options = {}) {
     sessions: [],
     stopPublishing: false,
     stopConsuming: false,
+    /** Transient messages not delivered when their broker was killed: gone, not backlog. */
+    transientGone: 0,
   };
   const violation = (v) => {
     if (state.violations.length < 200) state.violations.push(v);
@@ -235,6 +240,10 @@ export async function runCrashTest(options = {}) {
       let wake;
       const wait = () => new Promise((r) => (wake = r));
       while (open && !state.stopPublishing) {
+        if (state.published - state.delivered.size - state.transientGone > o.maxBacklog) {
+          await Promise.race([closed, sleep(50)]);
+          continue;
+        }
         if (outstanding >= WINDOW) {
           await Promise.race([wait(), closed]);
           continue;
@@ -376,6 +385,7 @@ export async function runCrashTest(options = {}) {
   let kills = 0;
   let earlyKills = 0;
   let maxBacklog = 0;
+  let drainIncarnation;
   let finalCheck = { ok: false };
   let publisher;
   let consumer;
@@ -391,8 +401,11 @@ export async function runCrashTest(options = {}) {
       if (!early) await waitReady(c);
       await sleep(upMs);
       const wasReady = await Promise.race([c.ready, Promise.resolve('pending')]);
-      maxBacklog = Math.max(maxBacklog, state.published - state.delivered.size);
+      maxBacklog = Math.max(maxBacklog, state.published - state.delivered.size - state.transientGone);
       await kill(c);
+      let gone = 0;
+      for (let n = 10; n <= state.published; n += 10) if (!state.delivered.has(n)) gone++;
+      state.transientGone = gone;
       kills++;
       if (wasReady !== true) earlyKills++;
       debug(`kill ${k}: incarnation ${c.incarnation} after ${upMs} ms${wasReady !== true ? ' (during start-up)' : ''}; published ${state.published}, confirmed ${state.confirmed.size}, delivered ${state.delivered.size}`);
@@ -402,8 +415,10 @@ export async function runCrashTest(options = {}) {
     await sleep(o.finalUpMs);
     state.stopPublishing = true;
     await publisher;
-    // Drain: every confirmed message must arrive; then the queue must be empty.
-    const deadline = Date.now() + o.drainTimeoutMs;
+    // Drain: every confirmed message must arrive; then the queue must be empty. Fails when the
+    // consumer stops making progress for drainTimeoutMs.
+    let deadline = Date.now() + o.drainTimeoutMs;
+    let progress = state.deliveries;
     const missing = () => {
       const out = [];
       // A transient message dies with its broker, confirmed or not.
@@ -420,9 +435,13 @@ export async function runCrashTest(options = {}) {
         await ch?.close().catch(() => {});
         if (count === 0) break;
       }
+      if (state.deliveries !== progress) {
+        progress = state.deliveries;
+        deadline = Date.now() + o.drainTimeoutMs;
+      }
       if (Date.now() > deadline) {
-        if (lost.length > 0) violation(`${lost.length} confirmed messages never delivered (lost), first: ${lost.slice(0, 20).join(', ')}`);
-        else violation('the queue did not drain');
+        if (lost.length > 0) violation(`${lost.length} confirmed messages not delivered after ${o.drainTimeoutMs} ms without progress (lost or stuck), first: ${lost.slice(0, 20).join(', ')}`);
+        else violation(`the queue did not drain (no progress for ${o.drainTimeoutMs} ms)`);
         break;
       }
       await sleep(200);
@@ -431,6 +450,7 @@ export async function runCrashTest(options = {}) {
     await consumer;
     await check?.close().catch(() => {});
 
+    drainIncarnation = c.incarnation;
     // A clean stop and start: nothing acknowledged may come back.
     c.process.kill('SIGTERM');
     const exit = await c.exited;
@@ -482,6 +502,14 @@ export async function runCrashTest(options = {}) {
     }
   }
 
+  // A confirmed transient message published to the broker that lived to the end must have arrived.
+  let transientKept = 0;
+  for (const n of state.confirmed) {
+    if (!isTransient(n) || peerIncarnation.get(state.publishedOn.get(n)) !== drainIncarnation) continue;
+    transientKept++;
+    if (!state.delivered.has(n)) violation(`confirmed transient message ${n} was never delivered although its broker never stopped`);
+  }
+
   let duplicates = 0;
   for (const list of state.delivered.values()) duplicates += list.length - 1;
   const unconfirmedDelivered = [...state.delivered.keys()].filter((n) => !state.confirmed.has(n)).length;
@@ -502,6 +530,7 @@ export async function runCrashTest(options = {}) {
     redelivered: state.redeliveredCount,
     unconfirmedDelivered,
     transientChecked,
+    transientKept,
     consumerSessions: state.sessions.length,
     maxBacklogAtKill: maxBacklog,
     tornTailRepairs: repairs,
@@ -523,7 +552,7 @@ export function formatSummary(s) {
     `  torn-tail repairs logged ${s.tornTailRepairs}, slowest start ${s.maxReadyMs} ms`,
     `  published ${s.published}, confirmed ${s.confirmed}, nacked ${s.nacked}`,
     `  consumed ${s.consumed} distinct (${s.unconfirmedDelivered} of them unconfirmed), deliveries ${s.deliveries}, duplicates ${s.duplicates}, redelivered ${s.redelivered}`,
-    `  transient deliveries checked against their broker ${s.transientChecked}`,
+    `  transient deliveries checked against their broker ${s.transientChecked}; confirmed transient messages of the last broker, all delivered: ${s.transientKept}`,
   ];
   for (const v of s.violations) lines.push(`  VIOLATION: ${v}`);
   for (const w of s.warnings) lines.push(`  broker warning (incarnation ${w.incarnation}): ${w.msg}${w.err ? ` (${typeof w.err === 'string' ? w.err : JSON.stringify(w.err)})` : ''}`);
@@ -563,6 +592,9 @@ function parseCli(argv) {
       case '--early-kill':
         out.earlyKill = Number(next());
         break;
+      case '--max-backlog':
+        out.maxBacklog = Number(next());
+        break;
       case '--consumer-delay':
         out.consumerDelayMs = Number(next());
         break;
@@ -583,7 +615,7 @@ function parseCli(argv) {
         break;
       case '--help':
         process.stdout.write(
-          'usage: node scripts/crash-test.mjs [--kills 30] [--durability fsync|os|both] [--seed N] [--min-up MS] [--max-up MS] [--early-kill P] [--consumer-delay MS] [--final-up MS] [--body MIN-MAX] [--keep] [--verbose]\n',
+          'usage: node scripts/crash-test.mjs [--kills 30] [--durability fsync|os|both] [--seed N] [--min-up MS] [--max-up MS] [--early-kill P] [--consumer-delay MS] [--max-backlog N] [--final-up MS] [--body MIN-MAX] [--keep] [--verbose]\n',
         );
         process.exit(0);
         break;
