@@ -572,11 +572,8 @@ describe('the data directory', () => {
   });
 
   it('a start that fails after the directory was opened (the port is taken) gives the directory back', async () => {
-    // FAILS (reported): startBroker opens and locks the data directory (Broker constructor), then
-    // listen() rejects with EADDRINUSE and nothing releases it: the LOCK file stays and this
-    // process can never start a broker on the directory again ("in use by another broker in this
-    // process"). Suggested fix: in startBroker, on any failure after `new Broker`, call
-    // DiskPersistence.abandon() (it exists for this) and close the store's files.
+    // The Broker constructor opens and locks the directory before listen() can fail (EADDRINUSE):
+    // the lock must be released, or this process could never use the directory again.
     const dir = tempDir();
     const blocker = createServer();
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
@@ -708,11 +705,8 @@ describe('restart: queue features that live on disk', () => {
     expect((await cc.checkQueue('flow')).messageCount).toBe(1000);
   });
   it('after a clean restart, a priority queue flags only the messages that were delivered as redelivered', async () => {
-    // FAILS (reported): RabbitMQ's queue index records deliveries per message, so a message
-    // overtaken by a higher priority one and never delivered comes back with redelivered=false.
-    // Warren keeps one watermark (every seq below the highest delivered one counts as delivered),
-    // which is exact for FIFO queues but not for priority queues. Suggested fix: for priority
-    // queues, save the seqs delivered at or above the lowest undelivered one in terms.json.
+    // RabbitMQ's queue index records deliveries per message, so a message overtaken by a higher
+    // priority one and never delivered comes back with redelivered=false.
     const dir = tempDir();
     let b = await start(dir);
     const cc = await confirmChannel(b);
