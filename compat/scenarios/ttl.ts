@@ -38,7 +38,7 @@ export default scenarios('ttl', 'amqplib', (scenario) => {
     ch.sendToQueue(q, 'short', { expiration: '20' });
     ch.sendToQueue(q, 'long', { expiration: '60000' });
     ch.sendToQueue(q, 'forever');
-    await t.sleep(80);
+    await t.sleep(300); // generous: a loaded RabbitMQ may take a while to enqueue the publishes
     await drainBodies(t, ch, q);
   });
 
@@ -99,10 +99,11 @@ export default scenarios('ttl', 'amqplib', (scenario) => {
   scenario('requeued-message-keeps-ttl', async (t) => {
     const ch = await t.channel();
     const q = t.n('q');
-    await ch.assertQueue(q, { exclusive: true, messageTtl: 50 });
+    // Long enough that the first get always finds the message, even on a loaded machine.
+    await ch.assertQueue(q, { exclusive: true, messageTtl: 250 });
     ch.sendToQueue(q, 'm');
     const m = await ch.get(q);
-    await t.sleep(100);
+    await t.sleep(400);
     if (m) ch.nack(m, false, true);
     await t.sleep(30);
     await ch.get(q, { noAck: true });
