@@ -704,6 +704,7 @@ describe('restart: queue features that live on disk', () => {
     expect(b.broker.publishFlow.isBlocked).toBe(false);
     expect((await cc.checkQueue('flow')).messageCount).toBe(1000);
   });
+
   it('after a clean restart, a priority queue flags only the messages that were delivered as redelivered', async () => {
     // RabbitMQ's queue index records deliveries per message, so a message overtaken by a higher
     // priority one and never delivered comes back with redelivered=false.
