@@ -82,6 +82,7 @@ export class Broker implements BrokerContext {
     for (const x of d.exchanges.values()) this.vhosts.get(x.vhost)?.restoreExchange(x);
     for (const q of d.queues.values()) this.vhosts.get(q.vhost)?.restoreQueue(q);
     for (const b of d.bindings.values()) this.vhosts.get(b.vhost)?.restoreBinding(b);
+    p.pruneQueueStores([...d.queues.values()].map((q) => q.id));
     p.pruneHeldMessages([...this.vhosts.values()].flatMap((v) => v.heldMessages().map((h) => ({ vhost: v.name, name: h.name }))));
     this.log.info({ exchanges: d.exchanges.size, queues: d.queues.size, bindings: d.bindings.size, cleanStart: p.cleanStart }, 'definitions recovered');
   }

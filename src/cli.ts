@@ -3,7 +3,7 @@
  * 320 CONNECTION_FORCED and exits 0.
  */
 import { ConfigError, DEFAULTS, parseArgs, usage } from './config.js';
-import { createLogger } from './log.js';
+import { createLogger, flushLog } from './log.js';
 import { startBroker } from './server.js';
 import { DataDirError } from './store/data-dir.js';
 
@@ -31,6 +31,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     if (e instanceof DataDirError) {
       log.fatal(e.message);
       process.stderr.write(`warren: ${e.message}\n`);
+      await flushLog(log);
       process.exit(1);
     }
     throw e;
@@ -42,9 +43,13 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     stopping = true;
     log.info({ signal }, 'shutting down');
     running.close().then(
-      () => process.exit(0),
-      (err) => {
+      async () => {
+        await flushLog(log);
+        process.exit(0);
+      },
+      async (err) => {
         log.error({ err }, 'error during shutdown');
+        await flushLog(log);
         process.exit(1);
       },
     );

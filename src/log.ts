@@ -1,5 +1,6 @@
 import pino, { type Logger } from 'pino';
 import type { LogLevel } from './config.js';
+import { LogSink } from './log-sink.js';
 
 /**
  * Structured logs (pino). Each connection logs through a child carrying its id, peer address, user
@@ -7,5 +8,24 @@ import type { LogLevel } from './config.js';
  */
 export function createLogger(level: LogLevel, destination?: pino.DestinationStream): Logger {
   const options: pino.LoggerOptions = { level, base: { name: 'warren' } };
-  return destination === undefined ? pino(options) : pino(options, destination);
+  if (destination !== undefined) return pino(options, destination);
+  // Standard output, asynchronously and bounded: a stdout nobody reads must never stop the broker.
+  return pino(options, new LogSink(1));
+}
+
+/** Gives buffered log lines up to `ms` to be written (before the process exits). */
+export function flushLog(log: Logger, ms = 1000): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    t.unref();
+    try {
+      log.flush(() => {
+        clearTimeout(t);
+        resolve();
+      });
+    } catch {
+      clearTimeout(t);
+      resolve();
+    }
+  });
 }

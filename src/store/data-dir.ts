@@ -2,17 +2,19 @@
  * The data directory: its format version, the lock that keeps two brokers out of one directory, and
  * the marker of a clean shutdown.
  *
- *   <dir>/FORMAT            "warren-store 1"
+ *   <dir>/FORMAT            "warren-store 2" (1 is read and upgraded: 2 added extra routing keys to records)
  *   <dir>/LOCK              the pid of the broker using the directory
  *   <dir>/CLEAN             present only between a clean shutdown and the next start
  *   <dir>/definitions.log   durable exchanges, queues and bindings (definitions.ts)
  *   <dir>/queues/<id>/      one durable queue's segments (segment-store.ts)
  *   <dir>/pages/<id>/       transient queues' paged-out messages, wiped at every start
  */
-import { closeSync, existsSync, fdatasyncSync, mkdirSync, openSync, readFileSync, realpathSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, existsSync, fdatasyncSync, fsyncSync, mkdirSync, openSync, readFileSync, realpathSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
-export const FORMAT = 'warren-store 1';
+export const FORMAT = 'warren-store 2';
+/** Older formats this Warren reads (and upgrades in place: FORMAT is rewritten, so older builds stop). */
+const UPGRADABLE = ['warren-store 1'];
 
 export class DataDirError extends Error {
   override name = 'DataDirError';
@@ -35,7 +37,8 @@ export function openDataDir(dir: string): OpenedDataDir {
   const formatPath = join(dir, 'FORMAT');
   if (existsSync(formatPath)) {
     const found = readFileSync(formatPath, 'utf8').trim();
-    if (found !== FORMAT) throw new DataDirError(`data directory ${dir} has format '${found}', this Warren reads '${FORMAT}'`);
+    if (UPGRADABLE.includes(found)) writeDurably(formatPath, `${FORMAT}\n`);
+    else if (found !== FORMAT) throw new DataDirError(`data directory ${dir} has format '${found}', this Warren reads '${FORMAT}'`);
   } else {
     writeDurably(formatPath, `${FORMAT}\n`);
   }
@@ -45,7 +48,10 @@ export function openDataDir(dir: string): OpenedDataDir {
   const clean = existsSync(cleanPath);
   rmSync(cleanPath, { force: true });
   rmSync(join(dir, 'pages'), { recursive: true, force: true });
-  mkdirSync(join(dir, 'queues'), { recursive: true });
+  if (!existsSync(join(dir, 'queues'))) {
+    mkdirSync(join(dir, 'queues'));
+    syncDirectory(dir);
+  }
   return {
     dir,
     clean,
@@ -94,4 +100,23 @@ function writeDurably(path: string, text: string): void {
   const fd = openSync(path, 'r');
   fdatasyncSync(fd);
   closeSync(fd);
+  syncDirectory(dirname(path));
+}
+
+/**
+ * Makes a directory's entries durable (a file created, renamed or removed in it survives power
+ * loss only once its directory is synced). Start-up and shutdown only: at run time the persister
+ * syncs directories of new files with their first sync.
+ */
+export function syncDirectory(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(dir, 'r');
+    fsyncSync(fd);
+  } catch (e) {
+    // Some filesystems cannot sync a directory (EINVAL); there is nothing more to do there.
+    if ((e as NodeJS.ErrnoException).code !== 'EINVAL') throw e;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }

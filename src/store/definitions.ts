@@ -11,6 +11,8 @@
  * Field tables are stored as base64 of their AMQP encoding, so every argument keeps its exact type.
  */
 import { closeSync, existsSync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { syncDirectory } from './data-dir.js';
 import { crc32 } from 'node:zlib';
 import type { Logger } from 'pino';
 import { Reader, Writer } from '../protocol/codec-primitives.js';
@@ -133,6 +135,7 @@ export class DefinitionsLog {
     fdatasyncSync(fd);
     closeSync(fd);
     renameSync(tmp, path);
+    syncDirectory(dirname(path));
     const afd = openSync(path, 'r+');
     const size = fstatSync(afd).size;
     if (size !== position) ftruncateSync(afd, position);

@@ -115,6 +115,18 @@ export class DiskPersistence implements Persistence {
     });
   }
 
+  /** Removes queue directories no durable queue owns (a crash between a queue's deletion and its files'). */
+  pruneQueueStores(liveIds: Iterable<string>): void {
+    const root = join(this.options.dataDir, 'queues');
+    if (!existsSync(root)) return;
+    const keep = new Set(liveIds);
+    for (const d of readdirSync(root)) {
+      if (keep.has(d)) continue;
+      this.options.log.info({ dir: d }, 'removed the files of a queue that no longer exists');
+      rmSync(join(root, d), { recursive: true, force: true });
+    }
+  }
+
   /** Removes held-message stores whose exchange is gone (deleted, or a crash before the files went). */
   pruneHeldMessages(live: Iterable<{ vhost: string; name: string }>): void {
     const root = join(this.options.dataDir, 'delayed');

@@ -33,6 +33,11 @@ export class AppendFile {
   position: number;
   /** Whether a write since the last sync needs one. */
   unsynced = false;
+  /**
+   * Directories whose entries must be synced with this file's next sync: a new file (and a new
+   * directory) is durable only once the directory holding its name is.
+   */
+  syncDirs: string[] | undefined;
   /** Set after a write or sync failed: later appends fail at once (the store rolls to a new file). */
   failed: Error | undefined;
   closing = false;
@@ -236,6 +241,11 @@ export class Persister {
             w.f.unsynced = false;
             await this.io.fdatasync(w.f.fd);
             this.syncs++;
+            const dirs = w.f.syncDirs;
+            if (dirs !== undefined) {
+              w.f.syncDirs = undefined;
+              for (const d of dirs) await this.syncDirectory(d);
+            }
           }
         } catch (e) {
           w.f.failed = e as Error;
@@ -259,6 +269,17 @@ export class Persister {
     this.rounds++;
     this.running = false;
     if (this.dirty.size > 0 || this.syncOnly.size > 0) void this.round();
+  }
+
+  private async syncDirectory(dir: string): Promise<void> {
+    const fd = await this.io.open(dir, 'r');
+    try {
+      await this.io.fdatasync(fd);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EINVAL') throw e;
+    } finally {
+      await this.io.close(fd);
+    }
   }
 
   /** Resolves when no round is running and nothing is waiting. */

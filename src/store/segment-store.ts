@@ -11,8 +11,8 @@
  * was read back and delivered) is deleted with its log. Recovery reads each segment once, skips the
  * records its log lists and the transient ones, and truncates a torn tail.
  */
-import { closeSync, existsSync, fdatasyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync, readSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, existsSync, fdatasyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync, readSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { Message, scanProperties } from '../message.js';
 import { QueueEntry } from '../queue/queue-entry.js';
@@ -104,8 +104,9 @@ export class SegmentQueueStore implements QueueStore {
   private writableSegment(): Segment {
     const cur = this.current;
     if (cur !== null && cur.file !== null && cur.file.failed === undefined) return cur;
+    let newDir = false;
     if (!this.dirReady) {
-      mkdirSync(this.dir, { recursive: true });
+      newDir = mkdirSync(this.dir, { recursive: true }) !== undefined;
       this.dirReady = true;
     }
     const id = this.nextSegmentId++;
@@ -114,6 +115,7 @@ export class SegmentQueueStore implements QueueStore {
     rmSync(seg.ackPath, { force: true }); // an ack log left by a crash between retire()'s unlinks must not apply to the new segment
     const fd = openSync(seg.path, 'w', 0o644);
     seg.file = this.persister.appendFile(seg.path, fd, 0);
+    if (this.durable) seg.file.syncDirs = newDir ? [this.dir, dirname(this.dir)] : [this.dir];
     seg.file.append(MAGIC);
     seg.size = MAGIC.length;
     this.segments.set(id, seg);
@@ -129,16 +131,34 @@ export class SegmentQueueStore implements QueueStore {
     if (seg.retired) return;
     seg.live--;
     if (this.durable && entry.persistent) {
-      if (seg.ack === null) {
-        const fd = openSync(seg.ackPath, 'a', 0o644);
-        seg.ack = this.persister.appendFile(seg.ackPath, fd, 0);
-      }
+      if (seg.ack === null || seg.ack.failed !== undefined) seg.ack = this.openAckLog(seg);
       const b = Buffer.allocUnsafe(8);
       b.writeUInt32BE(Math.floor(entry.seq / 0x1_0000_0000), 0);
       b.writeUInt32BE(entry.seq >>> 0, 4);
       seg.ack.append(b);
     }
     if (seg.live === 0 && seg !== this.current) this.retire(seg);
+  }
+
+  /**
+   * Opens a segment's acknowledgement log for appending. After a failed write (the disk was full)
+   * the failed file is given up and the log reopened, cut back to whole records: the acks of the
+   * failed write may come back as redeliveries, later ones are kept.
+   */
+  private openAckLog(seg: Segment): AppendFile {
+    const failed = seg.ack;
+    if (failed !== null) {
+      failed.close().catch(() => {});
+      if (existsSync(seg.ackPath)) {
+        const size = statSync(seg.ackPath).size;
+        if (size % 8 !== 0) truncateSync(seg.ackPath, size - (size % 8));
+      }
+    }
+    const created = !existsSync(seg.ackPath);
+    const fd = openSync(seg.ackPath, 'a', 0o644);
+    const log = this.persister.appendFile(seg.ackPath, fd, 0);
+    if (created) log.syncDirs = [this.dir];
+    return log;
   }
 
   /** Deletes a segment whose records are all dead, once its pending writes are done. */
