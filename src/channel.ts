@@ -97,6 +97,8 @@ export interface ChannelHost {
   confirmsPending(channel: Channel): void;
   /** A publish arrived (publishers are paused while the store catches up). */
   published(): void;
+  /** A queue this connection published to asks its publishers to wait (publisher pacing). */
+  pacedBy(target: RouteTarget): void;
   /** Whether the socket can take more output now (false while congested). */
   readonly writable: boolean;
   /** The channel has finished closing (close-ok exchanged): forget it. */
@@ -576,7 +578,11 @@ export class Channel implements ReplyReceiver {
     const n = routed.length;
     msg.publishedAt = Date.now();
     if (seq === 0) {
-      for (let i = 0; i < n; i++) routed[i]!.publish(msg);
+      for (let i = 0; i < n; i++) {
+        const t = routed[i]!;
+        t.publish(msg);
+        if (t.overPace) this.host.pacedBy(t);
+      }
       if (n === 0 && method.mandatory) this.writeReturn(msg);
       return;
     }
@@ -585,7 +591,9 @@ export class Channel implements ReplyReceiver {
     this.unconfirmed.set(seq, p);
     const stored = (err: Error | undefined) => this.settleConfirm(p, err !== undefined);
     for (let i = 0; i < n; i++) {
-      const outcome = routed[i]!.publish(msg, stored);
+      const t = routed[i]!;
+      const outcome = t.publish(msg, stored);
+      if (t.overPace) this.host.pacedBy(t);
       if (outcome === 'refused') p.refused = true;
       else if (outcome === 'pending') p.pending++;
     }
@@ -1013,9 +1021,14 @@ export class Channel implements ReplyReceiver {
   private released(settled: readonly Unacked[]): void {
     let globalFreed = false;
     const woken = new Set<ChannelConsumer>();
+    let lastQueue: Queue | undefined;
     for (const u of settled) {
       const c = u.consumer;
       if (c === undefined) continue;
+      if (u.queue !== lastQueue) {
+        lastQueue = u.queue;
+        lastQueue.consumersSettled();
+      }
       c.unacked--;
       this.globalUnacked--;
       globalFreed = true;

@@ -25,6 +25,7 @@
  */
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
+import type { PaceWaiter, RouteTarget } from './exchange/exchange.js';
 import { Channel, type ChannelHost } from './channel.js';
 import {
   AmqpError,
@@ -75,6 +76,12 @@ import { Outbound } from './wire/outbound.js';
 import type { VHost } from './vhost.js';
 import type { Pausable } from './flow.js';
 
+/**
+ * Input a connection may have processed per event-loop turn before the others get theirs: in
+ * practice one socket read (Node reads up to 64 KiB at a time) for a connection that keeps sending.
+ */
+const INPUT_PER_TURN = 4096;
+
 export type ConnectionState = 'awaiting-header' | 'starting' | 'securing' | 'tuning' | 'opening' | 'running' | 'closed';
 
 /**
@@ -95,7 +102,7 @@ export interface PeerInfo {
 let nextConnectionId = 1;
 const reader = new Reader();
 
-export class Connection implements FrameHandler, ChannelHost, Pausable {
+export class Connection implements FrameHandler, ChannelHost, Pausable, PaceWaiter {
   readonly id = nextConnectionId++;
   state: ConnectionState = 'awaiting-header';
   log: Logger;
@@ -124,6 +131,10 @@ export class Connection implements FrameHandler, ChannelHost, Pausable {
   private handshakeTimer: NodeJS.Timeout | undefined;
   private closeTimer: NodeJS.Timeout | undefined;
   private ended = false;
+
+  /** Input processed in the current event-loop turn, and whether the socket waits for the next one. */
+  private turnBytes = 0;
+  private yielding = false;
 
   // Publisher blocking: rabbit_reader's #throttle{}.
   /** The socket is not read (rabbit_reader's `blocked` connection state). */
@@ -210,7 +221,30 @@ export class Connection implements FrameHandler, ChannelHost, Pausable {
     if (this.ended) return;
     this.bytesIn += chunk.length;
     this.processInput(chunk);
+    this.turnBytes += chunk.length;
+    if (this.turnBytes >= INPUT_PER_TURN && !this.yielding && !this.ended) this.yieldTurn();
   }
+
+  /**
+   * Fairness between connections. libuv reads a busy socket again and again within one event-loop
+   * turn (as long as data keeps coming), so a flooding publisher could have megabytes processed
+   * before a consumer's acknowledgement is looked at once, starving every consumer that waits on
+   * its prefetch window. After INPUT_PER_TURN bytes (in practice, after each read) the connection
+   * pauses until the next turn: each connection gets its share per turn, and an ack waits at most
+   * one turn. (RabbitMQ gets the same
+   * effect from credit flow between its reader, channel and queue processes.)
+   */
+  private yieldTurn(): void {
+    this.yielding = true;
+    this.socket.pause();
+    setImmediate(this.endTurn);
+  }
+
+  private readonly endTurn = (): void => {
+    this.yielding = false;
+    this.turnBytes = 0;
+    if (!this.blocked && !this.ended && this.pacedOn.size === 0) this.socket.resume();
+  };
 
   /** Parses a chunk from the socket, or (null) the input kept while the connection was blocked. */
   private processInput(chunk: Buffer | null): void {
@@ -240,6 +274,21 @@ export class Connection implements FrameHandler, ChannelHost, Pausable {
   /** A channel received a publish. */
   published(): void {
     this.publishedNow = true;
+  }
+
+  /** Queues this connection waits for (publisher pacing): the socket is not read meanwhile. */
+  private readonly pacedOn = new Set<RouteTarget>();
+
+  pacedBy(target: RouteTarget): void {
+    if (this.pacedOn.has(target) || target.paceWaiter === undefined) return;
+    this.pacedOn.add(target);
+    target.paceWaiter(this);
+    this.socket.pause();
+  }
+
+  paceReleased(target: RouteTarget): void {
+    this.pacedOn.delete(target);
+    if (this.pacedOn.size === 0 && !this.blocked && !this.ended && !this.yielding) this.socket.resume();
   }
 
   /** The store is behind and this connection published: block it (no connection.blocked for this). */
@@ -331,7 +380,7 @@ export class Connection implements FrameHandler, ChannelHost, Pausable {
       this.resumeScheduled = false;
       if (this.blocked || this.ended) return;
       if (this.parser.isSuspended) this.processInput(null);
-      if (!this.blocked && !this.ended) this.socket.resume();
+      if (!this.blocked && !this.ended && !this.yielding && this.pacedOn.size === 0) this.socket.resume();
     });
   }
 
@@ -385,7 +434,7 @@ export class Connection implements FrameHandler, ChannelHost, Pausable {
       this.log.info({ header: erlangBinary(h) }, 'unsupported protocol header; refusing');
       this.parser.stop();
       this.ended = true;
-      this.socket.end(PROTOCOL_HEADER);
+      this.endSocket(PROTOCOL_HEADER);
       this.cleanup();
       return Buffer.alloc(0);
     }
@@ -803,14 +852,23 @@ export class Connection implements FrameHandler, ChannelHost, Pausable {
     this.state = 'closed';
     this.out.flush();
     this.out.close();
-    this.socket.end();
-    // end() lets queued output (a close frame) go out first; destroy if the peer never finishes.
+    this.endSocket();
+    this.cleanup();
+  }
+
+  /**
+   * end() lets queued output (a close frame, our protocol header) go out first; the socket is read
+   * again so the peer's end is seen, and destroyed if the peer never finishes.
+   */
+  private endSocket(last?: Buffer): void {
+    if (last !== undefined) this.socket.end(last);
+    else this.socket.end();
+    this.socket.resume();
     if (!this.socket.destroyed) {
       const t = setTimeout(() => this.socket.destroy(), 1000);
       t.unref();
       this.socket.once('close', () => clearTimeout(t));
     }
-    this.cleanup();
   }
 
   private cleanup(): void {

@@ -26,6 +26,15 @@ export interface RouteTarget {
   routeMark: number;
   /** Takes the message; `onStored` runs once a durable copy is on disk (when the outcome is 'pending'). */
   publish(msg: Message, onStored?: StoredCallback): PublishOutcome;
+  /** Publishers into this target should wait (see Queue's publisher pacing). */
+  readonly overPace: boolean;
+  /** Registers a publisher to resume once the target catches up. */
+  paceWaiter?(w: PaceWaiter): void;
+}
+
+/** A publisher paused by a target's pacing. */
+export interface PaceWaiter {
+  paceReleased(target: RouteTarget): void;
 }
 
 export interface Binding {

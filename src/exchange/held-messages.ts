@@ -39,6 +39,7 @@ export interface HeldMessagesHost {
 
 export class HeldMessages implements RouteTarget {
   readonly kind = 'delayed';
+  readonly overPace = false;
   routeMark = 0;
   deleted = false;
   private readonly heap = new MinHeap<QueueEntry>((a, b) => a.expiresAt < b.expiresAt || (a.expiresAt === b.expiresAt && a.seq < b.seq));

@@ -22,7 +22,7 @@
  *  - dead-lettering (x-dead-letter-exchange) happens on rejection without requeue, expiry, drop by a
  *    length limit and delivery limit; the vhost republishes (see dead-letter.ts).
  */
-import type { Binding } from '../exchange/exchange.js';
+import type { Binding, PaceWaiter } from '../exchange/exchange.js';
 import { integerValue, stringValue, type FieldTable } from '../protocol/field-table.js';
 import { Message, scanProperties } from '../message.js';
 import { ConsumerSet, type Consumer } from '../delivery.js';
@@ -31,6 +31,7 @@ import type { StoredCallback } from '../store/persister.js';
 import type { DeathReason } from './dead-letter.js';
 import { queueTypeOf, type QueueType } from './arguments.js';
 import { QueueEntry } from './queue-entry.js';
+import { eventLoopBusy } from '../util/event-loop-load.js';
 import { PriorityReadyList } from './priority-ready-list.js';
 import { ReadyList, type Ready } from './ready-list.js';
 
@@ -62,11 +63,35 @@ export type Overflow = 'drop-head' | 'reject-publish' | 'reject-publish-dlx';
 export type PublishOutcome = 'done' | 'refused' | 'pending';
 
 const EMPTY = Buffer.alloc(0);
+
+/**
+ * Publisher pacing. When the event loop is saturated, every message taken in is time not spent
+ * delivering, and a backlog that grows while consumers are busy taking messages helps nobody (past
+ * the in-memory window it also costs disk writes and reads). So a queue whose consumers are taking
+ * messages (one settled a delivery within PACE_ACTIVE_MS) while more than PACE_BACKLOG messages wait
+ * and the loop is saturated lets its publishers get at most PACE_AHEAD messages ahead of its
+ * deliveries; then they pause until it has delivered half of that, or until the loop has time again,
+ * or its consumers go quiet. RabbitMQ reaches the same balance through credit flow between its
+ * channel and queue processes. A broker with time to spare, a queue without consumers or with
+ * consumers that are not acknowledging, takes messages as fast as they come: queues still absorb
+ * bursts for slow consumers.
+ */
+const PACE_BACKLOG = 10_000;
+const PACE_AHEAD = 2_000;
+const PACE_ACTIVE_MS = 20;
 /** setTimeout's longest delay (2^31 - 1 ms); a longer one fires at once. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export class Queue {
   readonly kind = 'queue';
+  /** Publisher pacing: messages taken in beyond deliveries while pacing applies. */
+  private paceAhead = 0;
+  /** Set while publishers should wait for this queue's deliveries to catch up. */
+  overPace = false;
+  /** When a consumer last settled (acknowledged, rejected) a delivery of this queue. */
+  private lastCreditAt = 0;
+  private readonly paceWaiters = new Set<PaceWaiter>();
+  private paceTimer: NodeJS.Timeout | undefined;
   private readonly ready: Ready;
   readonly consumers = new ConsumerSet();
   private nextSeq = 1;
@@ -196,15 +221,55 @@ export class Queue {
     if (e.ready) {
       if (e.expiresAt !== 0) this.expireHead();
       if (e.ready && !inZone && store.canPage) {
-        // Behind the loaded zone: page the message out to bound memory. The store has copied the
-        // record into its write buffer, so the body can go now (not only once the write is done:
-        // holding it that long only feeds the garbage collector).
-        if (!durable) store.write(e, msg.publishedAt, undefined);
-        e.msg = null;
+        // Behind the loaded zone: page the message out to bound memory. A persistent message in a
+        // durable queue is being written anyway, and if that write fails its publisher hears so
+        // (nack), so its body can go now. A page of a message already accepted is only a copy: the
+        // body stays until the page is on disk, so a failed write loses nothing.
+        if (durable) e.msg = null;
+        else store.write(e, msg.publishedAt, (err) => this.paged(e, err));
       }
     }
     if (limited) this.dropHeadOverLimit();
+    if (this.ready.length > PACE_BACKLOG && this.consumers.size > 0) this.pace();
     return durable ? 'pending' : 'done';
+  }
+
+  private pace(): void {
+    if (Date.now() - this.lastCreditAt > PACE_ACTIVE_MS || !eventLoopBusy()) return;
+    if (++this.paceAhead > PACE_AHEAD) this.overPace = true;
+  }
+
+  paceWaiter(w: PaceWaiter): void {
+    this.paceWaiters.add(w);
+    this.paceTimer ??= setTimeout(this.paceCheck, PACE_ACTIVE_MS);
+  }
+
+  /** Consumers went quiet (or the queue is gone): publishers need not wait for them. */
+  private readonly paceCheck = (): void => {
+    this.paceTimer = undefined;
+    if (this.paceWaiters.size === 0) return;
+    if (this.deleted || Date.now() - this.lastCreditAt >= PACE_ACTIVE_MS || !eventLoopBusy()) this.releasePace(true);
+    else this.paceTimer = setTimeout(this.paceCheck, PACE_ACTIVE_MS);
+  };
+
+  /** Lets the waiting publishers go; `forgive` also forgets how far ahead they were. */
+  private releasePace(forgive = false): void {
+    this.overPace = false;
+    if (forgive) this.paceAhead = 0;
+    if (this.paceTimer !== undefined) clearTimeout(this.paceTimer);
+    this.paceTimer = undefined;
+    const waiters = [...this.paceWaiters];
+    this.paceWaiters.clear();
+    for (const w of waiters) w.paceReleased(this);
+  }
+
+  /** A page write finished: the body can go if the message still waits behind the loaded zone. */
+  private paged(e: QueueEntry, err: Error | undefined): void {
+    if (err !== undefined) {
+      this.log?.warn({ queue: this.name, err: err.message }, 'could not page a message out to disk: it stays in memory');
+      return;
+    }
+    if (e.ready && e.msg !== null && !this.ready.inZone(e)) e.msg = null;
   }
 
   /** min(x-message-ttl, expiration) in ms, or -1 when neither applies. */
@@ -299,10 +364,24 @@ export class Queue {
   get(noAck: boolean): QueueEntry | undefined {
     this.touch();
     this.expireHead();
-    const head = this.ready.peek();
-    if (head === undefined) return undefined;
-    // basic.get-ok cannot wait for an asynchronous read; a paged-out head is read at once.
-    if (head.msg === null) this.store.loadSync(head);
+    // basic.get-ok cannot wait for an asynchronous read; a paged-out head is read at once. Heads
+    // whose record never reached the disk are dropped first (their publishers were nacked).
+    for (;;) {
+      const head = this.ready.peek();
+      if (head === undefined) return undefined;
+      if (head.msg !== null) break;
+      if (!this.store.readable(head)) {
+        this.dropUnreadable();
+        continue;
+      }
+      try {
+        this.store.loadSync(head);
+      } catch (err) {
+        this.log?.error({ queue: this.name, seq: head.seq, err: (err as Error).message }, 'message lost: it could not be read back from disk');
+        this.ready.shift();
+        this.store.remove(head);
+      }
+    }
     const e = this.ready.shift()!;
     if (noAck) this.store.remove(e);
     else this.unackedCount++;
@@ -359,6 +438,11 @@ export class Queue {
   }
 
   /** A consumer regained credit: give it work. */
+  /** A consumer settled deliveries of this queue: its consumers are taking messages (pacing). */
+  consumersSettled(): void {
+    this.lastCreditAt = Date.now();
+  }
+
   consumerHasCredit(c: Consumer): void {
     if (!this.consumers.has(c)) return;
     this.consumers.activate(c);
@@ -404,6 +488,7 @@ export class Queue {
         }
         const e = ready.shift()!;
         if (!c.noAck) this.unackedCount++;
+        if (this.paceAhead > 0) this.paceAhead--;
         c.deliver(this, e);
         this.markDelivered(e);
         if (c.noAck) this.store.remove(e);
@@ -411,6 +496,7 @@ export class Queue {
     } finally {
       this.delivering = false;
     }
+    if (this.overPace && this.paceAhead <= PACE_AHEAD / 2) this.releasePace();
     // The head left waiting (consumers out of credit) expires on time, as after RabbitMQ's fetch/2.
     this.armTtlTimer();
     this.maybeRefill();
@@ -474,6 +560,7 @@ export class Queue {
   /** Deletes the queue: consumers are told, ready messages dropped. Returns the ready count. */
   delete(): number {
     this.deleted = true;
+    this.releasePace(true);
     if (this.ttlTimer !== undefined) clearTimeout(this.ttlTimer);
     if (this.expiryTimer !== undefined) clearTimeout(this.expiryTimer);
     const n = this.ready.length;

@@ -34,7 +34,12 @@ export interface Ready extends Iterable<QueueEntry> {
   drain(): QueueEntry[];
 }
 
-export const DEFAULT_WINDOW_COUNT = 2048;
+/**
+ * Up to 16,384 messages (and 8 MiB of bodies) stay in memory at the head. For small messages the
+ * entry, which stays in memory anyway, outweighs the body, so paging them out would save little and
+ * cost a write and a read each; large ones hit the byte limit first.
+ */
+export const DEFAULT_WINDOW_COUNT = 16384;
 export const DEFAULT_WINDOW_BYTES = 8 * 1024 * 1024;
 
 export class ReadyList implements Ready {
