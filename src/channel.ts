@@ -79,6 +79,7 @@ import { Deque } from './util/deque.js';
 import type { VHost } from './vhost.js';
 import { erlangBinary, FRAME_OVERHEAD } from './wire/frame-parser.js';
 import { BODY_BY_REFERENCE, type Outbound } from './wire/outbound.js';
+import { RouteBytesCache, encodeShortstr, writeDeliveryFrames } from './wire/delivery-frames.js';
 
 /** What a channel needs from its connection. */
 export interface ChannelHost {
@@ -162,6 +163,8 @@ export class Channel implements ReplyReceiver {
   private bodyTooLarge = false;
 
   private nextDeliveryTag = 1;
+  /** Exchange and routing key of the latest delivery, encoded (see RouteBytesCache). */
+  private readonly routeBytes = new RouteBytesCache();
   private readonly unacked = new Deque<Unacked>(64);
   readonly consumers = new Map<string, ChannelConsumer>();
   /** basic.qos global=false: the prefetch each new consumer gets. */
@@ -830,14 +833,15 @@ export class Channel implements ReplyReceiver {
     }
     const msg = queue.type === 'quorum' && entry.deliveries > 0 ? withDeliveryCount(entry.msg!, entry.deliveries) : entry.msg!;
     const out = this.host.out;
-    encodeBasicDeliver(out, this.number, {
-      consumerTag: c.tag,
-      deliveryTag: tag,
-      redelivered: entry.deliveries > 0,
-      exchange: msg.exchange,
-      routingKey: msg.routingKey,
-    });
-    this.writeContent(out, msg);
+    const body = msg.body;
+    const maxPayload = this.host.frameMax - FRAME_OVERHEAD;
+    const route = this.routeBytes.get(msg.exchange, msg.routingKey);
+    const inlineMax = maxPayload < BODY_BY_REFERENCE ? maxPayload : BODY_BY_REFERENCE - 1;
+    if (!writeDeliveryFrames(out, this.number, c.tagBytes, tag, entry.deliveries > 0, route, msg.properties, body, inlineMax)) {
+      for (let off = 0; off < body.length; off += maxPayload) {
+        writeBodyFrame(out, this.number, body, off, Math.min(maxPayload, body.length - off));
+      }
+    }
     out.frameDone();
   }
 
@@ -1159,7 +1163,12 @@ export class ChannelConsumer implements Consumer {
     readonly priority: number,
     /** Per-consumer prefetch captured at basic.consume (0 = unlimited). */
     readonly prefetch: number,
-  ) {}
+  ) {
+    this.tagBytes = encodeShortstr(tag);
+  }
+
+  /** The tag as a shortstr, encoded once for every basic.deliver. */
+  readonly tagBytes: Buffer;
 
   hasCredit(): boolean {
     const ch = this.channel;

@@ -5,6 +5,7 @@
 import { ConfigError, DEFAULTS, parseArgs, usage } from './config.js';
 import { createLogger, flushLog } from './log.js';
 import { startBroker } from './server.js';
+import { startIdleGc } from './util/idle-gc.js';
 import { DataDirError } from './store/data-dir.js';
 
 export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
@@ -37,6 +38,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     throw e;
   }
   log.info({ url: running.url, dataDir: config.dataDir, durability: config.durability, pid: process.pid }, 'Warren is ready');
+  startIdleGc({ onCollect: (bytes) => log.debug({ bufferBytes: bytes }, 'idle: collected garbage to release buffer memory') });
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

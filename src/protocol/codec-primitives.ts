@@ -461,6 +461,11 @@ export class Writer {
     return p;
   }
 
+  /** Ends a run of bits: for code that writes into `buf` directly and then sets `pos`. */
+  resetBits(): void {
+    this.bitIndex = 8;
+  }
+
   /** Patches the payload size of the frame begun at `start` and writes the frame-end octet. */
   frameEnd(start: number): void {
     this.ensure(1);

@@ -21,6 +21,33 @@ const FLUSH_THRESHOLD = 128 * 1024;
 /** Bodies at least this large are written by reference rather than copied into the slab. */
 export const BODY_BY_REFERENCE = 16 * 1024;
 
+/**
+ * Retired slabs, by size, for reuse once the socket has written them. Without reuse a busy connection
+ * allocates hundreds of megabytes of slabs a second, which V8 frees only when a major GC happens to
+ * collect their (by then old) wrappers: a broker at rest was seen holding over a gigabyte that way.
+ */
+const slabPool = new Map<number, Buffer[]>();
+let pooledBytes = 0;
+const POOL_MAX_BYTES = 32 * 1024 * 1024;
+
+function takeSlab(size: number): Buffer {
+  const free = slabPool.get(size);
+  if (free !== undefined && free.length > 0) {
+    pooledBytes -= size;
+    return free.pop()!;
+  }
+  return Buffer.allocUnsafe(size);
+}
+
+function returnSlab(slab: Buffer): void {
+  // Buffers grown past the largest slab for one huge frame are not worth keeping.
+  if (slab.length > MAX_SLAB || pooledBytes + slab.length > POOL_MAX_BYTES) return;
+  let free = slabPool.get(slab.length);
+  if (free === undefined) slabPool.set(slab.length, (free = []));
+  free.push(slab);
+  pooledBytes += slab.length;
+}
+
 const pendingFlush = new Set<Outbound>();
 let flushScheduled = false;
 
@@ -73,7 +100,8 @@ export class Outbound extends Writer {
 
   /** Called after each complete frame (or batch of frames): arranges for a flush. */
   frameDone(): void {
-    if (this.pos - this.committed >= FLUSH_THRESHOLD) {
+    // A small slab flushes before it overflows (growing it mid-write costs a copy).
+    if (this.pos - this.committed >= Math.min(FLUSH_THRESHOLD, this.slabSize >>> 1)) {
       this.flush();
       return;
     }
@@ -94,26 +122,37 @@ export class Outbound extends Writer {
     if (this.closed) return;
     const socket = this.socket;
     const flushed = this.pos - this.committed;
+    // When this flush leaves too little room, or the slab had to grow for a frame, the slab is
+    // retired: it goes back to the pool once the socket is done with the last write that refers to it
+    // (writes complete in order). A grown slab is never carried on: it kept the offsets of bytes
+    // already flushed, and growing it again and again would double it without bound.
+    const grown = this.buf.length > this.slabSize;
+    const retire = grown || this.buf.length - this.pos < this.slabSize / 4;
+    const slab = this.buf;
+    const done = retire ? (): void => returnSlab(slab) : undefined;
     if (this.pieces.length === 0) {
       if (this.pos === this.committed) return;
       const out = this.buf.subarray(this.committed, this.pos);
       this.bytesOut += out.length;
-      socket.write(out);
+      socket.write(out, done);
     } else {
       if (this.pos > this.committed) this.pieces.push(this.buf.subarray(this.committed, this.pos));
       socket.cork();
-      for (const p of this.pieces) {
+      const last = this.pieces.length - 1;
+      for (let i = 0; i <= last; i++) {
+        const p = this.pieces[i]!;
         this.bytesOut += p.length;
-        socket.write(p);
+        if (i === last) socket.write(p, done);
+        else socket.write(p);
       }
       socket.uncork();
       this.pieces = [];
     }
     this.committed = this.pos;
     if (socket.writableLength > this.highWater) this.congested = true;
-    if (this.buf.length - this.pos < this.slabSize / 4) {
-      if (flushed > this.slabSize / 2 && this.slabSize < MAX_SLAB) this.slabSize *= 2;
-      this.buf = Buffer.allocUnsafe(this.slabSize);
+    if (retire) {
+      if ((grown || flushed > this.slabSize / 2) && this.slabSize < MAX_SLAB) this.slabSize *= 2;
+      this.buf = takeSlab(this.slabSize);
       this.pos = this.committed = 0;
     }
   }
