@@ -7,6 +7,7 @@
  *   npm run bench:extensions                                # all scenarios, Warren and RabbitMQ
  *   npm run bench:extensions -- --only warren --n 200000    # smaller, one broker
  *   npm run bench:extensions -- --scenarios dlx,expiry
+ *   npm run bench:extensions -- --only warren --warren-node-args "--cpu-prof --cpu-prof-dir=/tmp/p"
  *
  * The client is amqplib, the same for both brokers. RabbitMQ has no delayed-message plugin here, so
  * the delayed scenario runs on Warren only.
@@ -17,6 +18,8 @@ import { Sampler } from './harness/proc.js';
 
 interface Options {
   n: number;
+  /** Extra node options for Warren (for example --cpu-prof). */
+  warrenNodeArgs?: string[];
   only: string | undefined;
   scenarios: string[];
 }
@@ -28,6 +31,7 @@ function parse(argv: string[]): Options {
     if (a === '--n') o.n = Number(argv[++i]);
     else if (a === '--only') o.only = argv[++i];
     else if (a === '--scenarios') o.scenarios = argv[++i]!.split(',');
+    else if (a === '--warren-node-args') o.warrenNodeArgs = argv[++i]!.split(/\s+/).filter((x) => x !== '');
     else throw new Error(`unknown option ${a}`);
   }
   return o;
@@ -222,7 +226,7 @@ async function main(): Promise<void> {
       if (sc === undefined) throw new Error(`unknown scenario ${name}`);
       const kinds = (['warren', 'rabbitmq'] as const).filter((k) => (o.only === undefined || o.only === k) && (k === 'warren' || sc.rabbitmq));
       for (const kind of kinds) {
-        const b = await startBroker({ slot: kind === 'warren' ? 'A' : 'B', kind, name: kind === 'warren' ? 'Warren' : 'RabbitMQ', durability: 'fsync' });
+        const b = await startBroker({ slot: kind === 'warren' ? 'A' : 'B', kind, name: kind === 'warren' ? 'Warren' : 'RabbitMQ', durability: 'fsync', nodeArgs: kind === 'warren' ? o.warrenNodeArgs : undefined });
         try {
           console.log(`${name} on ${b.name} (${b.version}) ...`);
           const row = await sc.run(b, o.n);

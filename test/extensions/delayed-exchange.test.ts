@@ -461,6 +461,36 @@ describe('restarts', () => {
     ch = await channelOn(b);
     await eventually(async () => expect((await ch.checkQueue('dq')).messageCount).toBe(n), 20_000);
   }, 60_000);
+
+  warrenOnly('paged-out messages come due in due order, not publish order, and a later short delay overtakes them', async () => {
+    const dir = tempDir();
+    const b = await diskBroker(dir);
+    const ch = await channelOn(b, true);
+    await setUp(ch, true);
+    const body = Buffer.alloc(4096, 'x');
+    const n = 6000; // 24 MiB of bodies: most are paged out, in publish order
+    // Three groups interleaved in publish order, due about 2 s apart.
+    const groupOf = (i: number) => (i * 7) % 3;
+    for (let i = 0; i < n; i++) ch.publish('dx', 'k', body, { headers: { 'x-delay': 1500 + groupOf(i) * 2000 }, persistent: true, messageId: String(i) });
+    await (ch as amqp.ConfirmChannel).waitForConfirms();
+    const consumer = await channelOn(b);
+    const order: string[] = [];
+    let overtaker = -1;
+    await consumer.consume('dq', (m) => {
+      if (m === null) return;
+      const id = m.properties.messageId as string;
+      if (id === 'late') overtaker = order.length;
+      order.push(id);
+      if (order.length === 1) ch.publish('dx', 'k', Buffer.from('late'), { headers: { 'x-delay': 0 }, messageId: 'late' });
+    }, { noAck: true });
+    await eventually(() => expect(order.length).toBe(n + 1), 30_000);
+    const groups = order.filter((id) => id !== 'late').map((id) => groupOf(Number(id)));
+    for (let k = 1; k < groups.length; k++) expect(groups[k]!).toBeGreaterThanOrEqual(groups[k - 1]!);
+    expect(new Set(order).size).toBe(n + 1);
+    // Published when the first group started coming out: it must not wait behind the later groups.
+    expect(overtaker).toBeGreaterThan(0);
+    expect(overtaker).toBeLessThan(order.length - 2 * (n / 3));
+  }, 60_000);
 });
 
 // ---------------------------------------------------------------------------------------------
