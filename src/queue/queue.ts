@@ -70,14 +70,15 @@ const EMPTY = Buffer.alloc(0);
  * the in-memory window it also costs disk writes and reads). So a queue whose consumers are taking
  * messages (one settled a delivery within PACE_ACTIVE_MS) while more than PACE_BACKLOG messages wait
  * and the loop is saturated lets its publishers get at most PACE_AHEAD messages ahead of its
- * deliveries; then they pause until it has delivered half of that, or until the loop has time again,
- * or its consumers go quiet. RabbitMQ reaches the same balance through credit flow between its
+ * deliveries; then they pause until it has delivered half of that (or, while the backlog is above
+ * PACE_BACKLOG, PACE_AHEAD more than that, so the backlog shrinks back into memory), or until the
+ * loop has time again, or its consumers go quiet. RabbitMQ reaches the same balance through credit flow between its
  * channel and queue processes. A broker with time to spare, a queue without consumers or with
  * consumers that are not acknowledging, takes messages as fast as they come: queues still absorb
  * bursts for slow consumers.
  */
-const PACE_BACKLOG = 10_000;
-const PACE_AHEAD = 2_000;
+export const PACE_BACKLOG = 10_000;
+export const PACE_AHEAD = 2_000;
 const PACE_ACTIVE_MS = 20;
 /** setTimeout's longest delay (2^31 - 1 ms); a longer one fires at once. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -232,6 +233,16 @@ export class Queue {
     if (limited) this.dropHeadOverLimit();
     if (this.ready.length > PACE_BACKLOG && this.consumers.size > 0) this.pace();
     return durable ? 'pending' : 'done';
+  }
+
+  /**
+   * How far the deliveries must catch up before paused publishers go on: half the allowance, or,
+   * while the backlog is still above PACE_BACKLOG, a full allowance beyond the publishers' lead (and
+   * the lead is then forgotten), so that each pause shrinks the backlog by PACE_AHEAD, back towards
+   * the in-memory window, instead of holding it where it was.
+   */
+  private paceReleaseAt(): number {
+    return this.ready.length > PACE_BACKLOG ? -PACE_AHEAD : PACE_AHEAD / 2;
   }
 
   private pace(): void {
@@ -488,7 +499,7 @@ export class Queue {
         }
         const e = ready.shift()!;
         if (!c.noAck) this.unackedCount++;
-        if (this.paceAhead > 0) this.paceAhead--;
+        if (this.paceAhead > 0 || (this.paceAhead > -PACE_AHEAD && ready.length > PACE_BACKLOG)) this.paceAhead--;
         c.deliver(this, e);
         this.markDelivered(e);
         if (c.noAck) this.store.remove(e);
@@ -496,7 +507,7 @@ export class Queue {
     } finally {
       this.delivering = false;
     }
-    if (this.overPace && this.paceAhead <= PACE_AHEAD / 2) this.releasePace();
+    if (this.overPace && this.paceAhead <= this.paceReleaseAt()) this.releasePace(this.ready.length > PACE_BACKLOG);
     // The head left waiting (consumers out of credit) expires on time, as after RabbitMQ's fetch/2.
     this.armTtlTimer();
     this.maybeRefill();
