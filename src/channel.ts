@@ -838,9 +838,7 @@ export class Channel implements ReplyReceiver {
     const route = this.routeBytes.get(msg.exchange, msg.routingKey);
     const inlineMax = maxPayload < BODY_BY_REFERENCE ? maxPayload : BODY_BY_REFERENCE - 1;
     if (!writeDeliveryFrames(out, this.number, c.tagBytes, tag, entry.deliveries > 0, route, msg.properties, body, inlineMax)) {
-      for (let off = 0; off < body.length; off += maxPayload) {
-        writeBodyFrame(out, this.number, body, off, Math.min(maxPayload, body.length - off));
-      }
+      writeBodyFrames(out, this.number, body, maxPayload);
     }
     out.frameDone();
   }
@@ -887,12 +885,7 @@ export class Channel implements ReplyReceiver {
     out.longlong(size);
     out.raw(props);
     out.frameEnd(start);
-    if (size === 0) return;
-    const maxPayload = this.host.frameMax - FRAME_OVERHEAD;
-    for (let off = 0; off < size; off += maxPayload) {
-      const n = Math.min(maxPayload, size - off);
-      writeBodyFrame(out, ch, body, off, n);
-    }
+    writeBodyFrames(out, ch, body, this.host.frameMax - FRAME_OVERHEAD);
   }
 
   // ------------------------------------------------------------------------------------------
@@ -1184,6 +1177,11 @@ export class ChannelConsumer implements Consumer {
   cancelledByQueue(): void {
     this.channel.consumerCancelledByQueue(this);
   }
+}
+
+/** A body as frames of at most `maxPayload` bytes (none for an empty body). */
+function writeBodyFrames(out: Outbound, ch: number, body: Buffer, maxPayload: number): void {
+  for (let off = 0; off < body.length; off += maxPayload) writeBodyFrame(out, ch, body, off, Math.min(maxPayload, body.length - off));
 }
 
 function writeBodyFrame(out: Outbound, ch: number, body: Buffer, off: number, n: number): void {
