@@ -4,9 +4,9 @@
  * pause lets the deliveries shrink the backlog back under PACE_BACKLOG rather than hold it where it
  * was. Without a consumer, the same publisher is never held back: queues absorb bursts.
  */
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, vi } from 'vitest';
 import { PACE_AHEAD, PACE_BACKLOG } from '../../src/queue/queue.js';
-import { withBroker } from '../helpers/broker.js';
+import { warrenOnly, withBroker } from '../helpers/broker.js';
 
 vi.mock('../../src/util/event-loop-load.js', () => ({ eventLoopBusy: () => true }));
 
@@ -27,7 +27,7 @@ async function flood(name: string, n: number): Promise<void> {
 }
 
 describe('publisher pacing', () => {
-  it('holds a flooding publisher back, and each pause shrinks a deep backlog towards the threshold', async () => {
+  warrenOnly('holds a flooding publisher back, and each pause shrinks a deep backlog towards the threshold', async () => {
     const setup = await fx.channel();
     await setup.assertQueue('paced', { durable: false });
     // A backlog built while nobody consumed: twice the threshold.
@@ -57,7 +57,7 @@ describe('publisher pacing', () => {
     expect(Math.min(...duringFlood)).toBeLessThanOrEqual(PACE_BACKLOG + PACE_AHEAD);
   }, 60_000);
 
-  it('never holds back a publisher to a queue without consumers', async () => {
+  warrenOnly('never holds back a publisher to a queue without consumers', async () => {
     const setup = await fx.channel();
     await setup.assertQueue('unpaced', { durable: false });
     await flood('unpaced', TOTAL);
