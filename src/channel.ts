@@ -230,6 +230,23 @@ export class Channel implements ReplyReceiver {
     }
   }
 
+  /**
+   * A large body frame that arrived as views of several socket chunks. When it is the whole body,
+   * the message keeps the views (no copy); anything else is assembled and handled as usual.
+   */
+  handleSplitBody(pieces: readonly Buffer[], size: number): void {
+    if (this.assembly === Assembly.Body && !this.bodyTooLarge && this.body === undefined && this.bodyReceived + size === this.bodyExpected) {
+      this.bodyReceived = this.bodyExpected;
+      try {
+        this.completePublish(pieces);
+      } catch (e) {
+        this.fail(e);
+      }
+      return;
+    }
+    this.handleFrame(FRAME_BODY, Buffer.concat(pieces, size), 0, size);
+  }
+
   private handleMethodFrame(payload: Buffer, start: number, end: number): void {
     const key = payload.readUInt32BE(start);
     const r = reader.reset(payload, start + 4, end);
@@ -312,7 +329,7 @@ export class Channel implements ReplyReceiver {
     if (received === this.bodyExpected) this.completePublish(this.body ?? EMPTY);
   }
 
-  private completePublish(body: Buffer): void {
+  private completePublish(body: Buffer | readonly Buffer[]): void {
     const method = this.contentMethod!;
     const properties = this.publishProperties!;
     this.assembly = Assembly.Method;
@@ -531,7 +548,7 @@ export class Channel implements ReplyReceiver {
   // ------------------------------------------------------------------------------------------
   // Publishing, returns, confirms and transactions
 
-  private publish(method: BasicPublish, properties: Buffer, body: Buffer): void {
+  private publish(method: BasicPublish, properties: Buffer, body: Buffer | readonly Buffer[]): void {
     if (method.immediate) throw notImplemented('immediate=true').withMethod(ClassId.Basic, 40);
     const vhost = this.host.vhost;
     const exchange = vhost.exchangeForPublish(method.exchange);
@@ -833,12 +850,16 @@ export class Channel implements ReplyReceiver {
     }
     const msg = queue.type === 'quorum' && entry.deliveries > 0 ? withDeliveryCount(entry.msg!, entry.deliveries) : entry.msg!;
     const out = this.host.out;
-    const body = msg.body;
+    const size = msg.bodySize;
+    const pieces = msg.bodyPieces;
     const maxPayload = this.host.frameMax - FRAME_OVERHEAD;
     const route = this.routeBytes.get(msg.exchange, msg.routingKey);
-    const inlineMax = maxPayload < BODY_BY_REFERENCE ? maxPayload : BODY_BY_REFERENCE - 1;
-    if (!writeDeliveryFrames(out, this.number, c.tagBytes, tag, entry.deliveries > 0, route, msg.properties, body, inlineMax)) {
-      writeBodyFrames(out, this.number, body, maxPayload);
+    // Small bodies are copied in with the frames; large ones are written by reference.
+    const inline = pieces === undefined && size < BODY_BY_REFERENCE && size <= maxPayload ? msg.body : undefined;
+    writeDeliveryFrames(out, this.number, c.tagBytes, tag, entry.deliveries > 0, route, msg.properties, size, inline);
+    if (inline === undefined && size > 0) {
+      if (pieces !== undefined && size <= maxPayload) writeBodyPieces(out, this.number, pieces, size);
+      else writeBodyFrames(out, this.number, msg.body, maxPayload);
     }
     out.frameDone();
   }
@@ -1179,6 +1200,20 @@ export class ChannelConsumer implements Consumer {
   }
 }
 
+/** One body frame whose payload is the pieces a split body arrived in, written by reference. */
+function writeBodyPieces(out: Outbound, ch: number, pieces: readonly Buffer[], size: number): void {
+  out.ensure(7);
+  const p = out.pos;
+  const buf = out.buf;
+  buf[p] = FRAME_BODY;
+  buf[p + 1] = ch >>> 8;
+  buf[p + 2] = ch;
+  buf.writeUInt32BE(size, p + 3);
+  out.pos = p + 7;
+  for (const piece of pieces) out.writeByReference(piece);
+  out.octet(0xce);
+}
+
 /** A body as frames of at most `maxPayload` bytes (none for an empty body). */
 function writeBodyFrames(out: Outbound, ch: number, body: Buffer, maxPayload: number): void {
   for (let off = 0; off < body.length; off += maxPayload) writeBodyFrame(out, ch, body, off, Math.min(maxPayload, body.length - off));
@@ -1213,7 +1248,7 @@ function withDeliveryCount(msg: Message, count: number): Message {
   const headers = new Map(props.headers ?? []);
   headers.set('x-delivery-count', { type: 'l', value: count });
   const sorted = new Map([...headers].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-  const copy = new Message(msg.exchange, msg.routingKey, msg.properties, msg.body);
+  const copy = new Message(msg.exchange, msg.routingKey, msg.properties, msg.bodyPieces ?? msg.body);
   copy.setProperties({ ...props, headers: sorted });
   return copy;
 }

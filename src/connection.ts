@@ -155,6 +155,10 @@ export class Connection implements FrameHandler, ChannelHost, Pausable, PaceWait
       this.onFrame(type, channel, payload, start, end);
       if ((type === FRAME_HEADER || type === FRAME_BODY) && channel !== 0 && this.state === 'running') this.publishReceived();
     },
+    onSplitBody: (channel, pieces, size) => {
+      this.onSplitBody(channel, pieces, size);
+      if (channel !== 0 && this.state === 'running') this.publishReceived();
+    },
     onFatal: (explanation) => this.onFatal(explanation),
   };
 
@@ -467,6 +471,21 @@ export class Connection implements FrameHandler, ChannelHost, Pausable, PaceWait
     try {
       if (channel === 0) this.onChannel0Frame(type, payload, start, end);
       else this.onChannelFrame(type, channel, payload, start, end);
+    } catch (e) {
+      this.handleError(e);
+    }
+  }
+
+  /** A large body frame as views of the socket chunks it came in: passed on without a copy. */
+  onSplitBody(channel: number, pieces: readonly Buffer[], size: number): void {
+    const ch = channel === 0 || this.state !== 'running' ? undefined : this.channels.get(channel);
+    if (ch === undefined) {
+      // Every unusual case (channel 0, closing, a channel not open yet) takes the ordinary path.
+      this.onFrame(FRAME_BODY, channel, Buffer.concat(pieces, size), 0, size);
+      return;
+    }
+    try {
+      ch.handleSplitBody(pieces, size);
     } catch (e) {
       this.handleError(e);
     }

@@ -62,11 +62,39 @@ export class Message {
     public routingKey: string,
     /** The property flags and property list exactly as received (content header after body size). */
     public properties: Buffer,
-    public body: Buffer,
-  ) {}
+    /** The body, or the views of the socket chunks a large body frame arrived split across. */
+    body: Buffer | readonly Buffer[],
+  ) {
+    if (Buffer.isBuffer(body)) {
+      this.joined = body;
+      this.bodySize = body.length;
+    } else {
+      this.pieces = body;
+      let n = 0;
+      for (const p of body) n += p.length;
+      this.bodySize = n;
+    }
+  }
 
-  get bodySize(): number {
-    return this.body.length;
+  readonly bodySize: number;
+  private joined: Buffer | undefined;
+  private pieces: readonly Buffer[] | undefined;
+
+  /**
+   * The body in one buffer. A body that arrived in pieces is joined (copied) the first time
+   * something needs it whole (the store, dead-lettering...); deliveries write the pieces as they are.
+   */
+  get body(): Buffer {
+    if (this.joined === undefined) {
+      this.joined = Buffer.concat(this.pieces!, this.bodySize);
+      this.pieces = undefined;
+    }
+    return this.joined;
+  }
+
+  /** The pieces of a body not joined yet, else undefined. */
+  get bodyPieces(): readonly Buffer[] | undefined {
+    return this.pieces;
   }
 
   get hasHeaders(): boolean {

@@ -122,6 +122,42 @@ describe('round trip through the default exchange', () => {
     expect(m.properties.headers!.nested).toEqual({ a: { b: 'c' } });
   });
 
+  it('carries large bodies split across socket reads to consumers with a smaller and a larger frame_max', async () => {
+    // 128 KiB frames: each 64 KiB body frame spans two 64 KiB socket reads and is passed on as views.
+    const big = await fx.connect(undefined, `${fx.url}?frameMax=131072`);
+    const small = await fx.connect(undefined, `${fx.url}?frameMax=4096`);
+    const pub = await big.createChannel();
+    const bigCh = await big.createChannel();
+    const smallCh = await small.createChannel();
+    await pub.assertExchange('split-fanout', 'fanout', { autoDelete: true });
+    const qs = [];
+    for (const ch of [bigCh, smallCh]) {
+      const q = await ch.assertQueue('', { exclusive: true });
+      await ch.bindQueue(q.queue, 'split-fanout', '');
+      qs.push({ ch, q: q.queue });
+    }
+    const bodies = [64 * 1024, 120_000, 40_000, 300_000].map((n, k) => {
+      const b = Buffer.alloc(n);
+      for (let i = 0; i < n; i++) b[i] = (i * 13 + k) & 0xff;
+      return b;
+    });
+    const got = qs.map(({ ch, q }) => {
+      const seen: Buffer[] = [];
+      const done = new Promise<Buffer[]>((resolve) =>
+        ch.consume(q, (m) => {
+          seen.push(m!.content);
+          if (seen.length === bodies.length) resolve(seen);
+        }, { noAck: true }),
+      );
+      return done;
+    });
+    for (const b of bodies) pub.publish('split-fanout', '', b);
+    for (const seen of await Promise.all(got)) {
+      expect(seen.map((b) => b.length)).toEqual(bodies.map((b) => b.length));
+      seen.forEach((b, i) => expect(b.equals(bodies[i]!)).toBe(true));
+    }
+  });
+
   it('keeps order across many messages', async () => {
     const ch = await fx.channel();
     const q = await ch.assertQueue('', { exclusive: true });

@@ -94,7 +94,7 @@ export function withDelayServed(msg: Message, delay: number): Message {
   const props = msg.decodedProperties;
   const headers = new Map(props.headers ?? []);
   headers.set('x-delay', delay <= 2 ** 31 ? { type: 'I', value: -delay } : fv.long(-delay));
-  const copy = new Message(msg.exchange, msg.routingKey, msg.properties, msg.body);
+  const copy = new Message(msg.exchange, msg.routingKey, msg.properties, msg.bodyPieces ?? msg.body);
   copy.setProperties({ ...props, headers });
   copy.extraKeys = msg.extraKeys;
   copy.publishedAt = msg.publishedAt;

@@ -81,7 +81,7 @@ export function deadLetterMessage(
 
   const next: BasicProperties = { ...props, headers, expiration: undefined };
   const routingKeys = dlrk !== undefined ? [dlrk] : [msg.routingKey, ...(msg.extraKeys ?? [])];
-  const dead = new Message(dlx, routingKeys[0]!, Buffer.alloc(0), msg.body);
+  const dead = new Message(dlx, routingKeys[0]!, Buffer.alloc(0), msg.bodyPieces ?? msg.body);
   dead.setProperties(next);
   dead.extraKeys = routingKeys.length > 1 ? routingKeys.slice(1) : undefined;
   dead.publishedAt = nowMs;

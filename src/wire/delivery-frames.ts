@@ -51,9 +51,9 @@ export class RouteBytesCache {
 }
 
 /**
- * Writes basic.deliver and the content header, and the body too when it fits one frame of at most
- * `inlineBodyMax` bytes. Returns false when the body is left for the caller to write (large bodies
- * are split into frames or passed by reference).
+ * Writes basic.deliver and the content header for a body of `bodySize` bytes, and then `inlineBody`
+ * as one body frame when given (the caller passes small bodies; large ones it writes itself, split
+ * into frames or passed by reference).
  */
 export function writeDeliveryFrames(
   w: Writer,
@@ -63,14 +63,13 @@ export function writeDeliveryFrames(
   redelivered: boolean,
   route: Buffer,
   properties: Buffer,
-  body: Buffer,
-  inlineBodyMax: number,
-): boolean {
+  bodySize: number,
+  inlineBody: Buffer | undefined,
+): void {
   const methodSize = 4 + consumerTag.length + 8 + 1 + route.length;
   const headerSize = 12 + properties.length;
-  const bodySize = body.length;
-  const inlineBody = bodySize > 0 && bodySize <= inlineBodyMax;
-  w.ensure(8 + methodSize + 8 + headerSize + (inlineBody ? 8 + bodySize : 0));
+  const inline = inlineBody !== undefined && inlineBody.length > 0;
+  w.ensure(8 + methodSize + 8 + headerSize + (inline ? 8 + bodySize : 0));
   const buf = w.buf;
   let p = w.pos;
   const ch1 = channel >>> 8;
@@ -108,19 +107,18 @@ export function writeDeliveryFrames(
   p += properties.length;
   buf[p++] = FRAME_END;
 
-  if (inlineBody) {
+  if (inline) {
     buf[p] = FRAME_BODY;
     buf[p + 1] = ch1;
     buf[p + 2] = ch2;
     buf.writeUInt32BE(bodySize, p + 3);
     p += 7;
-    buf.set(body, p);
+    buf.set(inlineBody, p);
     p += bodySize;
     buf[p++] = FRAME_END;
   }
   w.pos = p;
   w.resetBits();
-  return inlineBody || bodySize === 0;
 }
 
 function writeUint64(buf: Buffer, p: number, v: number): void {

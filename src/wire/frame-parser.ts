@@ -5,7 +5,8 @@
  *
  * Fed whatever chunks the socket delivers, it calls `onFrame` once per complete frame with a view of
  * the payload. Payload views stay valid after the call (a frame split across chunks is assembled into
- * a buffer of its own, never a reused one), so the channel may keep a body without copying.
+ * a buffer of its own, never a reused one), so the channel may keep a body without copying. A large
+ * body frame split across chunks is not assembled: `onSplitBody` gets views of the chunks instead.
  *
  * Errors that lose sync with the peer (an oversized frame, a wrong frame-end octet) are fatal: the
  * parser stops and reports them through `onFatal` with RabbitMQ's explanation text, after which the
@@ -15,14 +16,25 @@
  * kept, in order with anything fed later, until `resume()` (a connection blocked by a resource alarm
  * stops right after the content frame that blocked it, as RabbitMQ's reader does).
  */
-import { FRAME_END } from '../protocol/generated/constants.js';
+import { FRAME_BODY, FRAME_END } from '../protocol/generated/constants.js';
 
 export const FRAME_HEADER_SIZE = 7;
 /** Header plus frame-end: what a frame costs beyond its payload. */
 export const FRAME_OVERHEAD = 8;
 
+/**
+ * Body frames at least this large that arrive split across socket chunks are passed on as views of
+ * those chunks instead of being assembled (a copy): with 64 KiB reads, every 64 KiB body is split.
+ */
+export const SPLIT_BODY_MIN = 16 * 1024;
+
 export interface FrameHandler {
   onFrame(type: number, channel: number, payload: Buffer, start: number, end: number): void;
+  /**
+   * A body frame of at least SPLIT_BODY_MIN bytes that arrived split across chunks, as views of them
+   * (valid after the call, like onFrame's payload). Handlers without it get the frame assembled.
+   */
+  onSplitBody?(channel: number, pieces: readonly Buffer[], size: number): void;
   onFatal(explanation: string): void;
 }
 
@@ -32,6 +44,11 @@ export class FrameParser {
   private partial: Buffer | null = null;
   private partialLen = 0;
   private partialNeed = 0;
+  /** A split body frame being collected as views (see SPLIT_BODY_MIN), or null. */
+  private pieces: Buffer[] | null = null;
+  private piecesHave = 0;
+  private piecesSize = 0;
+  private piecesChannel = 0;
   private stopped = false;
   private suspended = false;
   /** Stopped or suspended: the one flag the frame loop checks. */
@@ -56,6 +73,7 @@ export class FrameParser {
     this.stopped = true;
     this.halted = true;
     this.partial = null;
+    this.pieces = null;
     this.suspended = false;
     this.held = null;
   }
@@ -98,7 +116,10 @@ export class FrameParser {
     }
     let pos = 0;
     const len = chunk.length;
-    if (this.partial !== null) {
+    if (this.pieces !== null) {
+      pos = this.continuePieces(chunk);
+      if (pos < 0) return;
+    } else if (this.partial !== null) {
       pos = this.continuePartial(chunk);
       if (pos < 0) return;
     }
@@ -117,6 +138,13 @@ export class FrameParser {
       }
       const total = size + FRAME_OVERHEAD;
       if (avail < total) {
+        if (type === FRAME_BODY && size >= SPLIT_BODY_MIN && this.handler.onSplitBody !== undefined) {
+          this.pieces = len > pos + FRAME_HEADER_SIZE ? [chunk.subarray(pos + FRAME_HEADER_SIZE, len)] : [];
+          this.piecesHave = len - pos - FRAME_HEADER_SIZE;
+          this.piecesSize = size;
+          this.piecesChannel = channel;
+          return;
+        }
         this.startPartial(chunk, pos, len, total);
         return;
       }
@@ -181,6 +209,34 @@ export class FrameParser {
       if (this.suspended) this.hold(chunk, pos);
       return -1;
     }
+  }
+
+  /** Collects the rest of a split body frame; returns the offset to continue from, or -1. */
+  private continuePieces(chunk: Buffer): number {
+    const pieces = this.pieces!;
+    let pos = 0;
+    const want = this.piecesSize - this.piecesHave;
+    if (want > 0) {
+      pos = Math.min(want, chunk.length);
+      pieces.push(pos === chunk.length ? chunk : chunk.subarray(0, pos));
+      this.piecesHave += pos;
+      if (this.piecesHave < this.piecesSize) return -1;
+    }
+    if (pos >= chunk.length) return -1; // the frame-end octet comes with the next chunk
+    this.pieces = null;
+    const marker = chunk[pos]!;
+    if (marker !== FRAME_END) {
+      const payload = Buffer.concat(pieces, this.piecesSize);
+      this.fatal(`type ${FRAME_BODY}, ${snippet(payload, 0, payload.length)}: {invalid_frame_end_marker,${marker}}`);
+      return -1;
+    }
+    pos++;
+    const handler = this.handler; // may have been replaced since the frame began
+    if (handler.onSplitBody !== undefined) handler.onSplitBody(this.piecesChannel, pieces, this.piecesSize);
+    else handler.onFrame(FRAME_BODY, this.piecesChannel, Buffer.concat(pieces, this.piecesSize), 0, this.piecesSize);
+    if (!this.halted) return pos;
+    if (this.suspended) this.hold(chunk, pos);
+    return -1;
   }
 
   private fatal(explanation: string): void {
