@@ -1200,7 +1200,7 @@ export class ChannelConsumer implements Consumer {
   }
 }
 
-/** One body frame whose payload is the pieces a split body arrived in, written by reference. */
+/** One body frame whose payload is written by reference: a large body, or the pieces a split one arrived in. */
 function writeBodyPieces(out: Outbound, ch: number, pieces: readonly Buffer[], size: number): void {
   out.ensure(7);
   const p = out.pos;
@@ -1222,16 +1222,7 @@ function writeBodyFrames(out: Outbound, ch: number, body: Buffer, maxPayload: nu
 function writeBodyFrame(out: Outbound, ch: number, body: Buffer, off: number, n: number): void {
   if (n >= BODY_BY_REFERENCE) {
     // Large bodies are not copied: header bytes into the slab, the body by reference, then frame-end.
-    out.ensure(7);
-    const p = out.pos;
-    const buf = out.buf;
-    buf[p] = FRAME_BODY;
-    buf[p + 1] = ch >>> 8;
-    buf[p + 2] = ch;
-    buf.writeUInt32BE(n, p + 3);
-    out.pos = p + 7;
-    out.writeByReference(off === 0 && n === body.length ? body : body.subarray(off, off + n));
-    out.octet(0xce);
+    writeBodyPieces(out, ch, [off === 0 && n === body.length ? body : body.subarray(off, off + n)], n);
     return;
   }
   const start = out.frameStart(FRAME_BODY, ch);
