@@ -4,47 +4,16 @@
  * restart, the queue takes writes again once the disk recovers, and another durable queue on the
  * same broker and channel is confirmed throughout.
  */
-import amqp, { type Channel, type ChannelModel, type ConfirmChannel } from 'amqplib';
-import { afterEach, describe, expect, it } from 'vitest';
-import { startBroker, type RunningBroker, type StartOptions } from '../../src/index.js';
+import type { Channel, ConfirmChannel } from 'amqplib';
+import { describe, expect, it } from 'vitest';
+import type { RunningBroker } from '../../src/index.js';
 import { SegmentQueueStore } from '../../src/store/segment-store.js';
 import { eventually } from '../helpers/broker.js';
 import { txCommit, txSelect } from '../helpers/model.js';
-import { captureLog, FaultyIo, useTempDirs } from './helpers.js';
+import { captureLog, FaultyIo, useDiskBrokers, useTempDirs } from './helpers.js';
 
 const tempDir = useTempDirs();
-const running: RunningBroker[] = [];
-const connections: ChannelModel[] = [];
-
-afterEach(async () => {
-  await Promise.all(connections.splice(0).map((c) => c.close().catch(() => {})));
-  await Promise.all(running.splice(0).map((b) => b.close().catch(() => {})));
-});
-
-async function start(dataDir: string, options: StartOptions = {}): Promise<RunningBroker> {
-  const b = await startBroker({ port: 0, dataDir, durability: 'fsync', logLevel: 'silent', ...options });
-  running.push(b);
-  return b;
-}
-
-async function connect(b: RunningBroker): Promise<ChannelModel> {
-  const c = await amqp.connect(b.url, { noDelay: true });
-  c.on('error', () => {});
-  connections.push(c);
-  return c;
-}
-
-async function confirmChannel(b: RunningBroker): Promise<ConfirmChannel> {
-  const ch = await (await connect(b)).createConfirmChannel();
-  ch.on('error', () => {});
-  return ch;
-}
-
-async function channel(b: RunningBroker): Promise<Channel> {
-  const ch = await (await connect(b)).createChannel();
-  ch.on('error', () => {});
-  return ch;
-}
+const { start, connect, channel, confirmChannel } = useDiskBrokers();
 
 /** The directory of a durable queue's segment store (where the failures are injected). */
 function queueDir(b: RunningBroker, q: string): string {

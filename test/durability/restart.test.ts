@@ -4,58 +4,25 @@
  * tx.commit-ok only after the persister synced, the three durability modes, the data-directory lock
  * and the format version. Crashes (kill -9) are in crash.test.ts; damaged files in torn-writes.test.ts.
  */
-import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type GetMessage } from 'amqplib';
+import type { Channel, ConfirmChannel, GetMessage } from 'amqplib';
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { startBroker, type RunningBroker, type StartOptions } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
+import type { RunningBroker, StartOptions } from '../../src/index.js';
 import { FORMAT } from '../../src/store/data-dir.js';
 import { eventually } from '../helpers/broker.js';
 import { txCommit, txRollback, txSelect } from '../helpers/model.js';
-import { FaultyIo, sleep, useTempDirs } from './helpers.js';
+import { FaultyIo, sleep, useDiskBrokers, useTempDirs } from './helpers.js';
 
 const tempDir = useTempDirs();
-const running: RunningBroker[] = [];
-const connections: ChannelModel[] = [];
-
-afterEach(async () => {
-  await Promise.all(connections.splice(0).map((c) => c.close().catch(() => {})));
-  await Promise.all(running.splice(0).map((b) => b.close().catch(() => {})));
-});
-
-async function start(dataDir: string, options: StartOptions = {}): Promise<RunningBroker> {
-  const b = await startBroker({ port: 0, dataDir, durability: 'fsync', logLevel: 'silent', ...options });
-  running.push(b);
-  return b;
-}
+const { start, connect, channel, confirmChannel } = useDiskBrokers();
 
 /** Clean shutdown, then a new broker on the same directory. */
 async function restart(b: RunningBroker, dataDir: string, options: StartOptions = {}): Promise<RunningBroker> {
   await b.close();
   return start(dataDir, options);
-}
-
-async function connect(b: RunningBroker): Promise<ChannelModel> {
-  // noDelay: amqplib's socket otherwise holds a basic.get behind an unanswered basic.ack (Nagle
-  // against delayed ACKs, 40 ms per get+ack, RabbitMQ or Warren alike).
-  const c = await amqp.connect(b.url, { noDelay: true });
-  c.on('error', () => {});
-  connections.push(c);
-  return c;
-}
-
-async function channel(b: RunningBroker): Promise<Channel> {
-  const ch = await (await connect(b)).createChannel();
-  ch.on('error', () => {});
-  return ch;
-}
-
-async function confirmChannel(b: RunningBroker): Promise<ConfirmChannel> {
-  const ch = await (await connect(b)).createConfirmChannel();
-  ch.on('error', () => {});
-  return ch;
 }
 
 /** basic.get until empty (noAck). */
@@ -731,9 +698,7 @@ describe('restart: large bodies', () => {
     const dir = tempDir();
     let b = await start(dir);
     // amqplib's default frame_max is 4096: ask for RabbitMQ's 128 KiB so a 64 KiB body is one frame.
-    const conn = await amqp.connect(`${b.url}?frameMax=131072`, { noDelay: true });
-    connections.push(conn);
-    const ch = await conn.createConfirmChannel();
+    const ch = await (await connect(b, '?frameMax=131072')).createConfirmChannel();
     await ch.assertQueue('big-dlq', { durable: true });
     await ch.assertQueue('big', { durable: true, arguments: { 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': 'big-dlq' } });
     // 64 KiB (one frame, always split across two 64 KiB reads) and 300 KiB (several frames).
