@@ -15,7 +15,7 @@ import { fv, table } from '../src/protocol/field-table.js';
 import { FRAME_BODY, FRAME_HEADER, FRAME_METHOD } from '../src/protocol/generated/constants.js';
 import { decodeMethod, encodeBasicDeliver, encodeBasicPublish } from '../src/protocol/generated/methods.js';
 import { encodeBasicProperties, type BasicProperties } from '../src/protocol/generated/properties.js';
-import { Message, scanProperties } from '../src/message.js';
+import { Message, scanProperties } from '../src/message/message.js';
 import { FrameParser, type FrameHandler } from '../src/wire/frame-parser.js';
 
 const RUN_MS = Number(process.env.BENCH_MS ?? 1500);

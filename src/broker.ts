@@ -6,15 +6,15 @@ import { hostname } from 'node:os';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { UserStore } from './auth.js';
-import type { BrokerContext } from './broker-context.js';
 import type { BrokerConfig } from './config.js';
-import { Connection, serverCapabilities, type PeerInfo } from './connection.js';
+import type { BrokerContext } from './connection/broker-context.js';
+import { Connection, type PeerInfo } from './connection/connection.js';
 import { fv, table, type FieldTable } from './protocol/field-table.js';
 import { VHost } from './vhost.js';
 import { VERSION } from './version.js';
 import { DiskPersistence, MemoryPersistence, type Persistence } from './store/persistence.js';
 import type { FileIo } from './store/io.js';
-import { PublishFlow } from './flow.js';
+import { StoreBacklog } from './publisher-throttle.js';
 import { DirectReplies } from './direct-reply.js';
 import { DiskMonitor, MemoryMonitor, ResourceAlarms, systemProbes, type ResourceProbes } from './resource-alarms.js';
 
@@ -37,7 +37,7 @@ export class Broker implements BrokerContext {
   readonly connections = new Set<Connection>();
   private properties: FieldTable | undefined;
   readonly persistence: Persistence;
-  readonly publishFlow = new PublishFlow();
+  readonly storeBacklog = new StoreBacklog();
   /** Memory and disk alarms (set by the monitors, or directly by tests and embedders). */
   readonly alarms: ResourceAlarms;
   private memoryMonitor: MemoryMonitor | undefined;
@@ -72,7 +72,7 @@ export class Broker implements BrokerContext {
       this.restoreDefinitions(this.persistence);
       this.persistence.persister.onPressure = (high) => {
         this.log.debug({ high }, high ? 'store behind: pausing publishers' : 'store caught up: resuming publishers');
-        this.publishFlow.set(high);
+        this.storeBacklog.set(high);
       };
     }
   }
@@ -135,7 +135,7 @@ export class Broker implements BrokerContext {
   serverProperties(): FieldTable {
     // Same keys and order as RabbitMQ's (sorted), with Warren's values.
     this.properties ??= table([
-      ['capabilities', fv.table(serverCapabilities(IMPLEMENTED_CAPABILITIES))],
+      ['capabilities', fv.table(table(IMPLEMENTED_CAPABILITIES.map((name) => [name, fv.bool(true)] as const)))],
       ['cluster_name', fv.str(`warren@${hostname()}`)],
       ['copyright', fv.str('Copyright (c) the Warren developers')],
       ['information', fv.str('Licensed under the MIT License. An AMQP 0-9-1 broker compatible with RabbitMQ clients.')],

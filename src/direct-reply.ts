@@ -12,7 +12,7 @@
  * cannot be guessed. Registration is broker-wide: a reply may come from any vhost, as in RabbitMQ.
  */
 import { randomBytes } from 'node:crypto';
-import type { Message } from './message.js';
+import type { Message } from './message/message.js';
 
 export const REPLY_QUEUE = 'amq.rabbitmq.reply-to';
 export const REPLY_PREFIX = 'amq.rabbitmq.reply-to.';

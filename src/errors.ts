@@ -56,6 +56,11 @@ export abstract class AmqpError extends Error {
     }
     return this;
   }
+
+  /** withMethod for a method key of the generated codec (`Method.BasicPublish`: class << 16 | method). */
+  withMethodOf(key: number): this {
+    return this.withMethod(key >>> 16, key & 0xffff);
+  }
 }
 
 /** A soft error: the channel is closed, the connection and its other channels carry on. */
@@ -97,7 +102,6 @@ export const notFound = (text: string) => new ChannelError(ReplyCode.NOT_FOUND, 
 export const accessRefused = (text: string) => new ChannelError(ReplyCode.ACCESS_REFUSED, text);
 export const resourceLocked = (text: string) => new ChannelError(ReplyCode.RESOURCE_LOCKED, text);
 export const preconditionFailed = (text: string) => new ChannelError(ReplyCode.PRECONDITION_FAILED, text);
-export const contentTooLarge = (text: string) => new ChannelError(ReplyCode.CONTENT_TOO_LARGE, text);
 export const notAllowed = (text: string) => new ConnectionError(ReplyCode.NOT_ALLOWED, text);
 export const notImplemented = (text: string) => new ConnectionError(ReplyCode.NOT_IMPLEMENTED, text);
 export const channelError = (text: string) => new ConnectionError(ReplyCode.CHANNEL_ERROR, text);
@@ -107,7 +111,6 @@ export const frameError = (text: string) => new ConnectionError(ReplyCode.FRAME_
 export const unexpectedFrame = (text: string) => new ConnectionError(ReplyCode.UNEXPECTED_FRAME, text);
 export const connectionForced = (text: string) => new ConnectionError(ReplyCode.CONNECTION_FORCED, text);
 export const internalError = (text: string) => new ConnectionError(ReplyCode.INTERNAL_ERROR, text);
-export const resourceError = (text: string) => new ConnectionError(ReplyCode.RESOURCE_ERROR, text);
 
 /** Names and quotes a resource the way RabbitMQ's `rabbit_misc:rs/1` does: "queue 'q' in vhost '/'". */
 export function resourceName(kind: 'queue' | 'exchange', name: string, vhost: string): string {

@@ -2,6 +2,6 @@
 export { startBroker, type RunningBroker, type StartOptions } from './server.js';
 export { Broker } from './broker.js';
 export { DEFAULTS, type BrokerConfig, type Durability, type LogLevel } from './config.js';
-export type { Connection, PeerInfo } from './connection.js';
+export type { Connection, PeerInfo } from './connection/connection.js';
 export { nodeIo, type FileIo } from './store/io.js';
 export type { AlarmResource, MemoryWatermark, ResourceAlarms, ResourceProbes } from './resource-alarms.js';

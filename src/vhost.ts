@@ -1,7 +1,8 @@
 /**
  * A virtual host: its exchanges, queues and bindings, the entity commands (declare, delete, bind,
- * unbind, purge) with RabbitMQ's checks and error texts, and routing, the one path every publish
- * takes to find its queues.
+ * unbind, purge) with RabbitMQ's checks and error texts, and `publish`, the one way a message
+ * enters queues: client publishes, transactions, dead letters and delayed messages coming due all
+ * go through it.
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -15,16 +16,19 @@ import {
   resourceName,
 } from './errors.js';
 import { DirectExchange } from './exchange/direct.js';
-import { DirectReplies, REPLY_PREFIX } from './direct-reply.js';
+import { DirectReplies } from './direct-reply.js';
+import { DefaultExchange } from './exchange/default.js';
 import { DELAYED_EXCHANGE_TYPE, DelayedExchange } from './exchange/delayed.js';
 import { HeldMessages } from './exchange/held-messages.js';
-import { bindingKey, Exchange, type Binding, type Destination, type ExchangeOptions, type RouteSink, type RouteTarget } from './exchange/exchange.js';
+import { bindingKey, Exchange, type Binding, type Destination, type ExchangeOptions } from './exchange/exchange.js';
 import { FanoutExchange } from './exchange/fanout.js';
 import { HeadersExchange } from './exchange/headers.js';
+import { RouteCollector, Router } from './exchange/router.js';
 import { TopicExchange } from './exchange/topic.js';
-import type { Message } from './message.js';
+import type { Message } from './message/message.js';
 import { deadLetterMessage, isDeadLetterCycle, type DeathReason } from './queue/dead-letter.js';
 import { FIELD_TYPE_NAMES, type FieldTable, type FieldValue } from './protocol/field-table.js';
+import type { PacedPublisher } from './publisher-throttle.js';
 import {
   QUEUE_TYPE_ARGUMENTS,
   assertArgsEquivalence,
@@ -33,31 +37,14 @@ import {
   queueTypeOf,
 } from './queue/arguments.js';
 import { Queue, type QueueOptions } from './queue/queue.js';
+import type { MessageTarget } from './queue/target.js';
 import type { ExchangeDefinition, QueueDefinition, BindingDefinition } from './store/definitions.js';
+import type { StoredCallback } from './store/persister.js';
 import { MemoryPersistence, type Persistence } from './store/persistence.js';
 
 export const EXCHANGE_TYPES = ['direct', 'fanout', 'topic', 'headers'] as const;
 export type ExchangeType = (typeof EXCHANGE_TYPES)[number];
 const isExchangeType = (t: string): t is ExchangeType => (EXCHANGE_TYPES as readonly string[]).includes(t);
-
-/**
- * The default exchange: every queue is bound to it by its own name. It cannot be bound explicitly.
- * Routing keys naming a direct reply-to address go to the requesting channel, not to a queue.
- */
-class DefaultExchange extends DirectExchange {
-  constructor(
-    private readonly queues: ReadonlyMap<string, Queue>,
-    vhost: string,
-    private readonly replies: DirectReplies,
-  ) {
-    super('', vhost, { durable: true, autoDelete: false, internal: false, arguments: new Map() });
-  }
-  override route(msg: Message, routingKey: string, sink: RouteSink): void {
-    const q = this.queues.get(routingKey);
-    if (q !== undefined) sink.add(q);
-    else if (routingKey.startsWith(REPLY_PREFIX)) this.replies.deliver(routingKey, msg);
-  }
-}
 
 /** The exchanges every vhost starts with, as RabbitMQ declares them. */
 const STANDARD_EXCHANGES: readonly [string, ExchangeType, boolean][] = [
@@ -99,45 +86,15 @@ export interface DeclareExchangeRequest {
   arguments: FieldTable;
 }
 
-/** Routing numbers are unique across collectors, so a routing nested in another never sees its marks. */
-let routingEpoch = 0;
-
 /**
- * The destinations of one publish, gathered without allocation: a routing number marks targets and
- * exchanges already reached, so each is taken once even through several bindings or exchanges.
+ * The outcome of one publish across its targets (confirm mode, a transaction's commit): `pending`
+ * counts the stores still to report, `refused` is set if any target refused the message.
  */
-class RouteCollector implements RouteSink {
-  epoch = 0;
-  readonly targets: RouteTarget[] = [];
-  readonly exchanges: Exchange[] = [];
-  /** Calls to add() by the exchange being routed, duplicates included (for alternate exchanges). */
-  added = 0;
-  private readonly exchangeMarks = new WeakMap<Exchange, number>();
-
-  begin(): void {
-    this.epoch = ++routingEpoch;
-    this.targets.length = 0;
-    this.exchanges.length = 0;
-  }
-
-  add(d: Destination | RouteTarget): void {
-    this.added++;
-    if (d.kind !== 'exchange') {
-      if (d.routeMark !== this.epoch) {
-        d.routeMark = this.epoch;
-        this.targets.push(d);
-      }
-    } else if (this.exchangeMarks.get(d) !== this.epoch) {
-      this.exchangeMarks.set(d, this.epoch);
-      this.exchanges.push(d);
-    }
-  }
-
-  markExchange(x: Exchange): boolean {
-    if (this.exchangeMarks.get(x) === this.epoch) return false;
-    this.exchangeMarks.set(x, this.epoch);
-    return true;
-  }
+export interface PublishTracker {
+  pending: number;
+  refused: boolean;
+  /** Given to each target that stores the message durably; runs once per such target. */
+  readonly stored: StoredCallback;
 }
 
 export class VHost {
@@ -145,7 +102,10 @@ export class VHost {
   readonly replies: DirectReplies;
   readonly exchanges = new Map<string, Exchange>();
   private readonly defaultExchange: DefaultExchange;
-  /** For publishes from clients (the caller uses the result before routing again). */
+  private readonly router: Router;
+  /** Bindings by destination (for cleanup when a queue or exchange goes). */
+  private readonly bindingsTo = new Map<Destination, Set<Binding>>();
+  /** For publishes from clients (walked by `publish` before anything can route again). */
   private readonly routes = new RouteCollector();
   /**
    * For the broker's own routings (dead letters, delayed messages coming due), which can happen while
@@ -165,6 +125,7 @@ export class VHost {
     for (const [xname, type, internal] of STANDARD_EXCHANGES) {
       this.exchanges.set(xname, createExchange(type, xname, name, { durable: true, autoDelete: false, internal, arguments: new Map() }));
     }
+    this.router = new Router(this.exchanges, this.defaultExchange);
   }
 
   // ------------------------------------------------------------------------------------------
@@ -179,42 +140,51 @@ export class VHost {
   }
 
   /**
-   * The queues a message reaches from exchange `x` with its routing keys (the routing key, then any
-   * CC and BCC keys). Follows exchange-to-exchange bindings breadth first, each exchange once, and an
-   * exchange's alternate exchange when the exchange itself matched nothing. The returned array is
-   * reused by the next call.
+   * Publishes a message from exchange `x`: routes it (the routing key, then the CC and BCC keys in
+   * `extraKeys`) and hands it to every target reached. `tracker` learns the outcome (stored,
+   * refused); `publisher` is asked to wait by queues that pace their publishers. Returns how many
+   * targets took the message: 0 means unroutable (a mandatory publish is returned by the caller).
    */
-  route(x: Exchange, routingKey: string, msg: Message, extraKeys?: readonly string[], r: RouteCollector = this.routes): readonly RouteTarget[] {
-    r.begin();
-    if (x === this.defaultExchange) {
-      this.defaultExchange.route(msg, routingKey, r);
-      if (extraKeys !== undefined) for (const k of extraKeys) this.defaultExchange.route(msg, k, r);
-      return r.targets;
-    }
-    r.markExchange(x);
-    r.exchanges.push(x);
-    for (let i = 0; i < r.exchanges.length; i++) {
-      const e = r.exchanges[i]!;
-      r.added = 0;
-      e.route(msg, routingKey, r);
-      if (extraKeys !== undefined) for (const k of extraKeys) e.route(msg, k, r);
-      if (r.added === 0) {
-        const ae = this.alternateExchange(e);
-        if (ae !== undefined && r.markExchange(ae)) r.exchanges.push(ae);
+  publish(
+    x: Exchange,
+    routingKey: string,
+    extraKeys: readonly string[] | undefined,
+    msg: Message,
+    tracker: PublishTracker | undefined,
+    publisher: PacedPublisher | undefined,
+  ): number {
+    return this.enqueue(this.router.route(this.routes, x, routingKey, msg, extraKeys), msg, tracker, publisher);
+  }
+
+  /**
+   * The targets a message would reach now, as a list of its own: a transaction routes at publish
+   * time, as RabbitMQ does, and hands the message over (with `enqueue`) at commit.
+   */
+  route(x: Exchange, routingKey: string, msg: Message, extraKeys: readonly string[] | undefined): MessageTarget[] {
+    return this.router.route(this.internalRoutes, x, routingKey, msg, extraKeys).slice();
+  }
+
+  /**
+   * Hands a routed message to its targets (those deleted since routing are skipped); every message
+   * that enters a queue comes through here. Returns how many targets took it.
+   */
+  enqueue(targets: readonly MessageTarget[], msg: Message, tracker: PublishTracker | undefined, publisher: PacedPublisher | undefined): number {
+    msg.publishedAt = Date.now();
+    let n = 0;
+    for (let i = 0; i < targets.length; i++) {
+      const t = targets[i]!;
+      if (t.deleted) continue;
+      n++;
+      if (tracker === undefined) {
+        t.publish(msg);
+      } else {
+        const outcome = t.publish(msg, tracker.stored);
+        if (outcome === 'refused') tracker.refused = true;
+        else if (outcome === 'pending') tracker.pending++;
       }
+      if (publisher !== undefined && t.overPace) publisher.pacedBy(t);
     }
-    return r.targets;
-  }
-
-  /** Routing started by the broker itself: the result is a copy, safe across nested routings. */
-  routeInternal(x: Exchange, routingKey: string, msg: Message, extraKeys?: readonly string[]): RouteTarget[] {
-    return this.route(x, routingKey, msg, extraKeys, this.internalRoutes).slice();
-  }
-
-  private alternateExchange(x: Exchange): Exchange | undefined {
-    const ae = x.options.arguments.get('alternate-exchange');
-    if (ae === undefined || ae.type !== 'S') return undefined;
-    return this.exchanges.get(typeof ae.value === 'string' ? ae.value : ae.value.toString('utf8'));
+    return n;
   }
 
   // ------------------------------------------------------------------------------------------
@@ -274,7 +244,7 @@ export class VHost {
     this.exchanges.delete(x.name);
     this.persistence.exchangeDeleted(x);
     for (const b of [...x.bindings.values()]) this.dropBinding(b, false);
-    for (const b of [...x.incoming]) this.dropBinding(b, true);
+    this.dropBindingsTo(x);
     this.log.debug({ exchange: x.name }, 'exchange deleted');
   }
 
@@ -292,7 +262,9 @@ export class VHost {
   private addBinding(source: Exchange, destination: Queue | Exchange, routingKey: string, args: FieldTable, persist: boolean): void {
     const b: Binding = { source, destination, routingKey, arguments: args, key: bindingKey(destination, routingKey, args) };
     if (!source.addBinding(b)) return;
-    destination.incoming.add(b);
+    let to = this.bindingsTo.get(destination);
+    if (to === undefined) this.bindingsTo.set(destination, (to = new Set()));
+    to.add(b);
     if (persist) this.persistence.bound(b);
   }
 
@@ -330,13 +302,23 @@ export class VHost {
   /** Removes a binding; the source goes too if it is auto-delete and this was its last binding. */
   private dropBinding(b: Binding, maybeAutoDeleteSource: boolean): void {
     b.source.removeBinding(b.key);
-    b.destination.incoming.delete(b);
+    const to = this.bindingsTo.get(b.destination);
+    to?.delete(b);
+    if (to?.size === 0) this.bindingsTo.delete(b.destination);
     this.persistence.unbound(b);
     const s = b.source;
     if (maybeAutoDeleteSource && s.options.autoDelete && s.bindings.size === 0 && !s.deleted && this.exchanges.get(s.name) === s) {
       this.log.debug({ exchange: s.name }, 'auto-delete exchange lost its last binding');
       this.removeExchange(s);
     }
+  }
+
+  /** Drops every binding to a queue or exchange that is going away. */
+  private dropBindingsTo(d: Destination): void {
+    const to = this.bindingsTo.get(d);
+    if (to === undefined) return;
+    for (const b of [...to]) this.dropBinding(b, true);
+    this.bindingsTo.delete(d);
   }
 
   // ------------------------------------------------------------------------------------------
@@ -441,7 +423,7 @@ export class VHost {
   deleteQueue(q: Queue): number {
     if (this.queues.get(q.name) !== q) return 0;
     this.queues.delete(q.name);
-    for (const b of [...q.incoming]) this.dropBinding(b, true);
+    this.dropBindingsTo(q);
     this.persistence.queueDeleted(q);
     this.log.debug({ queue: q.name }, 'queue deleted');
     return q.delete();
@@ -479,15 +461,16 @@ export class VHost {
     const x = this.exchanges.get(dlxName);
     if (x === undefined) return; // a missing dead-letter exchange drops the message, as in RabbitMQ
     const { message, routingKeys } = deadLetterMessage(msg, reason, q.name, dlxName, q.deadLetterRoutingKey, Date.now());
-    const routed = this.routeInternal(x, routingKeys[0]!, message, routingKeys.length > 1 ? routingKeys.slice(1) : undefined);
+    let targets = this.route(x, routingKeys[0]!, message, routingKeys.length > 1 ? routingKeys.slice(1) : undefined);
     const headers = reason === 'rejected' ? undefined : message.decodedProperties.headers;
-    for (const target of routed) {
-      if (headers !== undefined && target.kind === 'queue' && isDeadLetterCycle(target.name, headers)) {
+    if (headers !== undefined) {
+      targets = targets.filter((target) => {
+        if (target.kind !== 'queue' || !isDeadLetterCycle(target.name, headers)) return true;
         this.log.warn({ queue: target.name, from: q.name, reason }, 'message dropped: dead-letter cycle without a rejection');
-        continue;
-      }
-      target.publish(message);
+        return false;
+      });
     }
+    this.enqueue(targets, message, undefined, undefined);
   }
 
   /** Deletes the exclusive queues of a connection that went away. */
@@ -509,6 +492,11 @@ export class VHost {
     this.exchanges.set(d.name, this.createExchange(d.type, d.name, { durable: true, autoDelete: d.autoDelete, internal: d.internal, arguments: d.arguments }));
   }
 
+  /** A publish by the broker itself (a delayed message coming due), safe inside a client's publish. */
+  private publishInternal(x: Exchange, msg: Message, tracker: PublishTracker): number {
+    return this.enqueue(this.route(x, msg.routingKey, msg, msg.extraKeys), msg, tracker, undefined);
+  }
+
   /** The delayed exchanges' holding areas (recovered at start-up, closed at shutdown). */
   heldMessages(): HeldMessages[] {
     const out: HeldMessages[] = [];
@@ -523,7 +511,7 @@ export class VHost {
     const x = new DelayedExchange(name, this.name, options, createExchange(inner !== undefined && isExchangeType(inner) ? inner : 'direct', name, this.name, options));
     x.held = new HeldMessages(name, this.persistence.heldMessagesStore(x), {
       log: this.log,
-      routeDue: (msg) => (x.deleted ? [] : this.routeInternal(x, msg.routingKey, msg, msg.extraKeys)),
+      publishDue: (msg, tracker) => (x.deleted ? 0 : this.publishInternal(x, msg, tracker)),
     });
     return x;
   }

@@ -13,14 +13,12 @@
  * unroutable (a basic.return for a mandatory publish, and a copy through the alternate exchange) and
  * then delivers it anyway when its delay is over.
  */
-import { Message } from '../message.js';
-import { fv, type FieldValue } from '../protocol/field-table.js';
+import type { Message } from '../message/message.js';
+import { delayOf } from './delay.js';
 import { Exchange, type Binding, type ExchangeOptions, type RouteSink } from './exchange.js';
 import type { HeldMessages } from './held-messages.js';
 
 export const DELAYED_EXCHANGE_TYPE = 'x-delayed-message';
-/** The longest delay the plugin accepts (an Erlang timer's limit); longer ones route at once. */
-export const MAX_DELAY_MS = 4_294_967_295;
 
 export class DelayedExchange extends Exchange {
   readonly type = DELAYED_EXCHANGE_TYPE;
@@ -53,50 +51,4 @@ export class DelayedExchange extends Exchange {
     if (this.held !== undefined && msg.hasHeaders && delayOf(msg) > 0) sink.add(this.held);
     else this.inner.route(msg, routingKey, sink);
   }
-}
-
-/**
- * The delay a message's `x-delay` header asks for, in ms, or 0 when it asks for none (no header, a
- * value that is not a number, or one out of range).
- */
-export function delayOf(msg: Message): number {
-  if (!msg.hasHeaders) return 0;
-  const v = msg.decodedProperties.headers?.get('x-delay');
-  if (v === undefined) return 0;
-  const n = numericValue(v);
-  return n !== undefined && n > 0 && n <= MAX_DELAY_MS ? n : 0;
-}
-
-function numericValue(v: FieldValue): number | undefined {
-  switch (v.type) {
-    case 'b': case 'B': case 's': case 'u': case 'I': case 'i':
-      return v.value;
-    case 'l':
-      return Number(v.value);
-    case 'f': case 'd':
-      return Math.trunc(v.value);
-    case 'D':
-      return Math.trunc(v.value.value / 10 ** v.value.scale);
-    case 'S': {
-      const s = typeof v.value === 'string' ? v.value : v.value.toString('utf8');
-      return /^[+-]?\d+$/.test(s) ? Number(s) : undefined;
-    }
-    default:
-      return undefined;
-  }
-}
-
-/**
- * The message as it is routed when its delay is over: `x-delay` becomes minus the delay (a signed
- * 32-bit integer when it fits, as the plugin writes it), in place among the other headers.
- */
-export function withDelayServed(msg: Message, delay: number): Message {
-  const props = msg.decodedProperties;
-  const headers = new Map(props.headers ?? []);
-  headers.set('x-delay', delay <= 2 ** 31 ? { type: 'I', value: -delay } : fv.long(-delay));
-  const copy = new Message(msg.exchange, msg.routingKey, msg.properties, msg.bodyPieces ?? msg.body);
-  copy.setProperties({ ...props, headers });
-  copy.extraKeys = msg.extraKeys;
-  copy.publishedAt = msg.publishedAt;
-  return copy;
 }

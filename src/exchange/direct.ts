@@ -1,4 +1,4 @@
-import type { Message } from '../message.js';
+import type { Message } from '../message/message.js';
 import { Exchange, type Binding, type Destination, type RouteSink } from './exchange.js';
 
 /** Routes to bindings whose key equals the routing key exactly. */

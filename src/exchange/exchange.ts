@@ -1,41 +1,18 @@
 /**
- * Exchanges: named routers. Each type decides which of its bindings a message matches; the vhost
- * walks exchange-to-exchange bindings and alternate exchanges (src/routing.ts).
+ * Exchanges: named routers. Each type decides which of its bindings a message matches; the router
+ * (router.ts) walks exchange-to-exchange bindings and alternate exchanges.
  *
  * A binding is identified, as in RabbitMQ, by its source, destination, routing key and arguments, the
  * arguments sorted by key (rabbit_binding sorts them before comparing).
  */
-import type { Message } from '../message.js';
+import type { Message } from '../message/message.js';
 import { Writer } from '../protocol/codec-primitives.js';
 import type { FieldTable } from '../protocol/field-table.js';
-import type { PublishOutcome, Queue } from '../queue/queue.js';
-import type { StoredCallback } from '../store/persister.js';
+import type { Queue } from '../queue/queue.js';
+import type { MessageTarget } from '../queue/target.js';
 
 /** What a binding points at. */
 export type Destination = Queue | Exchange;
-
-/**
- * Where routing leaves a message: a queue, or the holding area of a delayed-message exchange (which
- * takes the message now and routes it again when its delay is over).
- */
-export interface RouteTarget {
-  readonly kind: 'queue' | 'delayed';
-  readonly name: string;
-  readonly deleted: boolean;
-  /** Routing marks a target as reached with the current routing's number, to skip duplicates. */
-  routeMark: number;
-  /** Takes the message; `onStored` runs once a durable copy is on disk (when the outcome is 'pending'). */
-  publish(msg: Message, onStored?: StoredCallback): PublishOutcome;
-  /** Publishers into this target should wait (see Queue's publisher pacing). */
-  readonly overPace: boolean;
-  /** Registers a publisher to resume once the target catches up. */
-  paceWaiter?(w: PaceWaiter): void;
-}
-
-/** A publisher paused by a target's pacing. */
-export interface PaceWaiter {
-  paceReleased(target: RouteTarget): void;
-}
 
 export interface Binding {
   readonly source: Exchange;
@@ -55,7 +32,7 @@ export interface ExchangeOptions {
 
 /** Collects routing results without duplicates, in one reused structure per vhost. */
 export interface RouteSink {
-  add(d: Destination | RouteTarget): void;
+  add(d: Destination | MessageTarget): void;
 }
 
 export abstract class Exchange {

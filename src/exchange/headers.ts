@@ -7,7 +7,7 @@
  * `==` does: numbers by value whatever their width, strings and byte arrays by bytes.
  */
 import { isUtf8 } from 'node:buffer';
-import type { Message } from '../message.js';
+import type { Message } from '../message/message.js';
 import { FIELD_TYPE_NAMES, type FieldTable, type FieldValue } from '../protocol/field-table.js';
 import { Exchange, type Binding, type RouteSink } from './exchange.js';
 import { erlangTerm } from './erlang-format.js';

@@ -14,14 +14,13 @@
  * than never.
  */
 import type { Logger } from 'pino';
-import type { Message } from '../message.js';
-import type { PublishOutcome } from '../queue/queue.js';
-import { QueueEntry } from '../queue/queue-entry.js';
+import type { Message } from '../message/message.js';
+import { QueueEntry } from '../message/queue-entry.js';
+import type { MessageTarget, PublishOutcome } from '../queue/target.js';
 import type { StoredCallback } from '../store/persister.js';
 import type { QueueStore } from '../store/queue-store.js';
 import { MinHeap } from '../util/min-heap.js';
-import { delayOf, withDelayServed } from './delayed.js';
-import type { RouteTarget } from './exchange.js';
+import { delayOf, withDelayServed } from './delay.js';
 
 /** Held bodies kept in memory (for quick release) before further ones are paged out. */
 export const HELD_IN_MEMORY = 16 * 1024 * 1024;
@@ -32,12 +31,15 @@ const MAX_TIMER = 2 ** 31 - 1;
 
 /** What held messages need from their vhost. */
 export interface HeldMessagesHost {
-  /** Routes a message that came due from the exchange; the result is the caller's to keep. */
-  routeDue(msg: Message): RouteTarget[];
+  /**
+   * Publishes a message that came due from the exchange; `tracker` counts the targets that store it
+   * durably (its `stored` runs once for each).
+   */
+  publishDue(msg: Message, tracker: { pending: number; refused: boolean; readonly stored: StoredCallback }): number;
   readonly log: Logger;
 }
 
-export class HeldMessages implements RouteTarget {
+export class HeldMessages implements MessageTarget {
   readonly kind = 'delayed';
   readonly overPace = false;
   routeMark = 0;
@@ -147,15 +149,16 @@ export class HeldMessages implements RouteTarget {
       }
       e.msg = null;
       if (this.inMemoryBytes > 0) this.inMemoryBytes = Math.max(0, this.inMemoryBytes - msg.bodySize);
-      msg.publishedAt = Date.now();
-      const targets = this.host.routeDue(msg);
-      let pending = 1;
-      const stored = (err: Error | undefined) => {
-        if (err !== undefined) this.host.log.error({ exchange: this.name, err: err.message }, 'a queue could not store a delayed message that came due');
-        if (--pending === 0) this.store.remove(e);
+      const tracker = {
+        pending: 1,
+        refused: false,
+        stored: (err: Error | undefined) => {
+          if (err !== undefined) this.host.log.error({ exchange: this.name, err: err.message }, 'a queue could not store a delayed message that came due');
+          if (--tracker.pending === 0) this.store.remove(e);
+        },
       };
-      for (const t of targets) if (t.publish(msg, stored) === 'pending') pending++;
-      stored(undefined);
+      this.host.publishDue(msg, tracker);
+      tracker.stored(undefined);
     }
   }
 

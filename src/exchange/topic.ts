@@ -6,7 +6,7 @@
  * Words are split as RabbitMQ splits them (rabbit_exchange_type_topic:split_topic_key): "" has no
  * words, "a." is ["a", ""], "a..b" is ["a", "", "b"], so `*` also matches an empty word.
  */
-import type { Message } from '../message.js';
+import type { Message } from '../message/message.js';
 import { Exchange, type Binding, type Destination, type RouteSink } from './exchange.js';
 
 /** Children and destinations are created on first use: most nodes of a big trie have only one. */

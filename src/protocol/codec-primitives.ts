@@ -10,6 +10,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import type { Decimal, FieldTable, FieldValue } from './field-table.js';
+import { FRAME_END } from './generated/constants.js';
 
 /** RabbitMQ's FRAME_ERROR "Malformed UTF-8 in shortstr" for a method's short string. */
 export class MalformedUtf8Error extends Error {
@@ -26,7 +27,8 @@ export class DecodeError extends Error {
   insideTable = false;
 }
 
-const TWO_32 = 0x1_0000_0000;
+/** 2^32: the high half of a 64-bit integer is read and written as a multiple of it. */
+export const TWO_32 = 0x1_0000_0000;
 
 export class Reader {
   buf: Buffer;
@@ -470,7 +472,7 @@ export class Writer {
   frameEnd(start: number): void {
     this.ensure(1);
     this.buf.writeUInt32BE(this.pos - start - 7, start + 3);
-    this.buf[this.pos++] = 0xce;
+    this.buf[this.pos++] = FRAME_END;
     this.bitIndex = 8;
   }
 }

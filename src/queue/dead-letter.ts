@@ -14,7 +14,7 @@
  * since 3.13 (KNOWN_DIFFS).
  * The expiration property is removed; with an x-dead-letter-routing-key the CC header goes too.
  */
-import { Message } from '../message.js';
+import { Message } from '../message/message.js';
 import type { BasicProperties } from '../protocol/generated/properties.js';
 import { fv, stringValue, type FieldTable, type FieldValue } from '../protocol/field-table.js';
 

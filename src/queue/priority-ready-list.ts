@@ -3,7 +3,7 @@
  * highest first and in order within a priority, as RabbitMQ's rabbit_priority_queue does. A message
  * without a priority is filed at 0, one above the maximum at the maximum.
  */
-import type { QueueEntry } from './queue-entry.js';
+import type { QueueEntry } from '../message/queue-entry.js';
 import { ReadyList, type Ready } from './ready-list.js';
 
 export class PriorityReadyList implements Ready {

@@ -22,15 +22,16 @@
  *  - dead-lettering (x-dead-letter-exchange) happens on rejection without requeue, expiry, drop by a
  *    length limit and delivery limit; the vhost republishes (see dead-letter.ts).
  */
-import type { Binding, PaceWaiter } from '../exchange/exchange.js';
 import { integerValue, stringValue, type FieldTable } from '../protocol/field-table.js';
-import { Message, scanProperties } from '../message.js';
-import { ConsumerSet, type Consumer } from '../delivery.js';
+import { Message, scanProperties } from '../message/message.js';
+import { ConsumerSet, type Consumer } from './consumers.js';
 import { MemoryQueueStore, type QueueStore, type QueueTerms, type RecoveredQueue } from '../store/queue-store.js';
 import type { StoredCallback } from '../store/persister.js';
 import type { DeathReason } from './dead-letter.js';
+import type { MessageTarget, PublishOutcome } from './target.js';
+import type { PacedPublisher } from '../publisher-throttle.js';
 import { queueTypeOf, type QueueType } from './arguments.js';
-import { QueueEntry } from './queue-entry.js';
+import { QueueEntry } from '../message/queue-entry.js';
 import { eventLoopBusy } from '../util/event-loop-load.js';
 import { PriorityReadyList } from './priority-ready-list.js';
 import { ReadyList, type Ready } from './ready-list.js';
@@ -55,13 +56,6 @@ export interface QueueEvents {
 /** x-overflow: what a queue at its length limit does with one more message. */
 export type Overflow = 'drop-head' | 'reject-publish' | 'reject-publish-dlx';
 
-/**
- * How a queue took a message: enqueued (nothing to wait for), refused (length limit with
- * reject-publish: the publisher gets a nack), or pending (a persistent message in a durable queue:
- * the callback given to publish runs once it is stored).
- */
-export type PublishOutcome = 'done' | 'refused' | 'pending';
-
 const EMPTY = Buffer.alloc(0);
 
 /**
@@ -83,7 +77,7 @@ const PACE_ACTIVE_MS = 20;
 /** setTimeout's longest delay (2^31 - 1 ms); a longer one fires at once. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-export class Queue {
+export class Queue implements MessageTarget {
   readonly kind = 'queue';
   /** Publisher pacing: messages taken in beyond deliveries while pacing applies. */
   private paceAhead = 0;
@@ -91,7 +85,7 @@ export class Queue {
   overPace = false;
   /** When a consumer last settled (acknowledged, rejected) a delivery of this queue. */
   private lastCreditAt = 0;
-  private readonly paceWaiters = new Set<PaceWaiter>();
+  private readonly paceWaiters = new Set<PacedPublisher>();
   private paceTimer: NodeJS.Timeout | undefined;
   private readonly ready: Ready;
   readonly consumers = new ConsumerSet();
@@ -100,8 +94,6 @@ export class Queue {
   unackedCount = 0;
   deleted = false;
   private delivering = false;
-  /** Bindings that route to this queue (for cleanup when it is deleted). */
-  readonly incoming = new Set<Binding>();
   /** Routing marks a queue as reached with the current publish's number, to skip duplicates. */
   routeMark = 0;
   private hasHadConsumers = false;
@@ -250,7 +242,7 @@ export class Queue {
     if (++this.paceAhead > PACE_AHEAD) this.overPace = true;
   }
 
-  paceWaiter(w: PaceWaiter): void {
+  paceWaiter(w: PacedPublisher): void {
     this.paceWaiters.add(w);
     this.paceTimer ??= setTimeout(this.paceCheck, PACE_ACTIVE_MS);
   }
@@ -500,7 +492,7 @@ export class Queue {
         const e = ready.shift()!;
         if (!c.noAck) this.unackedCount++;
         if (this.paceAhead > 0 || (this.paceAhead > -PACE_AHEAD && ready.length > PACE_BACKLOG)) this.paceAhead--;
-        c.deliver(this, e);
+        c.deliver(e);
         this.markDelivered(e);
         if (c.noAck) this.store.remove(e);
       }
@@ -579,7 +571,7 @@ export class Queue {
     this.store.destroy().catch((err: Error) => this.log?.error({ err: err.message, queue: this.name }, 'could not remove the files of a deleted queue'));
     for (const c of [...this.consumers.consumers]) {
       this.consumers.remove(c);
-      c.cancelledByQueue(this);
+      c.cancelledByQueue();
     }
     this.exclusiveConsumer = undefined;
     this.activeConsumer = undefined;

@@ -14,7 +14,7 @@
  * entries were delivered, so they are in memory already.
  */
 import { Deque } from '../util/deque.js';
-import type { QueueEntry } from './queue-entry.js';
+import type { QueueEntry } from '../message/queue-entry.js';
 
 /** The ready list of a queue: FIFO (ReadyList) or by priority (PriorityReadyList). */
 export interface Ready extends Iterable<QueueEntry> {

@@ -7,8 +7,8 @@
  *  - MemoryQueueStore: nothing leaves memory (durability `memory`, the embedded test mode).
  *  - SegmentQueueStore (segment-store.ts): append-only segment files plus acknowledgement logs.
  */
-import type { Message } from '../message.js';
-import type { QueueEntry } from '../queue/queue-entry.js';
+import type { Message } from '../message/message.js';
+import type { QueueEntry } from '../message/queue-entry.js';
 import type { StoredCallback } from './persister.js';
 
 export interface QueueStore {

@@ -14,8 +14,8 @@
 import { closeSync, existsSync, fdatasyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync, readSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
-import { Message, scanProperties } from '../message.js';
-import { QueueEntry } from '../queue/queue-entry.js';
+import { Message, scanProperties } from '../message/message.js';
+import { QueueEntry } from '../message/queue-entry.js';
 import type { AppendFile, Persister, StoredCallback } from './persister.js';
 import type { QueueStore, QueueTerms, RecoveredQueue } from './queue-store.js';
 import { readRecord, recordSize, writeRecord, type DecodedRecord, type RecordFields } from './records.js';

@@ -13,7 +13,7 @@ import {
   encodeBasicProperties,
   type BasicProperties,
 } from '../../src/protocol/generated/properties.js';
-import { Message, scanProperties } from '../../src/message.js';
+import { Message, scanProperties } from '../../src/message/message.js';
 import { basicProperties, fieldTable, narrow, shortstr } from './arbitraries.js';
 import { toJson } from './json-form.js';
 

@@ -17,7 +17,7 @@ import {
   encodeBasicProperties,
   type BasicProperties,
 } from '../../src/protocol/generated/properties.js';
-import { Message, scanProperties } from '../../src/message.js';
+import { Message, scanProperties } from '../../src/message/message.js';
 import { fromJson, toJson, type Json } from './json-form.js';
 
 interface MethodVector {

@@ -10,10 +10,10 @@ import amqp, { type Channel, type ChannelModel, type ConfirmChannel } from 'amqp
 import pino, { type Logger } from 'pino';
 import { afterEach } from 'vitest';
 import { startBroker, type RunningBroker, type StartOptions } from '../../src/index.js';
-import { Message, scanProperties } from '../../src/message.js';
+import { Message, scanProperties } from '../../src/message/message.js';
 import { Writer } from '../../src/protocol/codec-primitives.js';
 import { encodeBasicProperties, type BasicProperties } from '../../src/protocol/generated/properties.js';
-import { QueueEntry } from '../../src/queue/queue-entry.js';
+import { QueueEntry } from '../../src/message/queue-entry.js';
 import { nodeIo, type FileIo } from '../../src/store/io.js';
 
 /** Temporary directories created by `make`, removed after each test of the file. */

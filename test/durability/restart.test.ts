@@ -664,11 +664,11 @@ describe('restart: queue features that live on disk', () => {
     for (let i = 0; i < 1000; i++) cc.sendToQueue('flow', body, { persistent: true }, (err) => err === null && confirmed++);
     await io.whenHeld();
     // 16 MiB waiting to be written: more than the 8 MiB high-water mark.
-    await eventually(() => expect(b.broker.publishFlow.isBlocked).toBe(true), 10_000);
+    await eventually(() => expect(b.broker.storeBacklog.isHigh).toBe(true), 10_000);
     expect(confirmed).toBe(0);
     io.release();
     await eventually(() => expect(confirmed).toBe(1000), 15_000);
-    expect(b.broker.publishFlow.isBlocked).toBe(false);
+    expect(b.broker.storeBacklog.isHigh).toBe(false);
     expect((await cc.checkQueue('flow')).messageCount).toBe(1000);
   });
 

@@ -5,13 +5,14 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { bindingKey, type Binding, type Destination, type RouteTarget } from '../../src/exchange/exchange.js';
+import { bindingKey, type Binding, type Destination } from '../../src/exchange/exchange.js';
+import type { MessageTarget } from '../../src/queue/target.js';
 import { HeadersExchange, erlangEqual } from '../../src/exchange/headers.js';
-import { Message } from '../../src/message.js';
+import { Message } from '../../src/message/message.js';
 import { Writer } from '../../src/protocol/codec-primitives.js';
 import type { FieldTable, FieldValue } from '../../src/protocol/field-table.js';
 import { encodeBasicProperties } from '../../src/protocol/generated/properties.js';
-import { scanProperties } from '../../src/message.js';
+import { scanProperties } from '../../src/message/message.js';
 
 const keys = ['a', 'b', 'c', 'x-k'];
 const value: fc.Arbitrary<FieldValue> = fc.oneof(
@@ -77,7 +78,7 @@ describe('headers exchange index', () => {
         for (const { args, dest } of bindings.filter((_, i) => i % 3 === 2)) x.removeBinding(bindingKey(dest, '', args));
         const live = bindings.filter((_, i) => i % 3 !== 2);
         for (const headers of messages) {
-          const got = new Set<Destination | RouteTarget>();
+          const got = new Set<Destination | MessageTarget>();
           x.route(message(headers), '', { add: (d) => got.add(d) });
           expect(got).toEqual(bruteForce(live, headers));
         }

@@ -10,7 +10,7 @@
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage, type Message } from 'amqplib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startBroker, type RunningBroker } from '../../src/index.js';
-import type { QueueEntry } from '../../src/queue/queue-entry.js';
+import type { QueueEntry } from '../../src/message/queue-entry.js';
 import { useTempDirs } from '../durability/helpers.js';
 import { eventually, sleep, warrenOnly, withBroker } from '../helpers/broker.js';
 import { bodies, collect, drain, expectChannelAlive, expectChannelClosed, openChannel, sync, withModel, type ExpectedClose } from '../helpers/model.js';

@@ -14,7 +14,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startBroker, type RunningBroker } from '../../src/index.js';
 import { IMPLEMENTED_CAPABILITIES } from '../../src/broker.js';
 import { parseArgs, usage } from '../../src/config.js';
-import type { Connection } from '../../src/connection.js';
+import type { Connection } from '../../src/connection/connection.js';
 import { createLogger } from '../../src/log.js';
 import { toPlain } from '../../src/protocol/field-table.js';
 import * as M from '../../src/protocol/generated/methods.js';
@@ -37,7 +37,7 @@ const raws: RawClient[] = [];
 afterEach(() => {
   alarms().clear('memory');
   alarms().clear('disk');
-  fx.broker.broker.publishFlow.set(false);
+  fx.broker.broker.storeBacklog.set(false);
   for (const r of raws.splice(0)) r.destroy();
 });
 
@@ -328,12 +328,12 @@ describe('publisher flow control (store back-pressure)', () => {
     const { queue, got } = await consumer();
     const pub = await watched();
     const ch = await pub.conn.createChannel();
-    fx.broker.broker.publishFlow.set(true);
+    fx.broker.broker.storeBacklog.set(true);
     ch.publish('', queue, Buffer.from('a'));
     await eventually(() => expect(lastConnection().blockState).toBe('flow'));
     ch.publish('', queue, Buffer.from('b'));
     await sleep(100);
-    fx.broker.broker.publishFlow.set(false);
+    fx.broker.broker.storeBacklog.set(false);
     await eventually(() => expect(got).toEqual(['a', 'b']));
     expect(pub.events).toEqual([]);
     expect(lastConnection().blockState).toBe('running');
@@ -343,7 +343,7 @@ describe('publisher flow control (store back-pressure)', () => {
     const { queue, got } = await consumer();
     const pub = await watched();
     const ch = await pub.conn.createChannel();
-    fx.broker.broker.publishFlow.set(true);
+    fx.broker.broker.storeBacklog.set(true);
     ch.publish('', queue, Buffer.from('a'));
     await eventually(() => expect(lastConnection().blockState).toBe('flow'));
     ch.publish('', queue, Buffer.from('b'));
@@ -353,7 +353,7 @@ describe('publisher flow control (store back-pressure)', () => {
     alarms().clear('memory');
     await eventually(() => expect(pub.events).toEqual(['blocked: low on memory', 'unblocked']));
     expect(lastConnection().blockState).toBe('flow');
-    fx.broker.broker.publishFlow.set(false);
+    fx.broker.broker.storeBacklog.set(false);
     await eventually(() => expect(got).toEqual(['a', 'b']));
   });
 });

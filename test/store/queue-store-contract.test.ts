@@ -6,7 +6,7 @@
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { QueueEntry } from '../../src/queue/queue-entry.js';
+import type { QueueEntry } from '../../src/message/queue-entry.js';
 import { nodeIo } from '../../src/store/io.js';
 import { Persister } from '../../src/store/persister.js';
 import { MemoryQueueStore, type QueueStore } from '../../src/store/queue-store.js';

@@ -1,10 +1,10 @@
 import type { Logger } from 'pino';
-import type { UserStore } from './auth.js';
-import type { BrokerConfig } from './config.js';
-import type { FieldTable } from './protocol/field-table.js';
-import type { VHost } from './vhost.js';
-import type { PublishFlow } from './flow.js';
-import type { ResourceAlarms } from './resource-alarms.js';
+import type { UserStore } from '../auth.js';
+import type { BrokerConfig } from '../config.js';
+import type { FieldTable } from '../protocol/field-table.js';
+import type { VHost } from '../vhost.js';
+import type { StoreBacklog } from '../publisher-throttle.js';
+import type { ResourceAlarms } from '../resource-alarms.js';
 
 /** What a connection needs from the broker that accepted it. */
 export interface BrokerContext {
@@ -14,7 +14,8 @@ export interface BrokerContext {
   readonly vhosts: ReadonlyMap<string, VHost>;
   /** The server-properties table of connection.start. */
   serverProperties(): FieldTable;
-  readonly publishFlow: PublishFlow;
+  /** The store's back-pressure on publishers. */
+  readonly storeBacklog: StoreBacklog;
   /** Memory and disk alarms: while one is in effect, connections that publish are blocked. */
   readonly alarms: ResourceAlarms;
 }

@@ -1,6 +1,8 @@
 /**
- * A client connection: protocol header, the connection-class handshake (start, secure, tune, open),
- * heartbeats, channel multiplexing, and closing, following RabbitMQ's `rabbit_reader`.
+ * A client connection (RabbitMQ's rabbit_reader): reading the socket fairly, the protocol header,
+ * channel 0 (the handshake in handshake.ts, heartbeats in heartbeat.ts), channel multiplexing, and
+ * closing. Publisher back-pressure is decided by its PublisherThrottle (src/publisher-throttle.ts);
+ * the connection only stops and starts reading when told.
  *
  * States and what may arrive in each:
  *   awaiting-header  the 8-byte protocol header
@@ -15,66 +17,46 @@
  * Errors before `opening` follow RabbitMQ: an authentication failure is reported with connection.close
  * only to clients advertising `authentication_failure_close`; any other handshake error closes the
  * socket without a word after a pause, so a broken client cannot spin.
- *
- * Publisher blocking follows rabbit_reader's throttle. While a resource alarm is in effect (or the
- * store's back-pressure holds the connection) a running connection is `blocking`: it works as usual
- * until it sends a content frame, then it is `blocked` and its socket is no longer read, right after
- * that frame. connection.blocked goes to clients with the `connection.blocked` capability only when
- * a connection is blocked by an alarm (never for back-pressure alone), once; connection.unblocked
- * when every alarm has cleared. Connections that only consume never block.
  */
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import type { PaceWaiter, RouteTarget } from './exchange/exchange.js';
-import { Channel, type ChannelHost } from './channel.js';
+import type { User } from '../auth.js';
+import { Channel } from '../channel/channel.js';
+import type { ChannelHost, ConfirmSender } from '../channel/host.js';
+import { FRAME_MIN_SIZE } from '../config.js';
 import {
   AmqpError,
   ChannelError,
   ConnectionError,
+  SocketDrop,
+  accessRefused,
   channelError,
-  commandInvalid,
+  connectionForced,
   frameError,
   internalError,
   notAllowed,
-  syntaxError,
   unexpectedFrame,
-  connectionForced,
-  accessRefused,
-  SocketDrop,
-} from './errors.js';
-import { DecodeError, MalformedUtf8Error, Reader } from './protocol/codec-primitives.js';
-import { fv, table, type FieldTable } from './protocol/field-table.js';
-import {
-  FRAME_BODY,
-  FRAME_HEADER,
-  FRAME_HEARTBEAT,
-  FRAME_METHOD,
-  PROTOCOL_HEADER,
-} from './protocol/generated/constants.js';
+} from '../errors.js';
+import { DecodeError, MalformedUtf8Error, Reader } from '../protocol/codec-primitives.js';
+import { FRAME_BODY, FRAME_HEADER, FRAME_HEARTBEAT, FRAME_METHOD, PROTOCOL_HEADER } from '../protocol/generated/constants.js';
 import {
   Method,
-  METHOD_INFO,
   decodeMethod,
   encodeConnectionBlocked,
   encodeConnectionClose,
   encodeConnectionCloseOk,
-  encodeConnectionOpenOk,
-  encodeConnectionStart,
-  encodeConnectionTune,
   encodeConnectionUnblocked,
   encodeConnectionUpdateSecretOk,
   methodName,
   type AnyMethod,
-  type ConnectionStartOk,
-  type ConnectionTuneOk,
-} from './protocol/generated/methods.js';
-import { FRAME_MIN_SIZE } from './config.js';
-import { SASL_MECHANISMS, SASL_MECHANISM_LIST, isLoopbackAddress, type User } from './auth.js';
+} from '../protocol/generated/methods.js';
+import { PublisherThrottle, type ThrottledConnection } from '../publisher-throttle.js';
+import type { VHost } from '../vhost.js';
+import { FrameParser, erlangBinary, snippet, type FrameHandler } from '../wire/frame-parser.js';
+import { Outbound } from '../wire/outbound.js';
 import type { BrokerContext } from './broker-context.js';
-import { FrameParser, erlangBinary, snippet, type FrameHandler } from './wire/frame-parser.js';
-import { Outbound } from './wire/outbound.js';
-import type { VHost } from './vhost.js';
-import type { Pausable } from './flow.js';
+import { Handshake } from './handshake.js';
+import { Heartbeats, type HeartbeatPeer } from './heartbeat.js';
 
 /**
  * Input a connection may have processed per event-loop turn before the others get theirs: in
@@ -83,13 +65,6 @@ import type { Pausable } from './flow.js';
 const INPUT_PER_TURN = 4096;
 
 export type ConnectionState = 'awaiting-header' | 'starting' | 'securing' | 'tuning' | 'opening' | 'running' | 'closed';
-
-/**
- * RabbitMQ's view of a running connection's publishing: `blocking` (an alarm is in effect but the
- * connection has not published since), `blocked` (not read because of an alarm), `flow` (not read
- * because the store is behind).
- */
-export type BlockState = 'running' | 'blocking' | 'blocked' | 'flow';
 
 /** Where a stream came from; in-process streams have no addresses and count as loopback. */
 export interface PeerInfo {
@@ -102,32 +77,31 @@ export interface PeerInfo {
 let nextConnectionId = 1;
 const reader = new Reader();
 
-export class Connection implements FrameHandler, ChannelHost, Pausable, PaceWaiter {
+export class Connection implements FrameHandler, ChannelHost, ThrottledConnection, HeartbeatPeer {
   readonly id = nextConnectionId++;
   state: ConnectionState = 'awaiting-header';
   log: Logger;
   readonly out: Outbound;
   private readonly parser: FrameParser;
+  private readonly handshake: Handshake;
+  private readonly heartbeats = new Heartbeats();
+  private readonly throttle: PublisherThrottle;
   private headerBuf: Buffer | null = null;
 
   readonly channels = new Map<number, Channel>();
   channelMax: number;
   frameMax = FRAME_MIN_SIZE;
   heartbeat = 0;
-  private capabilities: FieldTable = new Map();
-  clientProperties: FieldTable = new Map();
   user: User | undefined;
-  private mechanism = '';
   private _vhost: VHost | undefined;
 
-  private bytesIn = 0;
+  bytesIn = 0;
   /** Channels with confirms to send once the current input is processed. */
-  private confirmChannels: Channel[] = [];
+  private confirmChannels: ConfirmSender[] = [];
   private processingInput = false;
-  /** A publish arrived in the current batch of input (flow control applies to publishers only). */
+  /** A publish arrived in the current batch of input (back-pressure applies to publishers only). */
   private publishedNow = false;
   private confirmFlushScheduled = false;
-  private heartbeatTimers: NodeJS.Timeout[] = [];
   private handshakeTimer: NodeJS.Timeout | undefined;
   private closeTimer: NodeJS.Timeout | undefined;
   private ended = false;
@@ -135,29 +109,19 @@ export class Connection implements FrameHandler, ChannelHost, Pausable, PaceWait
   /** Input processed in the current event-loop turn, and whether the socket waits for the next one. */
   private turnBytes = 0;
   private yielding = false;
-
-  // Publisher blocking: rabbit_reader's #throttle{}.
-  /** The socket is not read (rabbit_reader's `blocked` connection state). */
-  private blocked = false;
-  /** The store's back-pressure holds this connection (it published while the store was behind). */
-  private flowHeld = false;
-  /** It sent content while there was a reason to block (throttle.should_block). */
-  private shouldBlock = false;
-  /** connection.blocked was sent, or would have been to a client with the capability. */
-  private blockedSent = false;
   private resumeScheduled = false;
   /**
-   * The parser's frame handler while an alarm is in effect: after each content frame the connection
-   * blocks (rabbit_reader's publish_received). Without alarms frames go straight to the connection.
+   * The parser's frame handler while an alarm is in effect: after each content frame the throttle
+   * may block the connection (rabbit_reader's publish_received). Otherwise frames go straight here.
    */
-  private readonly alarmFrames: FrameHandler = {
+  private readonly watchingFrames: FrameHandler = {
     onFrame: (type, channel, payload, start, end) => {
       this.onFrame(type, channel, payload, start, end);
-      if ((type === FRAME_HEADER || type === FRAME_BODY) && channel !== 0 && this.state === 'running') this.publishReceived();
+      if ((type === FRAME_HEADER || type === FRAME_BODY) && channel !== 0 && this.state === 'running') this.throttle.contentReceived();
     },
     onSplitBody: (channel, pieces, size) => {
       this.onSplitBody(channel, pieces, size);
-      if (channel !== 0 && this.state === 'running') this.publishReceived();
+      if (channel !== 0 && this.state === 'running') this.throttle.contentReceived();
     },
     onFatal: (explanation) => this.onFatal(explanation),
   };
@@ -178,6 +142,8 @@ export class Connection implements FrameHandler, ChannelHost, Pausable, PaceWait
     });
     this.out = new Outbound(socket);
     this.parser = new FrameParser(this, FRAME_MIN_SIZE);
+    this.handshake = new Handshake(this.out, broker, peer);
+    this.throttle = new PublisherThrottle(this, broker.alarms, broker.storeBacklog);
 
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err: Error) => {
@@ -213,9 +179,29 @@ export class Connection implements FrameHandler, ChannelHost, Pausable, PaceWait
     return !this.out.congested;
   }
 
+  get userName(): string {
+    return this.user?.name ?? '';
+  }
+
+  get publisher(): PublisherThrottle {
+    return this.throttle;
+  }
+
+  /** RabbitMQ's view of the connection's publishing: running, blocking, blocked, or flow. */
+  get blockState(): 'running' | 'blocking' | 'blocked' | 'flow' {
+    return this.throttle.state;
+  }
+
+  get inputBlocked(): boolean {
+    return this.throttle.isBlocked;
+  }
+
+  get clientProperties() {
+    return this.handshake.clientProperties;
+  }
+
   hasCapability(name: string): boolean {
-    const v = this.capabilities.get(name);
-    return v !== undefined && v.type === 't' && v.value;
+    return this.handshake.hasCapability(name);
   }
 
   // ------------------------------------------------------------------------------------------
@@ -235,8 +221,8 @@ export class Connection implements FrameHandler, ChannelHost, Pausable, PaceWait
    * before a consumer's acknowledgement is looked at once, starving every consumer that waits on
    * its prefetch window. After INPUT_PER_TURN bytes (in practice, after each read) the connection
    * pauses until the next turn: each connection gets its share per turn, and an ack waits at most
-   * one turn. (RabbitMQ gets the same
-   * effect from credit flow between its reader, channel and queue processes.)
+   * one turn. (RabbitMQ gets the same effect from credit flow between its reader, channel and queue
+   * processes.)
    */
   private yieldTurn(): void {
     this.yielding = true;
@@ -247,7 +233,7 @@ export class Connection implements FrameHandler, ChannelHost, Pausable, PaceWait
   private readonly endTurn = (): void => {
     this.yielding = false;
     this.turnBytes = 0;
-    if (!this.blocked && !this.ended && this.pacedOn.size === 0) this.socket.resume();
+    if (this.throttle.readable && !this.ended) this.socket.resume();
   };
 
   /** Parses a chunk from the socket, or (null) the input kept while the connection was blocked. */
@@ -266,7 +252,7 @@ export class Connection implements FrameHandler, ChannelHost, Pausable, PaceWait
       this.flushConfirms();
       if (this.publishedNow) {
         this.publishedNow = false;
-        this.broker.publishFlow.published(this);
+        this.throttle.published();
       }
     } catch (e) {
       this.unexpectedFailure(e);
@@ -280,131 +266,65 @@ export class Connection implements FrameHandler, ChannelHost, Pausable, PaceWait
     this.publishedNow = true;
   }
 
-  /** Queues this connection waits for (publisher pacing): the socket is not read meanwhile. */
-  private readonly pacedOn = new Set<RouteTarget>();
-
-  pacedBy(target: RouteTarget): void {
-    if (this.pacedOn.has(target) || target.paceWaiter === undefined) return;
-    this.pacedOn.add(target);
-    target.paceWaiter(this);
-    this.socket.pause();
-  }
-
-  paceReleased(target: RouteTarget): void {
-    this.pacedOn.delete(target);
-    if (this.pacedOn.size === 0 && !this.blocked && !this.ended && !this.yielding) this.socket.resume();
-  }
-
-  /** The store is behind and this connection published: block it (no connection.blocked for this). */
-  pauseInput(): void {
-    if (this.state !== 'running') return;
-    this.flowHeld = true;
-    this.shouldBlock = true;
-    this.maybeBlock();
-  }
-
-  /** The store caught up. */
-  resumeInput(): void {
-    this.flowHeld = false;
-    if (this.state === 'running') this.controlThrottle();
-  }
-
   // ------------------------------------------------------------------------------------------
-  // Publisher blocking (rabbit_reader's control_throttle, maybe_block, maybe_unblock)
+  // Back-pressure (ThrottledConnection: the throttle decides, the connection stops and starts reading)
 
-  get blockState(): BlockState {
-    if (this.blocked) return this.broker.alarms.any ? 'blocked' : 'flow';
-    return this.state === 'running' && (this.broker.alarms.any || this.flowHeld) ? 'blocking' : 'running';
-  }
-
-  /** An alarm was set or cleared (the broker tells every connection). */
-  alarmsChanged(): void {
-    if (this.state === 'running') this.controlThrottle();
-  }
-
-  private controlThrottle(): void {
-    const alarmed = this.broker.alarms.any;
-    this.parser.handler = alarmed ? this.alarmFrames : this;
-    if (this.blocked && !alarmed && !this.flowHeld) this.unblock();
-    else this.maybeBlock();
-  }
-
-  /** A content frame arrived while an alarm is in effect. */
-  private publishReceived(): void {
-    this.shouldBlock = true;
-    this.maybeBlock();
-  }
-
-  private maybeBlock(): void {
-    if (!this.shouldBlock || !(this.broker.alarms.any || this.flowHeld)) return;
-    if (!this.blocked) {
-      this.blocked = true;
-      this.socket.pause();
-      this.log.debug({ reason: this.broker.alarms.any ? this.broker.alarms.blockedReason() : 'flow' }, 'publisher blocked');
-    }
+  suspendInput(): void {
+    this.socket.pause();
     // Frames after the one that blocked are kept for later, in order.
     this.parser.suspend();
-    // maybe_send_blocked_or_unblocked: only alarms are reported, once per blocked period.
-    if (this.broker.alarms.any && !this.blockedSent) {
-      this.blockedSent = true;
-      if (this.hasCapability('connection.blocked')) {
-        encodeConnectionBlocked(this.out, 0, { reason: this.broker.alarms.blockedReason() });
-        this.out.frameDone();
-      }
-    } else {
-      this.maybeSendUnblocked();
-    }
+    this.log.debug({ reason: this.broker.alarms.any ? this.broker.alarms.blockedReason() : 'store backlog' }, 'publisher blocked');
   }
 
-  private unblock(): void {
-    this.blocked = false;
-    this.shouldBlock = false;
-    this.log.debug('publisher unblocked');
-    this.maybeSendUnblocked();
-    this.scheduleResume();
-  }
-
-  private maybeSendUnblocked(): void {
-    if (!this.blockedSent || this.broker.alarms.any) return;
-    this.blockedSent = false;
-    if (this.hasCapability('connection.blocked')) {
-      encodeConnectionUnblocked(this.out, 0);
-      this.out.frameDone();
-    }
+  pauseSocket(): void {
+    this.socket.pause();
   }
 
   /**
    * Reads again: first what was kept while blocked (which may block again), then the socket. Deferred
    * so that an alarm change never runs a connection's input inside another connection's work.
    */
-  private scheduleResume(): void {
+  inputMayResume(): void {
     if (this.resumeScheduled) return;
     this.resumeScheduled = true;
     queueMicrotask(() => {
       this.resumeScheduled = false;
-      if (this.blocked || this.ended) return;
-      if (this.parser.isSuspended) this.processInput(null);
-      if (!this.blocked && !this.ended && !this.yielding && this.pacedOn.size === 0) this.socket.resume();
+      if (this.ended || !this.throttle.readable && !this.parser.isSuspended) return;
+      if (this.parser.isSuspended && !this.throttle.isBlocked) this.processInput(null);
+      if (this.throttle.readable && !this.ended && !this.yielding) this.socket.resume();
     });
   }
 
-  /** Closing: read again whatever blocked the connection, so the close handshake can finish (as RabbitMQ's closing reader). */
-  private stopBlocking(): void {
-    this.parser.handler = this;
-    if (!this.blocked && !this.parser.isSuspended) return;
-    this.blocked = false;
-    this.scheduleResume();
+  watchContent(on: boolean): void {
+    this.parser.handler = on ? this.watchingFrames : this;
   }
 
-  get userName(): string {
-    return this.user?.name ?? '';
+  notifyBlocked(reason: string): void {
+    if (!this.hasCapability('connection.blocked')) return;
+    encodeConnectionBlocked(this.out, 0, { reason });
+    this.out.frameDone();
   }
+
+  notifyUnblocked(): void {
+    this.log.debug('publisher unblocked');
+    if (!this.hasCapability('connection.blocked')) return;
+    encodeConnectionUnblocked(this.out, 0);
+    this.out.frameDone();
+  }
+
+  /** An alarm was set or cleared (the broker tells every connection). */
+  alarmsChanged(): void {
+    this.throttle.alarmsChanged();
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Confirms
 
   /**
    * Confirms are sent once per batch of input (or per event-loop turn when they come from elsewhere),
    * so that consecutive confirms coalesce into one basic.ack with multiple=true as in RabbitMQ.
    */
-  confirmsPending(channel: Channel): void {
+  confirmsPending(channel: ConfirmSender): void {
     if (!this.confirmChannels.includes(channel)) this.confirmChannels.push(channel);
     if (!this.processingInput && !this.confirmFlushScheduled) {
       this.confirmFlushScheduled = true;
@@ -421,6 +341,9 @@ export class Connection implements FrameHandler, ChannelHost, Pausable, PaceWait
     this.confirmChannels = [];
     for (const ch of channels) ch.flushConfirms();
   }
+
+  // ------------------------------------------------------------------------------------------
+  // Frames
 
   /** Consumes the 8-byte protocol header; returns the bytes that follow it. */
   private readProtocolHeader(chunk: Buffer): Buffer {
@@ -444,14 +367,7 @@ export class Connection implements FrameHandler, ChannelHost, Pausable, PaceWait
     }
     this.log.info('accepting AMQP connection');
     this.state = 'starting';
-    encodeConnectionStart(this.out, 0, {
-      versionMajor: 0,
-      versionMinor: 9,
-      serverProperties: this.broker.serverProperties(),
-      mechanisms: Buffer.from(SASL_MECHANISM_LIST),
-      locales: Buffer.from('en_US'),
-    });
-    this.out.frameDone();
+    this.handshake.start();
     return have.subarray(8);
   }
 
@@ -508,8 +424,7 @@ export class Connection implements FrameHandler, ChannelHost, Pausable, PaceWait
       case FRAME_METHOD: {
         if (end - start < 4) throw frameError(`type 1, ${snippet(payload, start, end)}: unknown_frame`);
         const key = payload.readUInt32BE(start);
-        const m = this.decode(key, payload, start, end);
-        this.handleMethod0(m);
+        this.handleMethod0(this.decode(key, payload, start, end));
         return;
       }
       case FRAME_HEADER:
@@ -543,9 +458,7 @@ export class Connection implements FrameHandler, ChannelHost, Pausable, PaceWait
       // Like RabbitMQ, a channel comes into being with its first frame; anything but channel.open
       // then fails with "expected 'channel.open'".
       if (this.channels.size >= this.channelMax) {
-        throw notAllowed(
-          `number of channels opened (${this.channels.size}) has reached the negotiated channel_max (${this.channelMax})`,
-        );
+        throw notAllowed(`number of channels opened (${this.channels.size}) has reached the negotiated channel_max (${this.channelMax})`);
       }
       ch = new Channel(this, channel, this.log);
       this.channels.set(channel, ch);
@@ -560,15 +473,11 @@ export class Connection implements FrameHandler, ChannelHost, Pausable, PaceWait
       m = decodeMethod(key, r);
       if (m !== undefined && r.pos !== end) throw new DecodeError('trailing bytes');
     } catch (e) {
-      if (e instanceof MalformedUtf8Error) {
-        // On channel 0 RabbitMQ's reader names the method; on other channels the error has none.
-        const info = METHOD_INFO.get(key)!;
-        throw frameError(e.message).withMethod(info.classId, info.methodId);
-      }
+      // On channel 0 RabbitMQ's reader names the method; on other channels the error has none.
+      if (e instanceof MalformedUtf8Error) throw frameError(e.message).withMethodOf(key);
       if (!(e instanceof DecodeError)) throw e;
       if (e.insideTable) throw new SocketDrop(`malformed field table in ${methodName(key)}: ${e.message}`);
-      const info = METHOD_INFO.get(key)!;
-      throw frameError(`cannot decode ${erlangBinary(payload.subarray(start + 4, end))}`).withMethod(info.classId, info.methodId);
+      throw frameError(`cannot decode ${erlangBinary(payload.subarray(start + 4, end))}`).withMethodOf(key);
     }
     if (m === undefined) throw new SocketDrop(`unknown method ${methodName(key)}`);
     return m;
@@ -578,7 +487,6 @@ export class Connection implements FrameHandler, ChannelHost, Pausable, PaceWait
   // Channel 0
 
   private handleMethod0(m: AnyMethod): void {
-    const info = METHOD_INFO.get(m.id)!;
     try {
       switch (m.id) {
         case Method.ConnectionStartOk:
@@ -609,7 +517,7 @@ export class Connection implements FrameHandler, ChannelHost, Pausable, PaceWait
       }
       throw channelError(`unexpected method in connection state ${this.stateName()}`);
     } catch (e) {
-      if (e instanceof AmqpError) e.withMethod(info.classId, info.methodId);
+      if (e instanceof AmqpError) e.withMethodOf(m.id);
       throw e;
     }
   }
@@ -619,32 +527,16 @@ export class Connection implements FrameHandler, ChannelHost, Pausable, PaceWait
     return this.state === 'awaiting-header' ? 'pre_init' : this.state;
   }
 
-  private startOk(m: ConnectionStartOk): void {
-    this.clientProperties = m.clientProperties;
-    const caps = m.clientProperties.get('capabilities');
-    this.capabilities = caps !== undefined && caps.type === 'F' ? caps.value : new Map();
-    const mechanism = SASL_MECHANISMS.get(m.mechanism);
-    if (mechanism === undefined) throw commandInvalid(`unknown authentication mechanism '${m.mechanism}'`);
-    this.mechanism = mechanism.name;
+  private startOk(m: Parameters<Handshake['startOk']>[0]): void {
     this.state = 'securing';
-    const result = mechanism.handleResponse(m.response);
-    if (result.kind === 'protocol-error') throw syntaxError(result.explanation);
-    const users = this.broker.users;
-    const user = users.check(result.username, result.password);
-    if (user === undefined) {
-      this.authFailure(`user '${result.username}' - invalid credentials`);
+    const login = this.handshake.startOk(m);
+    if ('refused' in login) {
+      this.authFailure(login.refused);
       return;
     }
-    if (user.loopbackOnly && !isLoopbackAddress(this.peer.localAddress)) {
-      this.authFailure(`user '${result.username}' can only connect via localhost`);
-      return;
-    }
-    this.user = user;
-    this.log = this.log.child({ user: user.name });
+    this.user = login.user;
+    this.log = this.log.child({ user: login.user.name });
     this.state = 'tuning';
-    const c = this.broker.config;
-    encodeConnectionTune(this.out, 0, { channelMax: c.channelMax, frameMax: c.frameMax, heartbeat: c.heartbeat });
-    this.out.frameDone();
   }
 
   /**
@@ -652,41 +544,38 @@ export class Connection implements FrameHandler, ChannelHost, Pausable, PaceWait
    * it advertises authentication_failure_close); then the socket closes after the silent-close pause.
    */
   private authFailure(reason: string): void {
-    this.log.error(`${this.mechanism} login refused: ${reason}`);
+    const mechanism = this.handshake.mechanism;
+    this.log.error(`${mechanism} login refused: ${reason}`);
     if (this.hasCapability('authentication_failure_close')) {
-      const e = accessRefused(
-        `Login was refused using authentication mechanism ${this.mechanism}. For details see the broker logfile.`,
-      );
+      const e = accessRefused(`Login was refused using authentication mechanism ${mechanism}. For details see the broker logfile.`);
       encodeConnectionClose(this.out, 0, { replyCode: e.code, replyText: e.replyTextBytes, classId: 0, methodId: 0 });
       this.out.frameDone();
     }
     this.silentClose();
   }
 
-  private tuneOk(m: ConnectionTuneOk): void {
-    const c = this.broker.config;
-    negotiate('frame_max', FRAME_MIN_SIZE, c.frameMax, m.frameMax);
-    negotiate('channel_max', 1, c.channelMax, m.channelMax);
-    this.frameMax = m.frameMax;
-    this.channelMax = m.channelMax;
-    this.heartbeat = m.heartbeat;
-    this.parser.setFrameMax(m.frameMax);
-    this.startHeartbeats();
+  private tuneOk(m: Parameters<Handshake['tuneOk']>[0]): void {
+    const t = this.handshake.tuneOk(m);
+    this.frameMax = t.frameMax;
+    this.channelMax = t.channelMax;
+    this.heartbeat = t.heartbeat;
+    this.parser.setFrameMax(t.frameMax);
+    this.heartbeats.start(this, t.heartbeat);
     this.state = 'opening';
   }
 
   private open(vhostName: string): void {
-    const vhost = this.broker.vhosts.get(vhostName);
-    if (vhost === undefined) throw notAllowed(`vhost ${vhostName} not found`);
-    this._vhost = vhost;
+    this._vhost = this.handshake.open(vhostName);
     this.state = 'running';
     if (this.handshakeTimer !== undefined) clearTimeout(this.handshakeTimer);
     this.log = this.log.child({ vhost: vhostName });
-    encodeConnectionOpenOk(this.out, 0, {});
-    this.out.frameDone();
-    // rabbit_alarm:register: from now on this connection follows the alarms.
-    this.controlThrottle();
+    this.throttle.start();
     this.log.info(`user '${this.user!.name}' authenticated and granted access to vhost '${vhostName}'`);
+  }
+
+  heartbeatTimeout(seconds: number): void {
+    this.log.warn(`missed heartbeats from client, timeout: ${seconds}s`);
+    this.terminate('heartbeat timeout');
   }
 
   /** connection.close from the client: release everything, confirm, and let the client hang up. */
@@ -703,54 +592,12 @@ export class Connection implements FrameHandler, ChannelHost, Pausable, PaceWait
   // ------------------------------------------------------------------------------------------
   // Channels (ChannelHost)
 
-  channelClosed(channel: Channel): void {
-    if (this.channels.get(channel.number) === channel) this.channels.delete(channel.number);
+  channelClosed(number: number): void {
+    this.channels.delete(number);
   }
 
   connectionError(error: ConnectionError | SocketDrop): void {
     this.handleError(error);
-  }
-
-  // ------------------------------------------------------------------------------------------
-  // Heartbeats
-
-  private startHeartbeats(): void {
-    const seconds = this.heartbeat;
-    if (seconds === 0) return;
-    const ms = seconds * 1000;
-    // Send when nothing else went out for half an interval (RabbitMQ's rabbit_heartbeat does the same,
-    // and always sends at the first check).
-    let lastOut = -1;
-    let first = true;
-    const sender = setInterval(() => {
-      if (first || this.out.bytesOut === lastOut) {
-        first = false;
-        const buf = this.out;
-        const start = buf.frameStart(FRAME_HEARTBEAT, 0);
-        buf.frameEnd(start);
-        buf.flush();
-      }
-      lastOut = this.out.bytesOut;
-    }, ms / 2);
-    // Time out after two whole intervals without a byte from the client.
-    let lastIn = this.bytesIn;
-    let silentChecks = 0;
-    const receiver = setInterval(() => {
-      if (this.bytesIn !== lastIn || this.blocked) {
-        // A blocked connection is not read, so its heartbeats cannot count (RabbitMQ pauses the
-        // monitor while blocked).
-        lastIn = this.bytesIn;
-        silentChecks = 0;
-        return;
-      }
-      if (++silentChecks >= 2) {
-        this.log.warn(`missed heartbeats from client, timeout: ${seconds}s`);
-        this.terminate('heartbeat timeout');
-      }
-    }, ms);
-    sender.unref?.();
-    receiver.unref?.();
-    this.heartbeatTimers.push(sender, receiver);
   }
 
   // ------------------------------------------------------------------------------------------
@@ -759,7 +606,7 @@ export class Connection implements FrameHandler, ChannelHost, Pausable, PaceWait
   private onDrain(): void {
     if (!this.out.congested) return;
     this.out.congested = false;
-    for (const ch of this.channels.values()) ch.wakeConsumers();
+    for (const ch of this.channels.values()) ch.deliveries.wakeConsumers();
   }
 
   // ------------------------------------------------------------------------------------------
@@ -799,7 +646,7 @@ export class Connection implements FrameHandler, ChannelHost, Pausable, PaceWait
     if (this.state === 'closed' || this.ended) return;
     this.releaseAll();
     this.state = 'closed';
-    this.stopBlocking();
+    this.throttle.stop();
     // An internal error carries no explanation in RabbitMQ's reply text.
     const replyText = err.code === 541 && err.explanation === '' ? 'INTERNAL_ERROR' : err.replyTextBytes;
     encodeConnectionClose(this.out, 0, { replyCode: err.code, replyText, classId: err.classId, methodId: err.methodId });
@@ -891,29 +738,12 @@ export class Connection implements FrameHandler, ChannelHost, Pausable, PaceWait
   }
 
   private cleanup(): void {
-    this.broker.publishFlow.forget(this);
-    for (const t of this.heartbeatTimers) clearInterval(t);
-    this.heartbeatTimers = [];
+    this.throttle.stop();
+    this.heartbeats.stop();
     if (this.handshakeTimer !== undefined) clearTimeout(this.handshakeTimer);
     if (this.closeTimer !== undefined) clearTimeout(this.closeTimer);
     const cb = this.onEnd;
     this.onEnd = undefined;
     cb?.();
   }
-}
-
-/** RabbitMQ's validate_negotiated_integer_value: the server refuses values outside its range. */
-function negotiate(field: 'frame_max' | 'channel_max', min: number, serverValue: number, clientValue: number): void {
-  const detail = field === 'channel_max' && clientValue === 0 ? ' (no limit)' : '';
-  if (clientValue !== 0 && clientValue < min) {
-    throw notAllowed(`negotiated ${field} = ${clientValue}${detail} is lower than the minimum allowed value (${min})`).withMethod(10, 30);
-  }
-  if (serverValue !== 0 && (clientValue === 0 || clientValue > serverValue)) {
-    throw notAllowed(`negotiated ${field} = ${clientValue}${detail} is higher than the maximum allowed value (${serverValue})`).withMethod(10, 30);
-  }
-}
-
-/** The capabilities table of connection.start: only what Warren implements. */
-export function serverCapabilities(implemented: readonly string[]): FieldTable {
-  return table(implemented.map((name) => [name, fv.bool(true)] as const));
 }

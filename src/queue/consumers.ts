@@ -7,9 +7,8 @@
  * consumer never scans blocked ones. Among active consumers the highest priority wins (x-priority,
  * RabbitMQ's consumer priorities); within a priority they take turns (round robin).
  */
-import { Deque } from './util/deque.js';
-import type { QueueEntry } from './queue/queue-entry.js';
-import type { Queue } from './queue/queue.js';
+import type { QueueEntry } from '../message/queue-entry.js';
+import { Deque } from '../util/deque.js';
 
 export interface Consumer {
   readonly tag: string;
@@ -19,10 +18,10 @@ export interface Consumer {
   readonly priority: number;
   /** Whether the consumer can take one more message now. */
   hasCredit(): boolean;
-  /** Hands over an entry. The queue has already removed it from its ready list. */
-  deliver(queue: Queue, entry: QueueEntry): void;
+  /** Hands over an entry of the consumer's queue, already removed from its ready list. */
+  deliver(entry: QueueEntry): void;
   /** The queue went away under the consumer (deleted): tell the client if it wants to know. */
-  cancelledByQueue(queue: Queue): void;
+  cancelledByQueue(): void;
   /** Used by ConsumerSet to know where the consumer is without a lookup. */
   active: boolean;
 }

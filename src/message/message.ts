@@ -8,9 +8,9 @@
  * header reaches consumers byte for byte as it was published. Code that needs the decoded form (the
  * headers exchange, dead-lettering) asks for it and the result is cached.
  */
-import { DecodeError, Reader, Writer } from './protocol/codec-primitives.js';
-import { decodeBasicProperties, encodeBasicProperties, type BasicProperties } from './protocol/generated/properties.js';
-import { FIELD_TYPE_NAMES } from './protocol/field-table.js';
+import { DecodeError, Reader, Writer } from '../protocol/codec-primitives.js';
+import { decodeBasicProperties, encodeBasicProperties, type BasicProperties } from '../protocol/generated/properties.js';
+import { FIELD_TYPE_NAMES } from '../protocol/field-table.js';
 
 const F_CONTENT_TYPE = 0x8000;
 const F_CONTENT_ENCODING = 0x4000;

@@ -1,4 +1,4 @@
-import type { Message } from '../message.js';
+import type { Message } from './message.js';
 
 const PERSISTENT = 1;
 const STORED = 2;

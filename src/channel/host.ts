@@ -1,0 +1,52 @@
+/**
+ * What a channel needs from its connection, and what the parts of a channel share. The channel's
+ * parts (content assembly, publishing and confirms, transactions, consumers and acknowledgements)
+ * see the channel only through `ChannelContext`, so none of them imports the channel itself.
+ */
+import type { Logger } from 'pino';
+import type { ConnectionError, SocketDrop } from '../errors.js';
+import type { PacedPublisher } from '../publisher-throttle.js';
+import type { VHost } from '../vhost.js';
+import type { Outbound } from '../wire/outbound.js';
+
+/** A channel with confirms to send (see ChannelHost.confirmsPending). */
+export interface ConfirmSender {
+  flushConfirms(): void;
+}
+
+export interface ChannelHost {
+  readonly id: number;
+  readonly out: Outbound;
+  readonly vhost: VHost;
+  readonly frameMax: number;
+  readonly maxMessageSize: number;
+  /** consumer_timeout in ms (0: off): an acknowledgement overdue this long closes the channel. */
+  readonly consumerTimeoutMs: number;
+  /** Client capability flags from connection.start-ok. */
+  hasCapability(name: string): boolean;
+  /** The authenticated user (publishes with a user-id property must carry it). */
+  readonly userName: string;
+  /** The channel has confirms to send once the current batch of input is processed. */
+  confirmsPending(channel: ConfirmSender): void;
+  /** A publish arrived (publishers are held while the store catches up). */
+  published(): void;
+  /** The connection's publisher side, which queues ask to wait (publisher pacing). */
+  readonly publisher: PacedPublisher;
+  /** Whether the socket can take more output now (false while congested). */
+  readonly writable: boolean;
+  /** The channel has finished closing (close-ok exchanged): forget it. */
+  channelClosed(number: number): void;
+  /** Escalates a hard error raised on this channel to the connection. */
+  connectionError(error: ConnectionError | SocketDrop): void;
+}
+
+/** The channel as its parts see it. */
+export interface ChannelContext {
+  readonly number: number;
+  readonly host: ChannelHost;
+  readonly log: Logger;
+  /** channel.open done and no close begun: only then do deliveries and confirms go out. */
+  readonly isOpen: boolean;
+  /** Fails the channel as an error from a command would (consumer_timeout uses it). */
+  fail(e: unknown): void;
+}

@@ -1,0 +1,98 @@
+/**
+ * basic.publish once its content is complete: the checks RabbitMQ makes before routing (internal
+ * exchange, malformed properties, direct reply-to, user-id, expiration, delivery mode, CC/BCC), then
+ * the vhost's publish path, a basic.return for an unroutable mandatory message, and the confirm.
+ * In a transaction the message is routed now and handed over at commit.
+ */
+import { internalError, notImplemented, preconditionFailed } from '../errors.js';
+import { asksForDirectReply, REPLY_PREFIX } from '../direct-reply.js';
+import { InvalidMessage, Message, expirationError, scanProperties, takeRoutingHeaders } from '../message/message.js';
+import { DecodeError } from '../protocol/codec-primitives.js';
+import { encodeBasicReturn, Method, type BasicPublish } from '../protocol/generated/methods.js';
+import { writeContent } from '../wire/content-frames.js';
+import type { Confirms } from './confirms.js';
+import type { ChannelContext } from './host.js';
+import type { Transaction } from './transaction.js';
+
+export class Publisher {
+  constructor(
+    private readonly ctx: ChannelContext,
+    private readonly confirms: Confirms,
+  ) {}
+
+  /**
+   * Publishes an assembled basic.publish. `replySuffix` is this channel's direct reply-to address
+   * suffix, if it consumes replies; `tx` the transaction in progress, if any.
+   */
+  publish(method: BasicPublish, properties: Buffer, body: Buffer | readonly Buffer[], replySuffix: string | undefined, tx: Transaction | undefined): void {
+    if (method.immediate) throw notImplemented('immediate=true').withMethodOf(Method.BasicPublish);
+    const host = this.ctx.host;
+    const vhost = host.vhost;
+    const exchange = vhost.exchangeForPublish(method.exchange);
+    const msg = this.message(method, properties, body, replySuffix);
+    if (tx !== undefined) {
+      tx.hold(msg, vhost.route(exchange, method.routingKey, msg, msg.extraKeys), method.mandatory);
+      return;
+    }
+    if (!this.confirms.enabled) {
+      const routed = vhost.publish(exchange, method.routingKey, msg.extraKeys, msg, undefined, host.publisher);
+      if (routed === 0 && method.mandatory) this.returnUnroutable(msg);
+      return;
+    }
+    // Confirm mode: the ack (or nack) waits for every queue the message reached to have taken it.
+    const pending = this.confirms.track();
+    const routed = vhost.publish(exchange, method.routingKey, msg.extraKeys, msg, pending, host.publisher);
+    // Returns go out before the confirm for the same message (RabbitMQ orders them so).
+    if (routed === 0 && method.mandatory) this.returnUnroutable(msg);
+    pending.handedOut();
+  }
+
+  /** The message of a publish, with RabbitMQ's refusals of malformed or forbidden properties. */
+  private message(method: BasicPublish, properties: Buffer, body: Buffer | readonly Buffer[], replySuffix: string | undefined): Message {
+    const msg = new Message(method.exchange, method.routingKey, properties, body);
+    try {
+      scanProperties(msg, properties);
+    } catch (e) {
+      if (!(e instanceof DecodeError)) throw e;
+      // RabbitMQ's channel crashes decoding malformed properties; its reader reports a bare 541.
+      this.ctx.log.error(`malformed content properties in basic.publish: ${e.message}`);
+      throw internalError('');
+    }
+    if (asksForDirectReply(msg)) {
+      if (replySuffix === undefined) throw preconditionFailed('fast reply consumer does not exist');
+      msg.setProperties({ ...msg.decodedProperties, replyTo: REPLY_PREFIX + replySuffix });
+    }
+    if (msg.userIdStart >= 0) {
+      const claimed = msg.userId!;
+      const user = this.ctx.host.userName;
+      if (claimed !== user) throw preconditionFailed(`user_id property set to '${claimed}' but authenticated user was '${user}'`);
+    }
+    if (msg.expirationStart >= 0) {
+      const expiration = msg.expiration!;
+      const reason = expirationError(expiration);
+      if (reason !== undefined) throw preconditionFailed(`invalid expiration '${expiration}': ${reason}`);
+    }
+    // RabbitMQ builds the message (refusing a delivery mode other than 1 or 2) before routing it.
+    const dm = msg.deliveryMode;
+    if (dm !== -1 && dm !== 1 && dm !== 2) throw preconditionFailed(`invalid message: {delivery_mode_unknown,${dm}}`);
+    if (msg.hasRoutingHeaders) {
+      try {
+        const extraKeys = takeRoutingHeaders(msg);
+        if (extraKeys.length > 0) msg.extraKeys = extraKeys;
+      } catch (e) {
+        if (e instanceof InvalidMessage) throw preconditionFailed(`invalid message: ${e.message}`);
+        throw e;
+      }
+    }
+    return msg;
+  }
+
+  /** basic.return 312 NO_ROUTE with the content, for an unroutable mandatory publish. */
+  returnUnroutable(msg: Message): void {
+    const host = this.ctx.host;
+    const out = host.out;
+    encodeBasicReturn(out, this.ctx.number, { replyCode: 312, replyText: 'NO_ROUTE', exchange: msg.exchange, routingKey: msg.routingKey });
+    writeContent(out, this.ctx.number, msg.properties, msg.bodyPieces ?? msg.body, msg.bodySize, host.frameMax);
+    out.frameDone();
+  }
+}
