@@ -347,6 +347,7 @@ function renderMethods({ classes }) {
   out.push('');
   out.push('/** "class.method" for a method key, or a numeric description for an unknown one. */');
   out.push('export function methodName(key: number): string {');
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: the generated code holds a template literal
   out.push('  return METHOD_INFO.get(key)?.name ?? `unknown method (${key >>> 16}, ${key & 0xffff})`;');
   out.push('}');
   out.push('');

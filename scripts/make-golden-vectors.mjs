@@ -113,6 +113,7 @@ function everyTypeTable() {
       ['int64-safe-min', fv('l', -9007199254740991)],
       ['int64-unsafe', fv('l', big(9007199254740992n))],
       ['float', fv('f', 1.5)],
+      // biome-ignore lint/suspicious/noApproximativeNumericConstant: an arbitrary float, not pi
       ['float-fraction', fv('f', Math.fround(3.14159))],
       ['float-neg-zero', fv('f', { $float: '-0' })],
       ['float-neg-inf', fv('f', { $float: '-Infinity' })],

@@ -8,6 +8,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Reader, DecodeError } from './protocol/codec-primitives.js';
+import type { FieldTable } from './protocol/field-table.js';
 import { erlangBinary } from './wire/frame-parser.js';
 
 export interface User {
@@ -64,7 +65,7 @@ export const DEFAULT_USERS: readonly UserDefinition[] = [
   { name: 'guest', password: 'guest', tags: ['administrator'], loopbackOnly: true },
 ];
 
-export type SaslResult =
+type SaslResult =
   | { kind: 'credentials'; username: string; password: Buffer }
   /** The response could not be parsed: RabbitMQ answers 502 SYNTAX_ERROR with this explanation. */
   | { kind: 'protocol-error'; explanation: string };
@@ -96,7 +97,7 @@ const amqplain: SaslMechanism = {
     const framed = Buffer.allocUnsafe(response.length + 4);
     framed.writeUInt32BE(response.length, 0);
     response.copy(framed, 4);
-    let table;
+    let table: FieldTable;
     try {
       table = new Reader(framed).table();
     } catch (e) {

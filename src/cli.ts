@@ -9,7 +9,7 @@ import { startIdleGc } from './util/idle-gc.js';
 import { DataDirError } from './store/data-dir.js';
 
 export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
-  let options;
+  let options: ReturnType<typeof parseArgs>;
   try {
     options = parseArgs(argv, process.env);
   } catch (e) {
@@ -25,7 +25,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   }
   const config = { ...DEFAULTS, ...options };
   const log = createLogger(config.logLevel);
-  let running;
+  let running: Awaited<ReturnType<typeof startBroker>>;
   try {
     running = await startBroker({ ...config, logger: log });
   } catch (e) {

@@ -122,7 +122,7 @@ const bytes = (name: string) => (v: string) => {
   return n;
 };
 
-export const OPTIONS: readonly OptionSpec[] = [
+const OPTIONS: readonly OptionSpec[] = [
   { key: 'port', flag: '--port', env: 'WARREN_PORT', parse: int('port', 0, 65535), help: 'TCP port to listen on (default 5672; 0 = any free port)' },
   { key: 'host', flag: '--host', env: 'WARREN_HOST', parse: String, help: 'address to listen on (default :: , all interfaces)' },
   { key: 'dataDir', flag: '--data-dir', env: 'WARREN_DATA_DIR', parse: String, help: 'directory for durable data (default ./data)' },

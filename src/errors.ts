@@ -84,11 +84,11 @@ export class SocketDrop extends Error {
 }
 
 /** RabbitMQ keeps the first 252 bytes of a reply text over 255 bytes and appends "...". */
-export function truncateReplyText(b: Buffer): Buffer {
+function truncateReplyText(b: Buffer): Buffer {
   return b.length <= 255 ? b : Buffer.concat([b.subarray(0, 252), Buffer.from('...')]);
 }
 
-export function formatReplyText(codeName: string, explanation: string): string {
+function formatReplyText(codeName: string, explanation: string): string {
   const text = `${codeName} - ${explanation}`;
   if (Buffer.byteLength(text) <= 255) return text;
   // RabbitMQ keeps the first 252 bytes and appends "..."; cut on a character boundary.

@@ -2,6 +2,7 @@
 export { startBroker, type RunningBroker, type StartOptions } from './server.js';
 export { Broker } from './broker.js';
 export { DEFAULTS, type BrokerConfig, type Durability, type LogLevel } from './config.js';
-export type { Connection, PeerInfo } from './connection/connection.js';
+export type { Connection } from './connection/connection.js';
+export type { PeerInfo } from './connection/broker-context.js';
 export { nodeIo, type FileIo } from './store/io.js';
 export type { AlarmResource, MemoryWatermark, ResourceAlarms, ResourceProbes } from './resource-alarms.js';

@@ -33,8 +33,8 @@ export interface PacedPublisher {
   paceReleased(source: PacingSource): void;
 }
 
-/** What a throttle does to its connection. */
-export interface ThrottledConnection {
+/** What a throttle does to its connection's input. */
+export interface ThrottledInput {
   /** Blocked: stop parsing (input after the frame that blocked is kept, in order) and reading. */
   suspendInput(): void;
   /** Paced: read no more from the socket once the input at hand is processed. */
@@ -43,9 +43,13 @@ export interface ThrottledConnection {
   inputMayResume(): void;
   /** Whether each content frame must be reported with contentReceived (an alarm is in effect). */
   watchContent(on: boolean): void;
-  /** Tell the client it is blocked by an alarm (connection.blocked), if it wants to know. */
+}
+
+/** How a throttle tells the client about alarm blocks. */
+export interface BlockNotifier {
+  /** connection.blocked, if the client wants to know. */
   notifyBlocked(reason: string): void;
-  /** Tell the client the alarm block is over (connection.unblocked). */
+  /** connection.unblocked. */
   notifyUnblocked(): void;
 }
 
@@ -109,7 +113,8 @@ export class PublisherThrottle implements PacedPublisher {
   private running = false;
 
   constructor(
-    private readonly conn: ThrottledConnection,
+    private readonly input: ThrottledInput,
+    private readonly notifier: BlockNotifier,
     private readonly alarms: AlarmState,
     private readonly backlog: StoreBacklog,
   ) {}
@@ -148,18 +153,20 @@ export class PublisherThrottle implements PacedPublisher {
 
   /** A content frame arrived while an alarm is in effect. */
   contentReceived(): void {
+    if (!this.running) return;
     this.shouldBlock = true;
     this.maybeBlock();
   }
 
-  hold(reason: 'store-backlog'): void {
+  /** The store backlog holds this connection (the only reason held from outside). */
+  hold(reason: Extract<ThrottleReason, 'store-backlog'>): void {
     if (!this.running || reason !== 'store-backlog') return;
     this.storeHeld = true;
     this.shouldBlock = true;
     this.maybeBlock();
   }
 
-  release(reason: 'store-backlog'): void {
+  release(reason: Extract<ThrottleReason, 'store-backlog'>): void {
     if (reason !== 'store-backlog') return;
     this.storeHeld = false;
     if (this.running) this.control();
@@ -169,12 +176,12 @@ export class PublisherThrottle implements PacedPublisher {
     if (this.pacedOn.has(source) || source.paceWaiter === undefined) return;
     this.pacedOn.add(source);
     source.paceWaiter(this);
-    this.conn.pauseSocket();
+    this.input.pauseSocket();
   }
 
   paceReleased(source: PacingSource): void {
     this.pacedOn.delete(source);
-    if (this.pacedOn.size === 0) this.conn.inputMayResume();
+    if (this.pacedOn.size === 0) this.input.inputMayResume();
   }
 
   /** The connection is closing: nothing may hold its input any more (the close handshake must finish). */
@@ -182,13 +189,13 @@ export class PublisherThrottle implements PacedPublisher {
     this.running = false;
     this.backlog.forget(this);
     this.pacedOn.clear();
-    this.conn.watchContent(false);
+    this.input.watchContent(false);
     this.blocked = false;
-    this.conn.inputMayResume();
+    this.input.inputMayResume();
   }
 
   private control(): void {
-    this.conn.watchContent(this.alarms.any);
+    this.input.watchContent(this.alarms.any);
     if (this.blocked && !this.alarms.any && !this.storeHeld) this.unblock();
     else this.maybeBlock();
   }
@@ -196,11 +203,11 @@ export class PublisherThrottle implements PacedPublisher {
   private maybeBlock(): void {
     if (!this.shouldBlock || !(this.alarms.any || this.storeHeld)) return;
     this.blocked = true;
-    this.conn.suspendInput();
+    this.input.suspendInput();
     // maybe_send_blocked_or_unblocked: only alarms are reported, once per blocked period.
     if (this.alarms.any && !this.blockedSent) {
       this.blockedSent = true;
-      this.conn.notifyBlocked(this.alarms.blockedReason());
+      this.notifier.notifyBlocked(this.alarms.blockedReason());
     } else {
       this.maybeSendUnblocked();
     }
@@ -210,12 +217,12 @@ export class PublisherThrottle implements PacedPublisher {
     this.blocked = false;
     this.shouldBlock = false;
     this.maybeSendUnblocked();
-    this.conn.inputMayResume();
+    this.input.inputMayResume();
   }
 
   private maybeSendUnblocked(): void {
     if (!this.blockedSent || this.alarms.any) return;
     this.blockedSent = false;
-    this.conn.notifyUnblocked();
+    this.notifier.notifyUnblocked();
   }
 }

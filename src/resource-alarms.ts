@@ -22,10 +22,10 @@ export const DEFAULT_MEMORY_WATERMARK: MemoryWatermark = { relative: 0.4 };
 export const DEFAULT_DISK_FREE_LIMIT = 50_000_000;
 
 /** vm_memory_monitor checks every second (DEFAULT_MEMORY_CHECK_INTERVAL in 3.10). */
-export const MEMORY_CHECK_INTERVAL_MS = 1000;
+const MEMORY_CHECK_INTERVAL_MS = 1000;
 /** rabbit_disk_monitor: between 100 ms and 10 s, sooner the closer free space is to the limit. */
-export const DISK_MIN_CHECK_INTERVAL_MS = 100;
-export const DISK_MAX_CHECK_INTERVAL_MS = 10_000;
+const DISK_MIN_CHECK_INTERVAL_MS = 100;
+const DISK_MAX_CHECK_INTERVAL_MS = 10_000;
 /** The fill rate rabbit_disk_monitor assumes when it picks the next check (250 MB/s, in bytes per ms). */
 const DISK_FAST_RATE = 250 * 1000;
 

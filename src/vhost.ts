@@ -20,7 +20,7 @@ import { DirectReplies } from './direct-reply.js';
 import { DefaultExchange } from './exchange/default.js';
 import { DELAYED_EXCHANGE_TYPE, DelayedExchange } from './exchange/delayed.js';
 import { HeldMessages } from './exchange/held-messages.js';
-import { bindingKey, Exchange, type Binding, type Destination, type ExchangeOptions } from './exchange/exchange.js';
+import { bindingKey, type Binding, type Destination, type Exchange, type ExchangeOptions } from './exchange/exchange.js';
 import { FanoutExchange } from './exchange/fanout.js';
 import { HeadersExchange } from './exchange/headers.js';
 import { RouteCollector, Router } from './exchange/router.js';
@@ -42,7 +42,7 @@ import type { ExchangeDefinition, QueueDefinition, BindingDefinition } from './s
 import type { StoredCallback } from './store/persister.js';
 import { MemoryPersistence, type Persistence } from './store/persistence.js';
 
-export const EXCHANGE_TYPES = ['direct', 'fanout', 'topic', 'headers'] as const;
+const EXCHANGE_TYPES = ['direct', 'fanout', 'topic', 'headers'] as const;
 export type ExchangeType = (typeof EXCHANGE_TYPES)[number];
 const isExchangeType = (t: string): t is ExchangeType => (EXCHANGE_TYPES as readonly string[]).includes(t);
 
@@ -573,6 +573,6 @@ function stripCrLf(name: string): string {
 }
 
 /** Server-named queues look like RabbitMQ's: "amq.gen-" and 22 URL-safe base64 characters. */
-export function generateQueueName(): string {
+function generateQueueName(): string {
   return `amq.gen-${randomBytes(16).toString('base64url').slice(0, 22)}`;
 }

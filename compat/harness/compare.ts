@@ -17,7 +17,7 @@ import { acquireReference, type ReferenceBroker } from './reference.js';
 import { Ctx, RecordedError, ScenarioAbort, type Event, type ScenarioDef, type Target } from './scenario.js';
 import { startWarren, type WarrenHandle } from './warren.js';
 
-export type Outcome = 'match' | 'known-diff' | 'differs' | 'reference-fails' | 'no-reference';
+type Outcome = 'match' | 'known-diff' | 'differs' | 'reference-fails' | 'no-reference';
 
 export interface ResultRecord {
   id: string;
@@ -28,7 +28,7 @@ export interface ResultRecord {
   ms: number;
 }
 
-export interface RunResult {
+interface RunResult {
   events: Event[];
   /** Why the run does not count as passing (meaningful for the reference run). */
   failure?: string;
@@ -40,7 +40,7 @@ function freshPrefix(): string {
 }
 
 /** Run one phase of a scenario against one target; never throws. */
-export async function runPhase(def: ScenarioDef, body: ScenarioDef['body'], target: Target, prefix: string): Promise<RunResult> {
+async function runPhase(def: ScenarioDef, body: ScenarioDef['body'], target: Target, prefix: string): Promise<RunResult> {
   const t = new Ctx(target, def.id, prefix);
   let failure: string | undefined;
   try {
@@ -152,7 +152,7 @@ export function compatSuite(title: string, defs: ScenarioDef[]): void {
 // ---- restarts ------------------------------------------------------------------------------------
 
 /** Port of the reference node that restart scenarios restart (never the shared one). */
-export const RESTART_REFERENCE_PORT = Number(process.env.COMPAT_RMQ_RESTART_PORT ?? 5691);
+const RESTART_REFERENCE_PORT = Number(process.env.COMPAT_RMQ_RESTART_PORT ?? 5691);
 
 async function runBatch(defs: ScenarioDef[], target: Target, restart: () => Promise<Target>): Promise<Map<string, RunResult>> {
   const prefixes = new Map(defs.map((d) => [d.id, freshPrefix()]));

@@ -10,7 +10,7 @@ export interface PendingEntry {
   line: number;
 }
 
-export const PENDING_FILE = fileURLToPath(new URL('../PENDING.md', import.meta.url));
+const PENDING_FILE = fileURLToPath(new URL('../PENDING.md', import.meta.url));
 
 export function readPending(file = PENDING_FILE): PendingEntry[] {
   const out: PendingEntry[] = [];

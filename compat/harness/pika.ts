@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { ScenarioAbort, type Ctx, type Json } from './scenario.js';
 
-export const PYTHON = process.env.COMPAT_PYTHON ?? '/usr/bin/python3';
+const PYTHON = process.env.COMPAT_PYTHON ?? '/usr/bin/python3';
 const DRIVER = fileURLToPath(new URL('../pika/driver.py', import.meta.url));
 
 export async function runPika(t: Ctx, scenario: string, args: Record<string, string> = {}): Promise<Json[]> {

@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 const exec = promisify(execFile);
 
 /** Pinned so the container and Debian's package give the same reference (3.10.8, Debian 12). */
-export const RABBITMQ_IMAGE = 'rabbitmq:3.10.8';
+const RABBITMQ_IMAGE = 'rabbitmq:3.10.8';
 
 export interface ReferenceBroker {
   url: string;
@@ -213,7 +213,7 @@ function portOpen(port: number): Promise<boolean> {
 }
 
 /** True when the broker at url completes an AMQP handshake (amqplib, closed at once). */
-export async function amqpAnswers(url: string, timeoutMs: number): Promise<boolean> {
+async function amqpAnswers(url: string, timeoutMs: number): Promise<boolean> {
   const amqp = (await import('amqplib')).default;
   try {
     const conn = await amqp.connect(url, { timeout: timeoutMs });
@@ -224,7 +224,7 @@ export async function amqpAnswers(url: string, timeoutMs: number): Promise<boole
   }
 }
 
-export async function waitForAmqp(url: string, timeoutMs: number): Promise<void> {
+async function waitForAmqp(url: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await amqpAnswers(url, 2_000)) return;

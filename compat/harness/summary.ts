@@ -4,7 +4,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ResultRecord } from './compare.js';
 
-export function readResults(dir: string): ResultRecord[] {
+function readResults(dir: string): ResultRecord[] {
   if (!existsSync(dir)) return [];
   const out: ResultRecord[] = [];
   for (const f of readdirSync(dir).filter((f) => f.endsWith('.jsonl'))) {

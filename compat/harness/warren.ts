@@ -24,7 +24,7 @@ const ENTRY = fileURLToPath(new URL('../../src/index.ts', import.meta.url));
 
 let loaded: Promise<{ ok: true; start: StartBroker } | { ok: false; reason: string }> | undefined;
 
-export function loadWarren(): Promise<{ ok: true; start: StartBroker } | { ok: false; reason: string }> {
+function loadWarren(): Promise<{ ok: true; start: StartBroker } | { ok: false; reason: string }> {
   loaded ??= (async () => {
     if (!existsSync(ENTRY)) return { ok: false as const, reason: 'Warren is not built yet: src/index.ts does not exist' };
     try {

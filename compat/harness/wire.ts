@@ -40,7 +40,7 @@ for (const cls of spec.classes) {
 }
 
 /** A field-table value with its explicit type tag: ['I', 5], ['S', 'text'], ['F', {...}], ['A', [...]]. */
-export type Tagged = [string, unknown];
+type Tagged = [string, unknown];
 export type Table = Record<string, Tagged>;
 
 // ---- encoding ------------------------------------------------------------------------------------
@@ -276,7 +276,7 @@ export interface Frame {
   end: number;
 }
 
-export function decodeMethod(payload: Buffer): { name: string; fields: Record<string, Json> } {
+function decodeMethod(payload: Buffer): { name: string; fields: Record<string, Json> } {
   const r = new Reader(payload);
   const id = (r.u16() << 16) | r.u16();
   const def = byId.get(id);
@@ -300,7 +300,7 @@ export function decodeMethod(payload: Buffer): { name: string; fields: Record<st
 const PROPS = ['content-type', 'content-encoding', 'headers', 'delivery-mode', 'priority', 'correlation-id', 'reply-to', 'expiration', 'message-id', 'timestamp', 'type', 'user-id', 'app-id', 'cluster-id'];
 const PROP_TYPES = ['shortstr', 'shortstr', 'table', 'octet', 'octet', 'shortstr', 'shortstr', 'shortstr', 'shortstr', 'timestamp', 'shortstr', 'shortstr', 'shortstr', 'shortstr'];
 
-export function decodeHeader(payload: Buffer): Record<string, Json> {
+function decodeHeader(payload: Buffer): Record<string, Json> {
   const r = new Reader(payload);
   const cls = r.u16();
   r.u16();

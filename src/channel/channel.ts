@@ -17,19 +17,16 @@ import {
   SocketDrop,
   channelError,
   commandInvalid,
-  frameError,
   notFound,
   notImplemented,
   preconditionFailed,
   unexpectedFrame,
 } from '../errors.js';
 import { REPLY_QUEUE } from '../direct-reply.js';
-import { DecodeError, MalformedUtf8Error, Reader } from '../protocol/codec-primitives.js';
 import { FRAME_METHOD, ReplyCode } from '../protocol/generated/constants.js';
 import {
   METHOD_INFO,
   Method,
-  decodeMethod,
   encodeAccessRequestOk,
   encodeBasicCancelOk,
   encodeBasicQosOk,
@@ -51,11 +48,10 @@ import {
   encodeTxCommitOk,
   encodeTxRollbackOk,
   encodeTxSelectOk,
-  methodName,
   type AnyMethod,
   type BasicPublish,
 } from '../protocol/generated/methods.js';
-import { erlangBinary } from '../wire/frame-parser.js';
+import { decodeMethodFrame } from '../wire/method-frames.js';
 import { Confirms, PendingPublish } from './confirms.js';
 import { ContentAssembler } from './content.js';
 import { Deliveries, type Settlement } from './deliveries.js';
@@ -70,8 +66,6 @@ type MethodKey = AnyMethod['id'];
 type MethodOf<K extends MethodKey> = Extract<AnyMethod, { id: K }>;
 /** A command handler: the channel is open and the method is one a client may send. */
 type Handler<K extends MethodKey> = (ch: Channel, m: MethodOf<K>) => void;
-
-const reader = new Reader();
 
 export class Channel implements ChannelContext {
   state: ChannelState = 'starting';
@@ -132,7 +126,7 @@ export class Channel implements ChannelContext {
   }
 
   private handleMethodFrame(payload: Buffer, start: number, end: number): void {
-    const m = decodeChannelMethod(payload, start, end);
+    const m = decodeMethodFrame(payload, start, end, false);
     if (METHOD_INFO.get(m.id)!.hasContent) {
       // The content is assembled before the command is looked at, as RabbitMQ's assembler does; a
       // content-bearing method the client may not send is refused once its content is complete.
@@ -188,7 +182,7 @@ export class Channel implements ChannelContext {
       if (handler === undefined) throw commandInvalid('unimplemented method');
       handler(this, m);
     } catch (e) {
-      if (e instanceof AmqpError) e.withMethod(info.classId, info.methodId);
+      if (e instanceof AmqpError) e.withMethodOf(m.id);
       throw e;
     }
   }
@@ -308,24 +302,6 @@ export class Channel implements ChannelContext {
     }
     this.deliveries.release();
   }
-}
-
-/** Decodes a method frame on a channel, with RabbitMQ's errors for what cannot be decoded. */
-function decodeChannelMethod(payload: Buffer, start: number, end: number): AnyMethod {
-  const key = payload.readUInt32BE(start);
-  const r = reader.reset(payload, start + 4, end);
-  let m: AnyMethod | undefined;
-  try {
-    m = decodeMethod(key, r);
-    if (m !== undefined && r.pos !== end) throw new DecodeError('trailing bytes');
-  } catch (e) {
-    if (e instanceof MalformedUtf8Error) throw frameError(e.message);
-    if (!(e instanceof DecodeError)) throw e;
-    if (e.insideTable) throw new SocketDrop(`malformed field table in ${methodName(key)}: ${e.message}`);
-    throw frameError(`cannot decode ${erlangBinary(payload.subarray(start + 4, end))}`).withMethodOf(key);
-  }
-  if (m === undefined) throw new SocketDrop(`unknown method ${methodName(key)}`);
-  return m;
 }
 
 /** The commands a client may send on an open channel, by method key. */

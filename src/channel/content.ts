@@ -9,7 +9,7 @@ import { Method } from '../protocol/generated/methods.js';
 import { ClassId, FRAME_BODY, FRAME_HEADER } from '../protocol/generated/constants.js';
 import { TWO_32 } from '../protocol/codec-primitives.js';
 
-const enum Expecting {
+enum Expecting {
   Method,
   Header,
   Body,

@@ -8,6 +8,7 @@ import { internalError, notImplemented, preconditionFailed } from '../errors.js'
 import { asksForDirectReply, REPLY_PREFIX } from '../direct-reply.js';
 import { InvalidMessage, Message, expirationError, scanProperties, takeRoutingHeaders } from '../message/message.js';
 import { DecodeError } from '../protocol/codec-primitives.js';
+import { ReplyCode } from '../protocol/generated/constants.js';
 import { encodeBasicReturn, Method, type BasicPublish } from '../protocol/generated/methods.js';
 import { writeContent } from '../wire/content-frames.js';
 import type { Confirms } from './confirms.js';
@@ -91,7 +92,7 @@ export class Publisher {
   returnUnroutable(msg: Message): void {
     const host = this.ctx.host;
     const out = host.out;
-    encodeBasicReturn(out, this.ctx.number, { replyCode: 312, replyText: 'NO_ROUTE', exchange: msg.exchange, routingKey: msg.routingKey });
+    encodeBasicReturn(out, this.ctx.number, { replyCode: ReplyCode.NO_ROUTE, replyText: 'NO_ROUTE', exchange: msg.exchange, routingKey: msg.routingKey });
     writeContent(out, this.ctx.number, msg.properties, msg.bodyPieces ?? msg.body, msg.bodySize, host.frameMax);
     out.frameDone();
   }

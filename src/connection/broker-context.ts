@@ -19,3 +19,11 @@ export interface BrokerContext {
   /** Memory and disk alarms: while one is in effect, connections that publish are blocked. */
   readonly alarms: ResourceAlarms;
 }
+
+/** Where a stream came from; in-process streams have no addresses and count as loopback. */
+export interface PeerInfo {
+  remoteAddress?: string | undefined;
+  remotePort?: number | undefined;
+  localAddress?: string | undefined;
+  localPort?: number | undefined;
+}

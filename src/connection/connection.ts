@@ -37,55 +37,38 @@ import {
   notAllowed,
   unexpectedFrame,
 } from '../errors.js';
-import { DecodeError, MalformedUtf8Error, Reader } from '../protocol/codec-primitives.js';
-import { FRAME_BODY, FRAME_HEADER, FRAME_HEARTBEAT, FRAME_METHOD, PROTOCOL_HEADER } from '../protocol/generated/constants.js';
+import { FRAME_BODY, FRAME_METHOD, PROTOCOL_HEADER, ReplyCode } from '../protocol/generated/constants.js';
 import {
   Method,
-  decodeMethod,
   encodeConnectionBlocked,
   encodeConnectionClose,
   encodeConnectionCloseOk,
   encodeConnectionUnblocked,
   encodeConnectionUpdateSecretOk,
-  methodName,
   type AnyMethod,
 } from '../protocol/generated/methods.js';
-import { PublisherThrottle, type ThrottledConnection } from '../publisher-throttle.js';
+import type { BlockNotifier, PublisherThrottle } from '../publisher-throttle.js';
 import type { VHost } from '../vhost.js';
-import { FrameParser, erlangBinary, snippet, type FrameHandler } from '../wire/frame-parser.js';
+import { erlangBinary, snippet } from '../wire/frame-parser.js';
+import { checkFrame, decodeMethodFrame } from '../wire/method-frames.js';
 import { Outbound } from '../wire/outbound.js';
-import type { BrokerContext } from './broker-context.js';
+import type { BrokerContext, PeerInfo } from './broker-context.js';
 import { Handshake } from './handshake.js';
 import { Heartbeats, type HeartbeatPeer } from './heartbeat.js';
-
-/**
- * Input a connection may have processed per event-loop turn before the others get theirs: in
- * practice one socket read (Node reads up to 64 KiB at a time) for a connection that keeps sending.
- */
-const INPUT_PER_TURN = 4096;
+import { SocketInput, type InputSink } from './socket-input.js';
 
 export type ConnectionState = 'awaiting-header' | 'starting' | 'securing' | 'tuning' | 'opening' | 'running' | 'closed';
 
-/** Where a stream came from; in-process streams have no addresses and count as loopback. */
-export interface PeerInfo {
-  remoteAddress?: string | undefined;
-  remotePort?: number | undefined;
-  localAddress?: string | undefined;
-  localPort?: number | undefined;
-}
-
 let nextConnectionId = 1;
-const reader = new Reader();
 
-export class Connection implements FrameHandler, ChannelHost, ThrottledConnection, HeartbeatPeer {
+export class Connection implements InputSink, ChannelHost, BlockNotifier, HeartbeatPeer {
   readonly id = nextConnectionId++;
   state: ConnectionState = 'awaiting-header';
   log: Logger;
   readonly out: Outbound;
-  private readonly parser: FrameParser;
+  private readonly input: SocketInput;
   private readonly handshake: Handshake;
   private readonly heartbeats = new Heartbeats();
-  private readonly throttle: PublisherThrottle;
   private headerBuf: Buffer | null = null;
 
   readonly channels = new Map<number, Channel>();
@@ -95,36 +78,12 @@ export class Connection implements FrameHandler, ChannelHost, ThrottledConnectio
   user: User | undefined;
   private _vhost: VHost | undefined;
 
-  bytesIn = 0;
   /** Channels with confirms to send once the current input is processed. */
   private confirmChannels: ConfirmSender[] = [];
-  private processingInput = false;
-  /** A publish arrived in the current batch of input (back-pressure applies to publishers only). */
-  private publishedNow = false;
   private confirmFlushScheduled = false;
   private handshakeTimer: NodeJS.Timeout | undefined;
   private closeTimer: NodeJS.Timeout | undefined;
-  private ended = false;
-
-  /** Input processed in the current event-loop turn, and whether the socket waits for the next one. */
-  private turnBytes = 0;
-  private yielding = false;
-  private resumeScheduled = false;
-  /**
-   * The parser's frame handler while an alarm is in effect: after each content frame the throttle
-   * may block the connection (rabbit_reader's publish_received). Otherwise frames go straight here.
-   */
-  private readonly watchingFrames: FrameHandler = {
-    onFrame: (type, channel, payload, start, end) => {
-      this.onFrame(type, channel, payload, start, end);
-      if ((type === FRAME_HEADER || type === FRAME_BODY) && channel !== 0 && this.state === 'running') this.throttle.contentReceived();
-    },
-    onSplitBody: (channel, pieces, size) => {
-      this.onSplitBody(channel, pieces, size);
-      if (channel !== 0 && this.state === 'running') this.throttle.contentReceived();
-    },
-    onFatal: (explanation) => this.onFatal(explanation),
-  };
+  ended = false;
 
   /** Called once the connection is gone, whatever the reason. */
   onEnd: (() => void) | undefined;
@@ -141,11 +100,9 @@ export class Connection implements FrameHandler, ChannelHost, ThrottledConnectio
       peer: peer.remoteAddress !== undefined ? `${peer.remoteAddress}:${peer.remotePort}` : 'in-process',
     });
     this.out = new Outbound(socket);
-    this.parser = new FrameParser(this, FRAME_MIN_SIZE);
+    this.input = new SocketInput(socket, this, this, broker.alarms, broker.storeBacklog);
     this.handshake = new Handshake(this.out, broker, peer);
-    this.throttle = new PublisherThrottle(this, broker.alarms, broker.storeBacklog);
 
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err: Error) => {
       this.log.debug({ err: err.message }, 'socket error');
       this.terminate('socket error');
@@ -184,16 +141,20 @@ export class Connection implements FrameHandler, ChannelHost, ThrottledConnectio
   }
 
   get publisher(): PublisherThrottle {
-    return this.throttle;
+    return this.input.throttle;
   }
 
   /** RabbitMQ's view of the connection's publishing: running, blocking, blocked, or flow. */
   get blockState(): 'running' | 'blocking' | 'blocked' | 'flow' {
-    return this.throttle.state;
+    return this.input.throttle.state;
   }
 
   get inputBlocked(): boolean {
-    return this.throttle.isBlocked;
+    return this.input.throttle.isBlocked;
+  }
+
+  get bytesIn(): number {
+    return this.input.bytesIn;
   }
 
   get clientProperties() {
@@ -205,101 +166,30 @@ export class Connection implements FrameHandler, ChannelHost, ThrottledConnectio
   }
 
   // ------------------------------------------------------------------------------------------
-  // Input
+  // Input (InputSink: the socket input feeds the parser, which calls onFrame)
 
-  private onData(chunk: Buffer): void {
-    if (this.ended) return;
-    this.bytesIn += chunk.length;
-    this.processInput(chunk);
-    this.turnBytes += chunk.length;
-    if (this.turnBytes >= INPUT_PER_TURN && !this.yielding && !this.ended) this.yieldTurn();
+  beforeFrames(chunk: Buffer): Buffer {
+    return this.state === 'awaiting-header' ? this.readProtocolHeader(chunk) : chunk;
   }
 
-  /**
-   * Fairness between connections. libuv reads a busy socket again and again within one event-loop
-   * turn (as long as data keeps coming), so a flooding publisher could have megabytes processed
-   * before a consumer's acknowledgement is looked at once, starving every consumer that waits on
-   * its prefetch window. After INPUT_PER_TURN bytes (in practice, after each read) the connection
-   * pauses until the next turn: each connection gets its share per turn, and an ack waits at most
-   * one turn. (RabbitMQ gets the same effect from credit flow between its reader, channel and queue
-   * processes.)
-   */
-  private yieldTurn(): void {
-    this.yielding = true;
-    this.socket.pause();
-    setImmediate(this.endTurn);
+  inputProcessed(): void {
+    this.flushConfirms();
   }
 
-  private readonly endTurn = (): void => {
-    this.yielding = false;
-    this.turnBytes = 0;
-    if (this.throttle.readable && !this.ended) this.socket.resume();
-  };
-
-  /** Parses a chunk from the socket, or (null) the input kept while the connection was blocked. */
-  private processInput(chunk: Buffer | null): void {
-    this.processingInput = true;
-    try {
-      if (chunk === null) {
-        this.parser.resume();
-      } else {
-        if (this.state === 'awaiting-header') {
-          chunk = this.readProtocolHeader(chunk);
-          if (chunk.length === 0) return;
-        }
-        this.parser.feed(chunk);
-      }
-      this.flushConfirms();
-      if (this.publishedNow) {
-        this.publishedNow = false;
-        this.throttle.published();
-      }
-    } catch (e) {
-      this.unexpectedFailure(e);
-    } finally {
-      this.processingInput = false;
-    }
+  inputFailed(e: unknown): void {
+    this.unexpectedFailure(e);
   }
 
   /** A channel received a publish. */
   published(): void {
-    this.publishedNow = true;
+    this.input.published();
   }
 
   // ------------------------------------------------------------------------------------------
-  // Back-pressure (ThrottledConnection: the throttle decides, the connection stops and starts reading)
-
-  suspendInput(): void {
-    this.socket.pause();
-    // Frames after the one that blocked are kept for later, in order.
-    this.parser.suspend();
-    this.log.debug({ reason: this.broker.alarms.any ? this.broker.alarms.blockedReason() : 'store backlog' }, 'publisher blocked');
-  }
-
-  pauseSocket(): void {
-    this.socket.pause();
-  }
-
-  /**
-   * Reads again: first what was kept while blocked (which may block again), then the socket. Deferred
-   * so that an alarm change never runs a connection's input inside another connection's work.
-   */
-  inputMayResume(): void {
-    if (this.resumeScheduled) return;
-    this.resumeScheduled = true;
-    queueMicrotask(() => {
-      this.resumeScheduled = false;
-      if (this.ended || !this.throttle.readable && !this.parser.isSuspended) return;
-      if (this.parser.isSuspended && !this.throttle.isBlocked) this.processInput(null);
-      if (this.throttle.readable && !this.ended && !this.yielding) this.socket.resume();
-    });
-  }
-
-  watchContent(on: boolean): void {
-    this.parser.handler = on ? this.watchingFrames : this;
-  }
+  // Alarm blocks (BlockNotifier)
 
   notifyBlocked(reason: string): void {
+    this.log.debug({ reason }, 'publisher blocked');
     if (!this.hasCapability('connection.blocked')) return;
     encodeConnectionBlocked(this.out, 0, { reason });
     this.out.frameDone();
@@ -314,7 +204,7 @@ export class Connection implements FrameHandler, ChannelHost, ThrottledConnectio
 
   /** An alarm was set or cleared (the broker tells every connection). */
   alarmsChanged(): void {
-    this.throttle.alarmsChanged();
+    this.input.throttle.alarmsChanged();
   }
 
   // ------------------------------------------------------------------------------------------
@@ -326,7 +216,7 @@ export class Connection implements FrameHandler, ChannelHost, ThrottledConnectio
    */
   confirmsPending(channel: ConfirmSender): void {
     if (!this.confirmChannels.includes(channel)) this.confirmChannels.push(channel);
-    if (!this.processingInput && !this.confirmFlushScheduled) {
+    if (!this.input.processing && !this.confirmFlushScheduled) {
       this.confirmFlushScheduled = true;
       queueMicrotask(() => {
         this.confirmFlushScheduled = false;
@@ -359,7 +249,7 @@ export class Connection implements FrameHandler, ChannelHost, ThrottledConnectio
     const is09 = h[0] === 0x41 && h.toString('latin1', 0, 4) === 'AMQP' && h[4] === 1 && h[5] === 1 && h[6] === 0 && h[7] === 9;
     if (!is091 && !is09) {
       this.log.info({ header: erlangBinary(h) }, 'unsupported protocol header; refusing');
-      this.parser.stop();
+      this.input.stop();
       this.ended = true;
       this.endSocket(PROTOCOL_HEADER);
       this.cleanup();
@@ -417,42 +307,13 @@ export class Connection implements FrameHandler, ChannelHost, ThrottledConnectio
   }
 
   private onChannel0Frame(type: number, payload: Buffer, start: number, end: number): void {
-    switch (type) {
-      case FRAME_HEARTBEAT:
-        if (end !== start) throw frameError(`type 8, ${snippet(payload, start, end)}: unknown_frame`);
-        return;
-      case FRAME_METHOD: {
-        if (end - start < 4) throw frameError(`type 1, ${snippet(payload, start, end)}: unknown_frame`);
-        const key = payload.readUInt32BE(start);
-        this.handleMethod0(this.decode(key, payload, start, end));
-        return;
-      }
-      case FRAME_HEADER:
-      case FRAME_BODY:
-        if (type === FRAME_HEADER && end - start < 12) throw frameError(`type 2, ${snippet(payload, start, end)}: unknown_frame`);
-        throw unexpectedFrame(`type ${type}, ${snippet(payload, start, end)}`);
-      default:
-        throw frameError(`type ${type}, ${snippet(payload, start, end)}: unknown_frame`);
-    }
+    checkFrame(type, 0, payload, start, end);
+    if (type === FRAME_METHOD) this.handleMethod0(decodeMethodFrame(payload, start, end, true));
   }
 
   private onChannelFrame(type: number, channel: number, payload: Buffer, start: number, end: number): void {
     if (this.state !== 'running') throw unexpectedFrame(`type ${type}, ${snippet(payload, start, end)}`);
-    switch (type) {
-      case FRAME_METHOD:
-        if (end - start < 4) throw frameError(`type 1, ${snippet(payload, start, end)}: unknown_frame`);
-        break;
-      case FRAME_HEADER:
-        if (end - start < 12) throw frameError(`type 2, ${snippet(payload, start, end)}: unknown_frame`);
-        break;
-      case FRAME_BODY:
-        break;
-      case FRAME_HEARTBEAT:
-        if (end !== start) throw frameError(`type 8, ${snippet(payload, start, end)}: unknown_frame`);
-        throw unexpectedFrame(`type 8, ${snippet(payload, start, end)}`);
-      default:
-        throw frameError(`type ${type}, ${snippet(payload, start, end)}: unknown_frame`);
-    }
+    checkFrame(type, channel, payload, start, end);
     let ch = this.channels.get(channel);
     if (ch === undefined) {
       // Like RabbitMQ, a channel comes into being with its first frame; anything but channel.open
@@ -464,23 +325,6 @@ export class Connection implements FrameHandler, ChannelHost, ThrottledConnectio
       this.channels.set(channel, ch);
     }
     ch.handleFrame(type, payload, start, end);
-  }
-
-  private decode(key: number, payload: Buffer, start: number, end: number): AnyMethod {
-    const r = reader.reset(payload, start + 4, end);
-    let m: AnyMethod | undefined;
-    try {
-      m = decodeMethod(key, r);
-      if (m !== undefined && r.pos !== end) throw new DecodeError('trailing bytes');
-    } catch (e) {
-      // On channel 0 RabbitMQ's reader names the method; on other channels the error has none.
-      if (e instanceof MalformedUtf8Error) throw frameError(e.message).withMethodOf(key);
-      if (!(e instanceof DecodeError)) throw e;
-      if (e.insideTable) throw new SocketDrop(`malformed field table in ${methodName(key)}: ${e.message}`);
-      throw frameError(`cannot decode ${erlangBinary(payload.subarray(start + 4, end))}`).withMethodOf(key);
-    }
-    if (m === undefined) throw new SocketDrop(`unknown method ${methodName(key)}`);
-    return m;
   }
 
   // ------------------------------------------------------------------------------------------
@@ -559,7 +403,7 @@ export class Connection implements FrameHandler, ChannelHost, ThrottledConnectio
     this.frameMax = t.frameMax;
     this.channelMax = t.channelMax;
     this.heartbeat = t.heartbeat;
-    this.parser.setFrameMax(t.frameMax);
+    this.input.parser.setFrameMax(t.frameMax);
     this.heartbeats.start(this, t.heartbeat);
     this.state = 'opening';
   }
@@ -569,7 +413,7 @@ export class Connection implements FrameHandler, ChannelHost, ThrottledConnectio
     this.state = 'running';
     if (this.handshakeTimer !== undefined) clearTimeout(this.handshakeTimer);
     this.log = this.log.child({ vhost: vhostName });
-    this.throttle.start();
+    this.input.throttle.start();
     this.log.info(`user '${this.user!.name}' authenticated and granted access to vhost '${vhostName}'`);
   }
 
@@ -646,9 +490,9 @@ export class Connection implements FrameHandler, ChannelHost, ThrottledConnectio
     if (this.state === 'closed' || this.ended) return;
     this.releaseAll();
     this.state = 'closed';
-    this.throttle.stop();
+    this.input.throttle.stop();
     // An internal error carries no explanation in RabbitMQ's reply text.
-    const replyText = err.code === 541 && err.explanation === '' ? 'INTERNAL_ERROR' : err.replyTextBytes;
+    const replyText = err.code === ReplyCode.INTERNAL_ERROR && err.explanation === '' ? 'INTERNAL_ERROR' : err.replyTextBytes;
     encodeConnectionClose(this.out, 0, { replyCode: err.code, replyText, classId: err.classId, methodId: err.methodId });
     this.out.frameDone();
     this.out.flush();
@@ -678,7 +522,7 @@ export class Connection implements FrameHandler, ChannelHost, ThrottledConnectio
 
   /** Stops reading, waits RabbitMQ's silent-close delay, then closes the socket. */
   private silentClose(): void {
-    this.parser.stop();
+    this.input.stop();
     this.releaseAll();
     this.state = 'closed';
     this.out.flush();
@@ -709,7 +553,7 @@ export class Connection implements FrameHandler, ChannelHost, ThrottledConnectio
     if (this.ended) return;
     this.ended = true;
     this.log.debug({ reason }, 'connection terminated');
-    this.parser.stop();
+    this.input.stop();
     try {
       this.releaseAll();
     } catch (e) {
@@ -738,7 +582,7 @@ export class Connection implements FrameHandler, ChannelHost, ThrottledConnectio
   }
 
   private cleanup(): void {
-    this.throttle.stop();
+    this.input.throttle.stop();
     this.heartbeats.stop();
     if (this.handshakeTimer !== undefined) clearTimeout(this.handshakeTimer);
     if (this.closeTimer !== undefined) clearTimeout(this.closeTimer);

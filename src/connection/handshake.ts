@@ -18,8 +18,7 @@ import {
 } from '../protocol/generated/methods.js';
 import type { VHost } from '../vhost.js';
 import type { Outbound } from '../wire/outbound.js';
-import type { BrokerContext } from './broker-context.js';
-import type { PeerInfo } from './connection.js';
+import type { BrokerContext, PeerInfo } from './broker-context.js';
 
 export interface Tuning {
   readonly frameMax: number;

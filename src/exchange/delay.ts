@@ -7,7 +7,7 @@ import { Message } from '../message/message.js';
 import { fv, type FieldValue } from '../protocol/field-table.js';
 
 /** The longest delay the plugin accepts (an Erlang timer's limit); longer ones route at once. */
-export const MAX_DELAY_MS = 4_294_967_295;
+const MAX_DELAY_MS = 4_294_967_295;
 
 /**
  * The delay a message's `x-delay` header asks for, in ms, or 0 when it asks for none (no header, a

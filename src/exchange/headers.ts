@@ -10,7 +10,7 @@ import { isUtf8 } from 'node:buffer';
 import type { Message } from '../message/message.js';
 import { FIELD_TYPE_NAMES, type FieldTable, type FieldValue } from '../protocol/field-table.js';
 import { Exchange, type Binding, type RouteSink } from './exchange.js';
-import { erlangTerm } from './erlang-format.js';
+import { erlangTerm } from '../protocol/erlang-format.js';
 
 type MatchKind = 'all' | 'any' | 'all-with-x' | 'any-with-x';
 

@@ -23,7 +23,7 @@ import { MinHeap } from '../util/min-heap.js';
 import { delayOf, withDelayServed } from './delay.js';
 
 /** Held bodies kept in memory (for quick release) before further ones are paged out. */
-export const HELD_IN_MEMORY = 16 * 1024 * 1024;
+const HELD_IN_MEMORY = 16 * 1024 * 1024;
 /** Messages read back and routed per turn of the event loop when many come due together. */
 const RELEASE_BATCH = 2048;
 /** setTimeout's longest interval; longer waits re-arm. */

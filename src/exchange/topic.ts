@@ -20,7 +20,7 @@ class TrieNode {
   }
 }
 
-export function splitTopicKey(key: string): string[] {
+function splitTopicKey(key: string): string[] {
   return key === '' ? [] : key.split('.');
 }
 

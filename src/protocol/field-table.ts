@@ -81,7 +81,7 @@ export function table(entries: Iterable<readonly [string, FieldValue]> = []): Fi
   return new Map(entries);
 }
 
-export function isIntegerType(type: FieldType): boolean {
+function isIntegerType(type: FieldType): boolean {
   return type === 'b' || type === 'B' || type === 's' || type === 'u' || type === 'I' || type === 'i' || type === 'l';
 }
 
@@ -107,7 +107,7 @@ export function toPlain(t: FieldTable): Record<string, unknown> {
   return out;
 }
 
-export function plainValue(v: FieldValue): unknown {
+function plainValue(v: FieldValue): unknown {
   switch (v.type) {
     case 'F':
       return toPlain(v.value);

@@ -5,7 +5,7 @@
  * ("invalid arg 'x-max-length' for queue 'q' in vhost '/': {value_negative,-1}").
  */
 import { preconditionFailed, resourceName } from '../errors.js';
-import { erlangTerm } from '../exchange/erlang-format.js';
+import { erlangTerm } from '../protocol/erlang-format.js';
 import { FIELD_TYPE_NAMES, type FieldTable, type FieldValue } from '../protocol/field-table.js';
 
 export type QueueType = 'classic' | 'quorum' | 'stream';
@@ -56,7 +56,7 @@ const maxAgeArg: Validator = (v) => {
   return undefined;
 };
 
-export const QUEUE_TYPES: readonly QueueType[] = ['classic', 'quorum', 'stream'];
+const QUEUE_TYPES: readonly QueueType[] = ['classic', 'quorum', 'stream'];
 const queueTypeArg = oneOfStrings(QUEUE_TYPES, (s) => quoted(`unsupported queue type '${s}'`));
 
 /** RabbitMQ's declare_args(), in its order. */

@@ -32,7 +32,7 @@ import type { MessageTarget, PublishOutcome } from './target.js';
 import type { PacedPublisher } from '../publisher-throttle.js';
 import { queueTypeOf, type QueueType } from './arguments.js';
 import { QueueEntry } from '../message/queue-entry.js';
-import { eventLoopBusy } from '../util/event-loop-load.js';
+import { QueuePacing } from './pacing.js';
 import { PriorityReadyList } from './priority-ready-list.js';
 import { ReadyList, type Ready } from './ready-list.js';
 
@@ -58,35 +58,13 @@ export type Overflow = 'drop-head' | 'reject-publish' | 'reject-publish-dlx';
 
 const EMPTY = Buffer.alloc(0);
 
-/**
- * Publisher pacing. When the event loop is saturated, every message taken in is time not spent
- * delivering, and a backlog that grows while consumers are busy taking messages helps nobody (past
- * the in-memory window it also costs disk writes and reads). So a queue whose consumers are taking
- * messages (one settled a delivery within PACE_ACTIVE_MS) while more than PACE_BACKLOG messages wait
- * and the loop is saturated lets its publishers get at most PACE_AHEAD messages ahead of its
- * deliveries; then they pause until it has delivered half of that (or, while the backlog is above
- * PACE_BACKLOG, PACE_AHEAD more than that, so the backlog shrinks back into memory), or until the
- * loop has time again, or its consumers go quiet. RabbitMQ reaches the same balance through credit flow between its
- * channel and queue processes. A broker with time to spare, a queue without consumers or with
- * consumers that are not acknowledging, takes messages as fast as they come: queues still absorb
- * bursts for slow consumers.
- */
-export const PACE_BACKLOG = 10_000;
-export const PACE_AHEAD = 2_000;
-const PACE_ACTIVE_MS = 20;
 /** setTimeout's longest delay (2^31 - 1 ms); a longer one fires at once. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export class Queue implements MessageTarget {
   readonly kind = 'queue';
-  /** Publisher pacing: messages taken in beyond deliveries while pacing applies. */
-  private paceAhead = 0;
-  /** Set while publishers should wait for this queue's deliveries to catch up. */
-  overPace = false;
-  /** When a consumer last settled (acknowledged, rejected) a delivery of this queue. */
-  private lastCreditAt = 0;
-  private readonly paceWaiters = new Set<PacedPublisher>();
-  private paceTimer: NodeJS.Timeout | undefined;
+  /** Publisher pacing (see pacing.ts). */
+  private readonly pacing = new QueuePacing(this, () => this.deleted);
   private readonly ready: Ready;
   readonly consumers = new ConsumerSet();
   private nextSeq = 1;
@@ -223,47 +201,17 @@ export class Queue implements MessageTarget {
       }
     }
     if (limited) this.dropHeadOverLimit();
-    if (this.ready.length > PACE_BACKLOG && this.consumers.size > 0) this.pace();
+    if (this.consumers.size > 0) this.pacing.taken(this.ready.length);
     return durable ? 'pending' : 'done';
   }
 
-  /**
-   * How far the deliveries must catch up before paused publishers go on: half the allowance, or,
-   * while the backlog is still above PACE_BACKLOG, a full allowance beyond the publishers' lead (and
-   * the lead is then forgotten), so that each pause shrinks the backlog by PACE_AHEAD, back towards
-   * the in-memory window, instead of holding it where it was.
-   */
-  private paceReleaseAt(): number {
-    return this.ready.length > PACE_BACKLOG ? -PACE_AHEAD : PACE_AHEAD / 2;
-  }
-
-  private pace(): void {
-    if (Date.now() - this.lastCreditAt > PACE_ACTIVE_MS || !eventLoopBusy()) return;
-    if (++this.paceAhead > PACE_AHEAD) this.overPace = true;
+  /** Publishers into this queue should wait now (publisher pacing). */
+  get overPace(): boolean {
+    return this.pacing.overPace;
   }
 
   paceWaiter(w: PacedPublisher): void {
-    this.paceWaiters.add(w);
-    this.paceTimer ??= setTimeout(this.paceCheck, PACE_ACTIVE_MS);
-  }
-
-  /** Consumers went quiet (or the queue is gone): publishers need not wait for them. */
-  private readonly paceCheck = (): void => {
-    this.paceTimer = undefined;
-    if (this.paceWaiters.size === 0) return;
-    if (this.deleted || Date.now() - this.lastCreditAt >= PACE_ACTIVE_MS || !eventLoopBusy()) this.releasePace(true);
-    else this.paceTimer = setTimeout(this.paceCheck, PACE_ACTIVE_MS);
-  };
-
-  /** Lets the waiting publishers go; `forgive` also forgets how far ahead they were. */
-  private releasePace(forgive = false): void {
-    this.overPace = false;
-    if (forgive) this.paceAhead = 0;
-    if (this.paceTimer !== undefined) clearTimeout(this.paceTimer);
-    this.paceTimer = undefined;
-    const waiters = [...this.paceWaiters];
-    this.paceWaiters.clear();
-    for (const w of waiters) w.paceReleased(this);
+    this.pacing.wait(w);
   }
 
   /** A page write finished: the body can go if the message still waits behind the loaded zone. */
@@ -443,7 +391,7 @@ export class Queue implements MessageTarget {
   /** A consumer regained credit: give it work. */
   /** A consumer settled deliveries of this queue: its consumers are taking messages (pacing). */
   consumersSettled(): void {
-    this.lastCreditAt = Date.now();
+    this.pacing.settled();
   }
 
   consumerHasCredit(c: Consumer): void {
@@ -491,7 +439,7 @@ export class Queue implements MessageTarget {
         }
         const e = ready.shift()!;
         if (!c.noAck) this.unackedCount++;
-        if (this.paceAhead > 0 || (this.paceAhead > -PACE_AHEAD && ready.length > PACE_BACKLOG)) this.paceAhead--;
+        this.pacing.delivered(ready.length);
         c.deliver(e);
         this.markDelivered(e);
         if (c.noAck) this.store.remove(e);
@@ -499,7 +447,7 @@ export class Queue implements MessageTarget {
     } finally {
       this.delivering = false;
     }
-    if (this.overPace && this.paceAhead <= this.paceReleaseAt()) this.releasePace(this.ready.length > PACE_BACKLOG);
+    this.pacing.deliveriesDone(this.ready.length);
     // The head left waiting (consumers out of credit) expires on time, as after RabbitMQ's fetch/2.
     this.armTtlTimer();
     this.maybeRefill();
@@ -563,7 +511,7 @@ export class Queue implements MessageTarget {
   /** Deletes the queue: consumers are told, ready messages dropped. Returns the ready count. */
   delete(): number {
     this.deleted = true;
-    this.releasePace(true);
+    this.pacing.release(true);
     if (this.ttlTimer !== undefined) clearTimeout(this.ttlTimer);
     if (this.expiryTimer !== undefined) clearTimeout(this.expiryTimer);
     const n = this.ready.length;

@@ -39,8 +39,8 @@ export interface Ready extends Iterable<QueueEntry> {
  * entry, which stays in memory anyway, outweighs the body, so paging them out would save little and
  * cost a write and a read each; large ones hit the byte limit first.
  */
-export const DEFAULT_WINDOW_COUNT = 16384;
-export const DEFAULT_WINDOW_BYTES = 8 * 1024 * 1024;
+const DEFAULT_WINDOW_COUNT = 16384;
+const DEFAULT_WINDOW_BYTES = 8 * 1024 * 1024;
 
 export class ReadyList implements Ready {
   /** Quorum queues' returned entries, in the order they came back; served first. */

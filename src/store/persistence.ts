@@ -9,14 +9,40 @@ import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { Binding, Exchange } from '../exchange/exchange.js';
-import type { Queue } from '../queue/queue.js';
+import type { FieldTable } from '../protocol/field-table.js';
 import { nodeIo, type FileIo } from './io.js';
 import { DefinitionsLog, type BindingDefinition, type Definitions } from './definitions.js';
 import { openDataDir, type OpenedDataDir } from './data-dir.js';
 import { Persister, type SyncMode } from './persister.js';
-import { MemoryQueueStore, type QueueStore } from './queue-store.js';
+import { MemoryQueueStore, type QueueStore, type QueueTerms } from './queue-store.js';
 import { SegmentQueueStore } from './segment-store.js';
+
+/**
+ * What the store sees of the model: the few fields it records. The model's queues, exchanges and
+ * bindings have them; the store never imports the model.
+ */
+export interface Exchange {
+  readonly vhost: string;
+  readonly name: string;
+  readonly type: string;
+  readonly options: { readonly durable: boolean; readonly autoDelete: boolean; readonly internal: boolean; readonly arguments: FieldTable };
+}
+
+export interface Queue {
+  readonly vhost: string;
+  readonly name: string;
+  readonly options: { readonly durable: boolean; readonly autoDelete: boolean; readonly arguments: FieldTable };
+  /** Where the queue keeps its messages (closed with the queue's terms at shutdown). */
+  readonly store: QueueStore;
+  terms(): QueueTerms;
+}
+
+export interface Binding {
+  readonly source: Exchange;
+  readonly destination: { readonly kind: 'queue' | 'exchange'; readonly name: string; readonly options: { readonly durable: boolean } };
+  readonly routingKey: string;
+  readonly arguments: FieldTable;
+}
 
 export interface Persistence {
   /** A store for a queue being declared (or recovered, with its definition's id). */
@@ -32,7 +58,7 @@ export interface Persistence {
 }
 
 /** A binding survives restarts when both its ends do (RabbitMQ's rule). */
-export function isDurableBinding(b: Binding): boolean {
+function isDurableBinding(b: Binding): boolean {
   return b.source.options.durable && b.destination.options.durable;
 }
 

@@ -18,10 +18,11 @@
  * crash can only tear the tail of the file being written.
  */
 import { crc32 } from 'node:zlib';
+import { TWO_32 } from '../protocol/codec-primitives.js';
 
-export const RECORD_HEADER = 8;
+const RECORD_HEADER = 8;
 const FIXED = 8 + 8 + 1 + 1 + 1 + 4 + 4;
-export const FLAG_PERSISTENT = 1;
+const FLAG_PERSISTENT = 1;
 const FLAG_EXTRA_KEYS = 2;
 /** A record carries at most this many extra routing keys (more are not kept). */
 const MAX_EXTRA_KEYS = 255;
@@ -57,13 +58,6 @@ function extraKeysSize(keys: readonly string[] | undefined): number {
   return n;
 }
 
-/** Encodes a record into one buffer. */
-export function encodeRecord(r: RecordFields): Buffer {
-  const b = Buffer.allocUnsafe(recordSize(r));
-  writeRecord(b, 0, r);
-  return b;
-}
-
 /** Encodes a record at `at` of `b`, which has room for recordSize(r) bytes. */
 export function writeRecord(b: Buffer, at: number, r: RecordFields): void {
   const ex = Buffer.byteLength(r.exchange);
@@ -72,10 +66,10 @@ export function writeRecord(b: Buffer, at: number, r: RecordFields): void {
   const len = FIXED + ex + rk + r.properties.length + r.body.length + extraKeysSize(keys);
   let p = at + RECORD_HEADER;
   b.writeUInt32BE(len, at);
-  b.writeUInt32BE(Math.floor(r.seq / 0x1_0000_0000), p);
+  b.writeUInt32BE(Math.floor(r.seq / TWO_32), p);
   b.writeUInt32BE(r.seq >>> 0, p + 4);
   p += 8;
-  b.writeUInt32BE(Math.floor(r.time / 0x1_0000_0000), p);
+  b.writeUInt32BE(Math.floor(r.time / TWO_32), p);
   b.writeUInt32BE(r.time >>> 0, p + 4);
   p += 8;
   b[p++] = (r.persistent ? FLAG_PERSISTENT : 0) | (keys !== undefined ? FLAG_EXTRA_KEYS : 0);
@@ -124,9 +118,9 @@ export function readRecord(buf: Buffer, at: number, base: number, verify: boolea
   const end = start + len;
   if (verify && crc32(buf.subarray(start, end)) !== buf.readUInt32BE(at + 4)) return { kind: 'torn', reason: 'CRC mismatch' };
   let p = start;
-  const seq = buf.readUInt32BE(p) * 0x1_0000_0000 + buf.readUInt32BE(p + 4);
+  const seq = buf.readUInt32BE(p) * TWO_32 + buf.readUInt32BE(p + 4);
   p += 8;
-  const time = buf.readUInt32BE(p) * 0x1_0000_0000 + buf.readUInt32BE(p + 4);
+  const time = buf.readUInt32BE(p) * TWO_32 + buf.readUInt32BE(p + 4);
   p += 8;
   const flags = buf[p++]!;
   const exLen = buf[p++]!;

@@ -15,13 +15,14 @@ import { closeSync, existsSync, fdatasyncSync, ftruncateSync, mkdirSync, openSyn
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { Message, scanProperties } from '../message/message.js';
+import { TWO_32 } from '../protocol/codec-primitives.js';
 import { QueueEntry } from '../message/queue-entry.js';
 import type { AppendFile, Persister, StoredCallback } from './persister.js';
 import type { QueueStore, QueueTerms, RecoveredQueue } from './queue-store.js';
 import { readRecord, recordSize, writeRecord, type DecodedRecord, type RecordFields } from './records.js';
 
 const MAGIC = Buffer.from('WRNSEG01');
-export const DEFAULT_SEGMENT_SIZE = 8 * 1024 * 1024;
+const DEFAULT_SEGMENT_SIZE = 8 * 1024 * 1024;
 /** Reads for loading are merged when records are this close. */
 const READ_GAP = 64 * 1024;
 const READ_MAX = 4 * 1024 * 1024;
@@ -133,7 +134,7 @@ export class SegmentQueueStore implements QueueStore {
     if (this.durable && entry.persistent) {
       if (seg.ack === null || seg.ack.failed !== undefined) seg.ack = this.openAckLog(seg);
       const b = Buffer.allocUnsafe(8);
-      b.writeUInt32BE(Math.floor(entry.seq / 0x1_0000_0000), 0);
+      b.writeUInt32BE(Math.floor(entry.seq / TWO_32), 0);
       b.writeUInt32BE(entry.seq >>> 0, 4);
       seg.ack.append(b);
     }
@@ -342,7 +343,7 @@ export class SegmentQueueStore implements QueueStore {
     if (whole !== data.length) this.log.warn({ file: seg.ackPath, dropped: data.length - whole }, 'ignored a torn acknowledgement record');
     if (whole !== data.length) truncateSync(seg.ackPath, whole); // later acks are appended: they must start on an 8-byte boundary
     for (let p = 0; p < whole; p += 8) {
-      const seq = data.readUInt32BE(p) * 0x1_0000_0000 + data.readUInt32BE(p + 4);
+      const seq = data.readUInt32BE(p) * TWO_32 + data.readUInt32BE(p + 4);
       if (seq !== 0) acked.add(seq);
     }
     return acked;

@@ -18,7 +18,7 @@
  */
 import { FRAME_BODY, FRAME_END } from '../protocol/generated/constants.js';
 
-export const FRAME_HEADER_SIZE = 7;
+const FRAME_HEADER_SIZE = 7;
 /** Header plus frame-end: what a frame costs beyond its payload. */
 export const FRAME_OVERHEAD = 8;
 
@@ -26,7 +26,7 @@ export const FRAME_OVERHEAD = 8;
  * Body frames at least this large that arrive split across socket chunks are passed on as views of
  * those chunks instead of being assembled (a copy): with 64 KiB reads, every 64 KiB body is split.
  */
-export const SPLIT_BODY_MIN = 16 * 1024;
+const SPLIT_BODY_MIN = 16 * 1024;
 
 export interface FrameHandler {
   onFrame(type: number, channel: number, payload: Buffer, start: number, end: number): void;

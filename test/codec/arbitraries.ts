@@ -76,7 +76,7 @@ export const scalarField: Record<Exclude<FieldValue['type'], 'A' | 'F'>, fc.Arbi
 };
 
 /** Field values of every type, tables and arrays nested up to a few levels. */
-export const fieldArbs = fc.letrec<{ value: FieldValue; table: FieldTable; array: FieldValue }>((tie) => ({
+const fieldArbs = fc.letrec<{ value: FieldValue; table: FieldTable; array: FieldValue }>((tie) => ({
   value: fc.oneof({ depthSize: 'small', maxDepth: 4 }, ...Object.values(scalarField), tie('array'), tie('table').map((value): FieldValue => ({ type: 'F', value }))),
   array: fc.array(tie('value'), { maxLength: 5 }).map((value): FieldValue => ({ type: 'A', value })),
   table: fc

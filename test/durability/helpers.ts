@@ -93,7 +93,7 @@ export function captureLog(level: pino.LevelWithSilent = 'info'): { logger: Logg
 
 export const silentLog: Logger = pino({ level: 'silent' });
 
-export function errnoError(code: string, syscall: string, path: string): NodeJS.ErrnoException {
+function errnoError(code: string, syscall: string, path: string): NodeJS.ErrnoException {
   const e = new Error(`${code}: injected failure, ${syscall} '${path}'`) as NodeJS.ErrnoException;
   e.code = code;
   e.syscall = syscall;
@@ -101,7 +101,7 @@ export function errnoError(code: string, syscall: string, path: string): NodeJS.
 }
 
 /** The path an open descriptor refers to (Linux). The store opens some files outside FileIo. */
-export function fdPath(fd: number): string {
+function fdPath(fd: number): string {
   try {
     return readlinkSync(`/proc/self/fd/${fd}`);
   } catch {
@@ -201,7 +201,7 @@ export interface MessageSpec {
 }
 
 /** A message as the channel builds it: raw property bytes, scanned. */
-export function makeMessage(body: string | Buffer, spec: MessageSpec = {}): Message {
+function makeMessage(body: string | Buffer, spec: MessageSpec = {}): Message {
   const w = new Writer(64);
   encodeBasicProperties(w, { ...spec.properties, deliveryMode: spec.persistent === false ? 1 : 2 });
   const props = Buffer.from(w.bytes());

@@ -624,7 +624,7 @@ describe('restart: queue features that live on disk', () => {
     expect((await drain(ch2, 'src')).map((m) => m.body)).toEqual(['kept']);
     const dead = await ch2.get('dead', { noAck: true });
     expect(dead && dead.content.toString()).toBe('rejected');
-    expect(dead && (dead.properties.headers?.['x-death'] as Array<{ reason: string }>)[0]!.reason).toBe('rejected');
+    expect(dead && (dead.properties.headers!['x-death'] as Array<{ reason: string }>)[0]!.reason).toBe('rejected');
   });
 
   it('transient messages paged out of a long durable queue are not recovered; the persistent ones among them are', async () => {

@@ -101,7 +101,7 @@ describe('x-max-length with drop-head (the default)', () => {
   it('requeued messages go to a waiting consumer first; those left over the limit are then dropped from the head', async () => {
     const ch = await fx.channel();
     const q = await queue(ch, { 'x-max-length': 1 });
-    let last;
+    let last: Awaited<ReturnType<typeof getOne>> | undefined;
     for (const body of ['m1', 'm2', 'm3']) {
       await send(ch, q, [body]);
       last = await getOne(ch, q);

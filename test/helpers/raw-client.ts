@@ -234,7 +234,7 @@ export class RawClient {
   }
 }
 
-export function decodeFrame(type: number, channel: number, payload: Buffer): ReceivedFrame {
+function decodeFrame(type: number, channel: number, payload: Buffer): ReceivedFrame {
   try {
     if (type === 1) {
       const key = payload.readUInt32BE(0);

@@ -5,7 +5,7 @@
  * was. Without a consumer, the same publisher is never held back: queues absorb bursts.
  */
 import { describe, expect, vi } from 'vitest';
-import { PACE_AHEAD, PACE_BACKLOG } from '../../src/queue/queue.js';
+import { PACE_AHEAD, PACE_BACKLOG } from '../../src/queue/pacing.js';
 import { warrenOnly, withBroker } from '../helpers/broker.js';
 
 vi.mock('../../src/util/event-loop-load.js', () => ({ eventLoopBusy: () => true }));

@@ -2,7 +2,7 @@
  * Renders field values the way RabbitMQ's error texts print them with Erlang's `~p`: binaries as
  * <<"text">>, numbers plainly, booleans as atoms. Used so reply texts match RabbitMQ's byte for byte.
  */
-import type { FieldValue } from '../protocol/field-table.js';
+import type { FieldValue } from './field-table.js';
 
 export function erlangTerm(v: FieldValue): string {
   switch (v.type) {
@@ -34,7 +34,7 @@ function typeAtom(v: FieldValue): string {
   return names[v.type]!;
 }
 
-export function erlangBinaryLiteral(b: Buffer): string {
+function erlangBinaryLiteral(b: Buffer): string {
   let printable = b.length > 0;
   for (const c of b) if (c < 32 || c > 126) printable = false;
   if (b.length === 0) return '<<>>';
@@ -43,7 +43,7 @@ export function erlangBinaryLiteral(b: Buffer): string {
 }
 
 /** Erlang prints floats with enough digits to round-trip, always with a decimal point. */
-export function erlangFloat(n: number): string {
+function erlangFloat(n: number): string {
   if (Number.isInteger(n)) return `${n}.0`;
   const s = String(n);
   return s.includes('e') ? s.replace(/e([+-])(\d+)/, (_, sign, exp) => `e${sign === '-' ? '-' : '+'}${exp.padStart(2, '0')}`) : s;
