@@ -18,8 +18,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT_DIR = join(root, 'src/protocol/generated');
 
 const HEADER = `// GENERATED FILE - DO NOT EDIT.
-// Produced by scripts/generate-codec.mjs from spec/amqp-rabbitmq-0.9.1.json and
-// spec/amqp0-9-1.extended.xml. Run \`npm run generate\` after changing the spec or the generator;
+// Produced by scripts/generate-codec.mjs from spec/amqp-rabbitmq-0.9.1.json,
+// spec/amqp0-9-1.extended.xml and spec/credit_extension.json. Run \`npm run generate\` after changing the spec or the generator;
 // test/codec/generated-drift.test.ts fails when this file and the spec disagree.
 `;
 
@@ -28,6 +28,33 @@ const HEADER = `// GENERATED FILE - DO NOT EDIT.
 
 function loadJson(dir) {
   return JSON.parse(readFileSync(join(dir, 'amqp-rabbitmq-0.9.1.json'), 'utf8'));
+}
+
+/**
+ * RabbitMQ's credit extension (spec/credit_extension.json): methods of basic that are in RabbitMQ's
+ * framing code but in neither spec file. Their XML facts (chassis, responses) come from the file.
+ */
+function loadExtension(dir) {
+  const ext = JSON.parse(readFileSync(join(dir, 'credit_extension.json'), 'utf8'));
+  const methods = new Map();
+  for (const c of ext.classes) {
+    for (const m of c.methods) {
+      methods.set(`${c.name}.${m.name}`, {
+        json: m,
+        xml: {
+          label: '',
+          index: m.id,
+          synchronous: Boolean(m.synchronous),
+          content: Boolean(m.content),
+          chassis: ext.extension.chassis[m.name] ?? [],
+          responses: ext.extension.responses[m.name] ?? [],
+          fields: m.arguments.map((a) => ({ type: a.type })),
+          doc: '',
+        },
+      });
+    }
+  }
+  return methods;
 }
 
 /** A small extractor for the regular structure of the spec XML (no general XML parsing needed). */
@@ -128,6 +155,7 @@ function tsLiteral(type, value) {
 function buildModel(specDir) {
   const json = loadJson(specDir);
   const xml = loadXml(specDir);
+  const extension = loadExtension(specDir);
   const domainType = new Map(json.domains.map(([n, t]) => [n, t]));
   const problems = [];
   const classes = [];
@@ -138,7 +166,9 @@ function buildModel(specDir) {
     const xc = xml.classes.get(c.name) ?? jsonOnlyClass(c);
     if (xc.index !== c.id) problems.push(`class ${c.name}: id ${c.id} in JSON, ${xc.index} in XML`);
     const methods = [];
-    for (const m of c.methods) {
+    const extra = [...extension.entries()].filter(([k]) => k.startsWith(`${c.name}.`)).map(([, e]) => e);
+    for (const e of extra) xc.methods.set(e.json.name, e.xml);
+    for (const m of [...c.methods, ...extra.map((e) => e.json)]) {
       const xm = xc.methods.get(m.name);
       if (!xm) {
         problems.push(`method ${c.name}.${m.name} missing from XML`);

@@ -18,6 +18,8 @@ export abstract class AmqpError extends Error {
   /** Class and method of the failed command; 0, 0 when none (RabbitMQ's `method = none`). */
   classId: number;
   methodId: number;
+  /** Why, for the log only (a bare 541 tells the client nothing). */
+  detail: string | undefined;
 
   constructor(
     readonly code: number,
@@ -54,6 +56,11 @@ export abstract class AmqpError extends Error {
       this.classId = classId;
       this.methodId = methodId;
     }
+    return this;
+  }
+
+  withDetail(detail: string): this {
+    this.detail = detail;
     return this;
   }
 

@@ -9,7 +9,6 @@ import type { Logger } from 'pino';
 import {
   accessRefused,
   commandInvalid,
-  internalError,
   notFound,
   preconditionFailed,
   resourceLocked,
@@ -367,9 +366,6 @@ export class VHost {
       if (req.autoDelete) throw preconditionFailed(`invalid property 'auto-delete' for ${where}`);
       if (req.exclusive) throw preconditionFailed(`invalid property 'exclusive-owner' for ${where}`);
       if (!durable) throw preconditionFailed(`invalid property 'non-durable' for ${where}`);
-    } else if (type === 'stream') {
-      // Streams are not implemented: RabbitMQ's answer when the queue type is not enabled.
-      throw internalError(`Cannot declare a queue '${resourceName('queue', name, this.name)}' of type 'rabbit_stream_queue' on node '${this.settings.nodeName}': the corresponding feature flag is disabled`);
     }
     const options: QueueOptions = {
       durable,

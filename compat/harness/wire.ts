@@ -28,6 +28,9 @@ interface Spec {
 }
 
 const spec = JSON.parse(readFileSync(fileURLToPath(new URL('../../spec/amqp-rabbitmq-0.9.1.json', import.meta.url)), 'utf8')) as Spec;
+// RabbitMQ's framing also has basic.credit, credit-ok and credit-drained (its credit extension).
+const creditExtension = JSON.parse(readFileSync(fileURLToPath(new URL('../../spec/credit_extension.json', import.meta.url)), 'utf8')) as Spec;
+for (const ext of creditExtension.classes) spec.classes.find((c) => c.id === ext.id)!.methods.push(...ext.methods);
 const domains = new Map(spec.domains);
 const argType = (a: SpecArg): string => a.type ?? domains.get(a.domain!) ?? 'shortstr';
 const byName = new Map<string, { cls: SpecClass; m: SpecMethod }>();

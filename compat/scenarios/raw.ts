@@ -410,5 +410,91 @@ export default scenarios('raw', 'raw', (scenario) => {
     r.method(1, 'access.request', { realm: '/data', active: true, read: true });
     await r.recv();
   });
+
+  scenario('channel-close-ok-unsolicited', async (t) => {
+    // A close-ok the server did not ask for, on an open channel: 503, as any method it does not expect.
+    const r = await opened(t);
+    await r.openChannel(1);
+    r.method(1, 'channel.close-ok');
+    await r.closedBy();
+  });
+
+  scenario('methods-after-client-channel-close-ignored', async (t) => {
+    // Sent after channel.close, before close-ok arrived: dropped (the declare creates nothing).
+    const r = await opened(t);
+    await r.openChannel(1);
+    const q = t.n('q');
+    r.write(
+      Buffer.concat([
+        frame(1, 1, encodeMethod('channel.close', { 'reply-code': 200, 'reply-text': 'bye', 'class-id': 0, 'method-id': 0 })),
+        frame(1, 1, encodeMethod('queue.declare', { queue: q, durable: false, 'auto-delete': true })),
+        frame(1, 1, encodeMethod('basic.qos', { 'prefetch-count': 5 })),
+        frame(1, 1, encodeMethod('basic.publish', { exchange: '', 'routing-key': q })),
+        frame(2, 1, contentHeader(1)),
+        frame(3, 1, Buffer.from('x')),
+      ]),
+    );
+    await r.until('channel.close-ok');
+    await r.openChannel(2);
+    r.method(2, 'queue.declare', { queue: q, passive: true });
+    await r.until('channel.close');
+    r.method(2, 'channel.close-ok');
+    await r.openChannel(1);
+  });
+
+  for (const [name, payload] of Object.entries({
+    'channel-zero-tx-select-trailing-byte': [0, 90, 0, 10, 0],
+    'channel-zero-access-request-empty': [0, 30, 0, 10],
+    'channel-zero-open-ok-empty': [0, 10, 0, 41],
+    'channel-zero-connection-close-truncated': [0, 10, 0, 50, 0],
+    'channel-zero-basic-qos-truncated': [0, 60, 0, 10, 0],
+  })) {
+    // A method on channel 0 whose arguments do not decode: RabbitMQ's reader answers 541 (no method).
+    scenario(name, async (t) => {
+      const r = await opened(t);
+      r.write(frame(1, 0, Buffer.from(payload)));
+      await r.closedBy();
+    });
+  }
+
+  scenario('channel-zero-tx-select', async (t) => {
+    const r = await opened(t);
+    r.method(0, 'tx.select');
+    await r.closedBy();
+  });
+
+  scenario('unknown-method-60-210', async (t) => {
+    const r = await opened(t);
+    await r.openChannel(1);
+    r.write(frame(1, 1, Buffer.from([0, 60, 0, 210])));
+    await r.closedBy();
+  });
+
+  scenario('basic-credit-unknown-tag', async (t) => {
+    // RabbitMQ's credit extension (60,200): decoded, and refused for a tag no consumer has.
+    const r = await opened(t);
+    await r.openChannel(1);
+    r.method(1, 'basic.credit', { 'consumer-tag': 'nobody', credit: 5, drain: false });
+    await r.until('channel.close');
+    r.method(1, 'channel.close-ok');
+    await r.openChannel(1);
+  });
+
+  scenario('basic-credit-truncated', async (t) => {
+    const r = await opened(t);
+    await r.openChannel(1);
+    r.write(frame(1, 1, Buffer.from([0, 60, 0, 201])));
+    await r.closedBy();
+  });
+
+  for (const name of ['basic.credit-ok', 'basic.credit-drained']) {
+    scenario(`${name.replace('.', '-')}-from-client`, async (t) => {
+      // Methods only the server sends: 503 unimplemented method.
+      const r = await opened(t);
+      await r.openChannel(1);
+      r.method(1, name, { available: 1, 'consumer-tag': 'c', 'credit-drained': 1 });
+      await r.closedBy();
+    });
+  }
 });
 

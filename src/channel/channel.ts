@@ -258,7 +258,7 @@ export class Channel implements ChannelContext {
     this.state = 'closed';
     encodeChannelCloseOk(this.host.out, this.number);
     this.host.out.frameDone();
-    this.host.channelClosed(this.number);
+    this.host.channelClosedByClient(this.number);
   }
 
   /** A soft error: send channel.close and wait for close-ok, dropping other commands meanwhile. */
@@ -306,9 +306,9 @@ export class Channel implements ChannelContext {
 
 /** The commands a client may send on an open channel, by method key. */
 const HANDLERS: { [K in MethodKey]?: Handler<K> } = {
+  // channel.close-ok has no handler: on an open channel RabbitMQ answers it, like any command it
+  // does not expect, with 503 "unimplemented method".
   [Method.ChannelClose]: (ch) => ch.clientClose(),
-  // A close-ok we did not ask for: RabbitMQ 3.10 ignores it on an open channel.
-  [Method.ChannelCloseOk]: () => {},
   [Method.ChannelFlow]: (ch, m) => {
     if (!m.active) throw notImplemented('active=false');
     ch.reply(() => encodeChannelFlowOk(ch.host.out, ch.number, { active: true }));
@@ -393,6 +393,7 @@ const HANDLERS: { [K in MethodKey]?: Handler<K> } = {
     ch.reply(() => encodeBasicCancelOk(ch.host.out, ch.number, { consumerTag: m.consumerTag }), m.nowait);
   },
   [Method.BasicGet]: (ch, m) => ch.deliveries.get(ch.queueNameOrLast(m.queue), m.noAck),
+  [Method.BasicCredit]: (ch, m) => ch.deliveries.credit(m.consumerTag),
   [Method.BasicAck]: (ch, m) => ch.settle('ack', m.deliveryTag, m.multiple),
   [Method.BasicReject]: (ch, m) => ch.settle(m.requeue ? 'requeue' : 'reject', m.deliveryTag, false),
   [Method.BasicNack]: (ch, m) => ch.settle(m.requeue ? 'requeue' : 'reject', m.deliveryTag, m.multiple),

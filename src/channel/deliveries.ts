@@ -8,7 +8,14 @@ import { accessRefused, notAllowed, notImplemented, preconditionFailed, resource
 import { Message } from '../message/message.js';
 import type { QueueEntry } from '../message/queue-entry.js';
 import { integerValue, type FieldTable } from '../protocol/field-table.js';
-import { encodeBasicCancel, encodeBasicConsumeOk, encodeBasicGetEmpty, encodeBasicGetOk, type BasicConsume } from '../protocol/generated/methods.js';
+import {
+  encodeBasicCancel,
+  encodeBasicConsumeOk,
+  encodeBasicCreditOk,
+  encodeBasicGetEmpty,
+  encodeBasicGetOk,
+  type BasicConsume,
+} from '../protocol/generated/methods.js';
 import { checkConsumeArguments } from '../queue/arguments.js';
 import type { Consumer } from '../queue/consumers.js';
 import type { Queue } from '../queue/queue.js';
@@ -86,6 +93,19 @@ export class Deliveries {
     if (c === undefined) return;
     this.consumers.delete(tag);
     c.queue.removeConsumer(c);
+  }
+
+  /**
+   * basic.credit, RabbitMQ's extension for its AMQP 1.0 plugin: an unknown consumer tag is refused as
+   * RabbitMQ refuses it. Warren's consumers take prefetch, not link credit, so for a known one the
+   * credit is acknowledged with the queue's ready count and changes nothing (RabbitMQ 3.10 applies it
+   * to a consumer not made for it and its channel crashes: compat/KNOWN_DIFFS.md).
+   */
+  credit(tag: string): void {
+    const c = this.consumers.get(tag);
+    if (c === undefined) throw preconditionFailed(`unknown consumer tag '${tag}'`);
+    encodeBasicCreditOk(this.ctx.host.out, this.ctx.number, { available: c.queue.messageCount });
+    this.ctx.host.out.frameDone();
   }
 
   /** The queue of one of our consumers was deleted: forget the consumer, tell the client if it cares. */
@@ -347,6 +367,8 @@ export class ChannelConsumer implements Consumer {
   unacked = 0;
   /** The tag as a shortstr, encoded once for every basic.deliver. */
   readonly tagBytes: Buffer;
+  /** The channel, held directly: hasCredit runs for every delivery. */
+  private readonly ctx: ChannelContext;
 
   constructor(
     private readonly owner: Deliveries,
@@ -359,10 +381,11 @@ export class ChannelConsumer implements Consumer {
     readonly prefetch: number,
   ) {
     this.tagBytes = encodeShortstr(tag);
+    this.ctx = owner.ctx;
   }
 
   hasCredit(): boolean {
-    const ctx = this.owner.ctx;
+    const ctx = this.ctx;
     if (!ctx.host.writable || !ctx.isOpen) return false;
     if (this.noAck) return true;
     return (this.prefetch === 0 || this.unacked < this.prefetch) && this.owner.globalWindowOpen();

@@ -36,6 +36,11 @@ export interface ChannelHost {
   readonly writable: boolean;
   /** The channel has finished closing (close-ok exchanged): forget it. */
   channelClosed(number: number): void;
+  /**
+   * The client closed the channel and has its close-ok: what it sent on the channel after its
+   * channel.close (before it saw close-ok) is to be discarded, until it opens the channel again.
+   */
+  channelClosedByClient(number: number): void;
   /** Escalates a hard error raised on this channel to the connection. */
   connectionError(error: ConnectionError | SocketDrop): void;
 }

@@ -72,6 +72,11 @@ export class Connection implements InputSink, ChannelHost, BlockNotifier, Heartb
   private headerBuf: Buffer | null = null;
 
   readonly channels = new Map<number, Channel>();
+  /**
+   * Channels the client closed: frames it sent on them after channel.close (before it saw close-ok)
+   * are dropped, as RabbitMQ's closing channel drops them, until channel.open reuses the number.
+   */
+  private readonly closedByClient = new Set<number>();
   channelMax: number;
   frameMax = FRAME_MIN_SIZE;
   heartbeat = 0;
@@ -315,6 +320,13 @@ export class Connection implements InputSink, ChannelHost, BlockNotifier, Heartb
     if (this.state !== 'running') throw unexpectedFrame(`type ${type}, ${snippet(payload, start, end)}`);
     checkFrame(type, channel, payload, start, end);
     let ch = this.channels.get(channel);
+    if (ch === undefined && this.closedByClient.size > 0 && this.closedByClient.has(channel)) {
+      if (type !== FRAME_METHOD || payload.readUInt32BE(start) !== Method.ChannelOpen) {
+        this.log.debug({ channel, frameType: type }, 'dropped a frame sent on a channel after closing it');
+        return;
+      }
+      this.closedByClient.delete(channel);
+    }
     if (ch === undefined) {
       // Like RabbitMQ, a channel comes into being with its first frame; anything but channel.open
       // then fails with "expected 'channel.open'".
@@ -422,9 +434,13 @@ export class Connection implements InputSink, ChannelHost, BlockNotifier, Heartb
     this.terminate('heartbeat timeout');
   }
 
-  /** connection.close from the client: release everything, confirm, and let the client hang up. */
+  /**
+   * connection.close from the client: the confirms owed go out first (as RabbitMQ's channels send
+   * theirs before they stop), then everything is released, close-ok sent, and the client hangs up.
+   */
   private clientClose(): void {
     this.log.info('client closed the connection');
+    this.flushConfirms();
     this.releaseAll();
     this.state = 'closed';
     encodeConnectionCloseOk(this.out, 0);
@@ -438,6 +454,11 @@ export class Connection implements InputSink, ChannelHost, BlockNotifier, Heartb
 
   channelClosed(number: number): void {
     this.channels.delete(number);
+  }
+
+  channelClosedByClient(number: number): void {
+    this.channels.delete(number);
+    this.closedByClient.add(number);
   }
 
   connectionError(error: ConnectionError | SocketDrop): void {
@@ -481,7 +502,7 @@ export class Connection implements InputSink, ChannelHost, BlockNotifier, Heartb
       this.silentClose();
       return;
     }
-    this.log.error({ code: err.code, classId: err.classId, methodId: err.methodId }, `connection error: ${err.replyText}`);
+    this.log.error({ code: err.code, classId: err.classId, methodId: err.methodId, detail: err.detail }, `connection error: ${err.replyText}`);
     this.closeWith(err);
   }
 
@@ -541,9 +562,15 @@ export class Connection implements InputSink, ChannelHost, BlockNotifier, Heartb
     }
   }
 
-  /** Releases channels (requeueing their unacknowledged messages) and exclusive queues. */
+  /**
+   * Releases channels (requeueing their unacknowledged messages) and exclusive queues. The channels
+   * are closed for good: a confirm whose store completes later writes nothing.
+   */
   private releaseAll(): void {
-    for (const ch of this.channels.values()) ch.release();
+    for (const ch of this.channels.values()) {
+      ch.release();
+      ch.state = 'closed';
+    }
     this.channels.clear();
     this._vhost?.connectionClosed(this.id);
   }

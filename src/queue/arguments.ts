@@ -56,7 +56,12 @@ const maxAgeArg: Validator = (v) => {
   return undefined;
 };
 
-const QUEUE_TYPES: readonly QueueType[] = ['classic', 'quorum', 'stream'];
+/**
+ * The queue types a declaration may name. Streams are not built yet: `stream` is refused the way
+ * RabbitMQ refuses any type it does not have (a 406 on the channel, not the connection), so a client
+ * sees an ordinary channel error instead of losing its connection.
+ */
+const QUEUE_TYPES: readonly QueueType[] = ['classic', 'quorum'];
 const queueTypeArg = oneOfStrings(QUEUE_TYPES, (s) => quoted(`unsupported queue type '${s}'`));
 
 /** RabbitMQ's declare_args(), in its order. */

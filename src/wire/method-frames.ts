@@ -5,7 +5,7 @@
  * 501 frame error quoting them; a malformed field table or an unknown method id makes RabbitMQ's
  * reader crash, so the socket is closed without a reply.
  */
-import { frameError, SocketDrop, unexpectedFrame } from '../errors.js';
+import { frameError, internalError, SocketDrop, unexpectedFrame } from '../errors.js';
 import { FRAME_BODY, FRAME_HEADER, FRAME_HEARTBEAT, FRAME_METHOD } from '../protocol/generated/constants.js';
 import { DecodeError, MalformedUtf8Error, Reader } from '../protocol/codec-primitives.js';
 import { decodeMethod, methodName, type AnyMethod } from '../protocol/generated/methods.js';
@@ -14,8 +14,9 @@ import { erlangBinary, snippet } from './frame-parser.js';
 const reader = new Reader();
 
 /**
- * Decodes the method of a method frame (`start` at its class id). `onChannel0`: RabbitMQ's reader
- * names the method in the error for malformed UTF-8 on channel 0, but not on other channels.
+ * Decodes the method of a method frame (`start` at its class id). On channel 0 RabbitMQ's reader
+ * names the method in the error for malformed UTF-8 (on other channels it does not), and a method
+ * whose arguments do not decode crashes it: 541 with no method, where other channels get 501.
  */
 export function decodeMethodFrame(payload: Buffer, start: number, end: number, onChannel0: boolean): AnyMethod {
   const key = payload.readUInt32BE(start);
@@ -28,6 +29,7 @@ export function decodeMethodFrame(payload: Buffer, start: number, end: number, o
     if (e instanceof MalformedUtf8Error) throw onChannel0 ? frameError(e.message).withMethodOf(key) : frameError(e.message);
     if (!(e instanceof DecodeError)) throw e;
     if (e.insideTable) throw new SocketDrop(`malformed field table in ${methodName(key)}: ${e.message}`);
+    if (onChannel0) throw internalError('').withDetail(`cannot decode ${methodName(key)}: ${erlangBinary(payload.subarray(start + 4, end))}`);
     throw frameError(`cannot decode ${erlangBinary(payload.subarray(start + 4, end))}`).withMethodOf(key);
   }
   if (m === undefined) throw new SocketDrop(`unknown method ${methodName(key)}`);

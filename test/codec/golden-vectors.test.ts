@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Reader, Writer } from '../../src/protocol/codec-primitives.js';
 import { FRAME_END, FRAME_HEADER, FRAME_METHOD } from '../../src/protocol/generated/constants.js';
-import { METHOD_INFO, decodeMethod, encodeMethod, type AnyMethod } from '../../src/protocol/generated/methods.js';
+import { METHOD_INFO, Method, decodeMethod, encodeMethod, type AnyMethod } from '../../src/protocol/generated/methods.js';
 import {
   BasicPropertyFlag,
   decodeBasicProperties,
@@ -82,9 +82,12 @@ describe('golden vectors file', () => {
   });
 
   it('has vectors for every method in the spec, each with all arguments in at least one', () => {
+    // amqplib does not know RabbitMQ's credit extension (spec/credit_extension.json): its three
+    // methods are checked against hand-written bytes in test/codec/credit-extension.test.ts.
+    const credit = new Set([Method.BasicCredit, Method.BasicCreditOk, Method.BasicCreditDrained] as number[]);
     const covered = new Set(vectors.methods.map((v) => v.key));
-    for (const key of METHOD_INFO.keys()) expect(covered.has(key), METHOD_INFO.get(key)!.name).toBe(true);
-    expect(covered.size).toBe(METHOD_INFO.size);
+    for (const key of METHOD_INFO.keys()) if (!credit.has(key)) expect(covered.has(key), METHOD_INFO.get(key)!.name).toBe(true);
+    expect(covered.size).toBe(METHOD_INFO.size - credit.size);
   });
 
   it('has a vector for each property flag alone, for none, and for all fourteen', () => {

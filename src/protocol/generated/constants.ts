@@ -1,6 +1,6 @@
 // GENERATED FILE - DO NOT EDIT.
-// Produced by scripts/generate-codec.mjs from spec/amqp-rabbitmq-0.9.1.json and
-// spec/amqp0-9-1.extended.xml. Run `npm run generate` after changing the spec or the generator;
+// Produced by scripts/generate-codec.mjs from spec/amqp-rabbitmq-0.9.1.json,
+// spec/amqp0-9-1.extended.xml and spec/credit_extension.json. Run `npm run generate` after changing the spec or the generator;
 // test/codec/generated-drift.test.ts fails when this file and the spec disagree.
 
 

@@ -1,6 +1,6 @@
 // GENERATED FILE - DO NOT EDIT.
-// Produced by scripts/generate-codec.mjs from spec/amqp-rabbitmq-0.9.1.json and
-// spec/amqp0-9-1.extended.xml. Run `npm run generate` after changing the spec or the generator;
+// Produced by scripts/generate-codec.mjs from spec/amqp-rabbitmq-0.9.1.json,
+// spec/amqp0-9-1.extended.xml and spec/credit_extension.json. Run `npm run generate` after changing the spec or the generator;
 // test/codec/generated-drift.test.ts fails when this file and the spec disagree.
 
 import type { FieldTable } from '../field-table.js';
@@ -66,6 +66,9 @@ export const Method = {
   BasicRecover: 0x003c006e, // basic.recover
   BasicRecoverOk: 0x003c006f, // basic.recover-ok
   BasicNack: 0x003c0078, // basic.nack
+  BasicCredit: 0x003c00c8, // basic.credit
+  BasicCreditOk: 0x003c00c9, // basic.credit-ok
+  BasicCreditDrained: 0x003c00ca, // basic.credit-drained
   TxSelect: 0x005a000a, // tx.select
   TxSelectOk: 0x005a000b, // tx.select-ok
   TxCommit: 0x005a0014, // tx.commit
@@ -834,6 +837,42 @@ export interface BasicNackArgs {
   requeue?: boolean;
 }
 
+/** basic.credit (60, 200): . */
+export interface BasicCredit {
+  readonly id: 0x003c00c8;
+  consumerTag: string;
+  credit: number;
+  drain: boolean;
+}
+/** Arguments for encoding basic.credit; those with a default in the spec may be left out. */
+export interface BasicCreditArgs {
+  consumerTag?: string | Buffer;
+  credit: number;
+  drain: boolean;
+}
+
+/** basic.credit-ok (60, 201): . */
+export interface BasicCreditOk {
+  readonly id: 0x003c00c9;
+  available: number;
+}
+/** Arguments for encoding basic.credit-ok; those with a default in the spec may be left out. */
+export interface BasicCreditOkArgs {
+  available: number;
+}
+
+/** basic.credit-drained (60, 202): . */
+export interface BasicCreditDrained {
+  readonly id: 0x003c00ca;
+  consumerTag: string;
+  creditDrained: number;
+}
+/** Arguments for encoding basic.credit-drained; those with a default in the spec may be left out. */
+export interface BasicCreditDrainedArgs {
+  consumerTag?: string | Buffer;
+  creditDrained: number;
+}
+
 /** tx.select (90, 10): select standard transaction mode. */
 export interface TxSelect {
   readonly id: 0x005a000a;
@@ -959,6 +998,9 @@ export type AnyMethod =
   | BasicRecover
   | BasicRecoverOk
   | BasicNack
+  | BasicCredit
+  | BasicCreditOk
+  | BasicCreditDrained
   | TxSelect
   | TxSelectOk
   | TxCommit
@@ -1348,6 +1390,24 @@ export function decodeBasicNack(r: Reader): BasicNack {
   return { id: 0x003c0078, deliveryTag: f_deliveryTag, multiple: f_multiple, requeue: f_requeue };
 }
 
+export function decodeBasicCredit(r: Reader): BasicCredit {
+  const f_consumerTag = r.shortstrUtf8();
+  const f_credit = r.long();
+  const f_drain = r.bit();
+  return { id: 0x003c00c8, consumerTag: f_consumerTag, credit: f_credit, drain: f_drain };
+}
+
+export function decodeBasicCreditOk(r: Reader): BasicCreditOk {
+  const f_available = r.long();
+  return { id: 0x003c00c9, available: f_available };
+}
+
+export function decodeBasicCreditDrained(r: Reader): BasicCreditDrained {
+  const f_consumerTag = r.shortstrUtf8();
+  const f_creditDrained = r.long();
+  return { id: 0x003c00ca, consumerTag: f_consumerTag, creditDrained: f_creditDrained };
+}
+
 export function decodeTxSelect(_r: Reader): TxSelect {
   return { id: 0x005a000a };
 }
@@ -1442,6 +1502,9 @@ export function decodeMethod(key: number, r: Reader): AnyMethod | undefined {
     case 0x003c006e: return decodeBasicRecover(r);
     case 0x003c006f: return decodeBasicRecoverOk(r);
     case 0x003c0078: return decodeBasicNack(r);
+    case 0x003c00c8: return decodeBasicCredit(r);
+    case 0x003c00c9: return decodeBasicCreditOk(r);
+    case 0x003c00ca: return decodeBasicCreditDrained(r);
     case 0x005a000a: return decodeTxSelect(r);
     case 0x005a000b: return decodeTxSelectOk(r);
     case 0x005a0014: return decodeTxCommit(r);
@@ -2065,6 +2128,36 @@ export function encodeBasicNack(w: Writer, channel: number, a: BasicNackArgs): v
   w.frameEnd(start);
 }
 
+/** Writes a complete basic.credit method frame on `channel`. */
+export function encodeBasicCredit(w: Writer, channel: number, a: BasicCreditArgs): void {
+  const start = w.frameStart(1, channel);
+  w.short(60);
+  w.short(200);
+  w.shortstr(a.consumerTag ?? "");
+  w.long(a.credit);
+  w.bit(a.drain);
+  w.frameEnd(start);
+}
+
+/** Writes a complete basic.credit-ok method frame on `channel`. */
+export function encodeBasicCreditOk(w: Writer, channel: number, a: BasicCreditOkArgs): void {
+  const start = w.frameStart(1, channel);
+  w.short(60);
+  w.short(201);
+  w.long(a.available);
+  w.frameEnd(start);
+}
+
+/** Writes a complete basic.credit-drained method frame on `channel`. */
+export function encodeBasicCreditDrained(w: Writer, channel: number, a: BasicCreditDrainedArgs): void {
+  const start = w.frameStart(1, channel);
+  w.short(60);
+  w.short(202);
+  w.shortstr(a.consumerTag ?? "");
+  w.long(a.creditDrained);
+  w.frameEnd(start);
+}
+
 /** Writes a complete tx.select method frame on `channel`. */
 export function encodeTxSelect(w: Writer, channel: number): void {
   const start = w.frameStart(1, channel);
@@ -2191,6 +2284,9 @@ export function encodeMethod(w: Writer, channel: number, m: AnyMethod): void {
     case 0x003c006e: return encodeBasicRecover(w, channel, m);
     case 0x003c006f: return encodeBasicRecoverOk(w, channel);
     case 0x003c0078: return encodeBasicNack(w, channel, m);
+    case 0x003c00c8: return encodeBasicCredit(w, channel, m);
+    case 0x003c00c9: return encodeBasicCreditOk(w, channel, m);
+    case 0x003c00ca: return encodeBasicCreditDrained(w, channel, m);
     case 0x005a000a: return encodeTxSelect(w, channel);
     case 0x005a000b: return encodeTxSelectOk(w, channel);
     case 0x005a0014: return encodeTxCommit(w, channel);
@@ -2278,6 +2374,9 @@ export const METHOD_INFO: ReadonlyMap<number, MethodInfo> = new Map([
   [0x003c006e, { name: 'basic.recover', classId: 60, methodId: 110, synchronous: false, hasContent: false, serverReceives: true, clientReceives: false, responses: [], label: "redeliver unacknowledged messages" }],
   [0x003c006f, { name: 'basic.recover-ok', classId: 60, methodId: 111, synchronous: true, hasContent: false, serverReceives: false, clientReceives: true, responses: [], label: "confirm recovery" }],
   [0x003c0078, { name: 'basic.nack', classId: 60, methodId: 120, synchronous: false, hasContent: false, serverReceives: true, clientReceives: true, responses: [], label: "reject one or more incoming messages" }],
+  [0x003c00c8, { name: 'basic.credit', classId: 60, methodId: 200, synchronous: true, hasContent: false, serverReceives: true, clientReceives: false, responses: [0x003c00c9], label: "" }],
+  [0x003c00c9, { name: 'basic.credit-ok', classId: 60, methodId: 201, synchronous: false, hasContent: false, serverReceives: false, clientReceives: true, responses: [], label: "" }],
+  [0x003c00ca, { name: 'basic.credit-drained', classId: 60, methodId: 202, synchronous: false, hasContent: false, serverReceives: false, clientReceives: true, responses: [], label: "" }],
   [0x005a000a, { name: 'tx.select', classId: 90, methodId: 10, synchronous: true, hasContent: false, serverReceives: true, clientReceives: false, responses: [0x005a000b], label: "select standard transaction mode" }],
   [0x005a000b, { name: 'tx.select-ok', classId: 90, methodId: 11, synchronous: true, hasContent: false, serverReceives: false, clientReceives: true, responses: [], label: "confirm transaction mode" }],
   [0x005a0014, { name: 'tx.commit', classId: 90, methodId: 20, synchronous: true, hasContent: false, serverReceives: true, clientReceives: false, responses: [0x005a0015], label: "commit the current transaction" }],
