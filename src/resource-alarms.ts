@@ -11,6 +11,7 @@ import { statfs } from 'node:fs/promises';
 import { totalmem } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import type { Logger } from 'pino';
+import { exposedGc } from './util/force-gc.js';
 
 export type AlarmResource = 'memory' | 'disk';
 
@@ -75,6 +76,12 @@ export interface ResourceProbes {
   totalMemory(): number;
   /** Bytes available to the broker on the filesystem holding `dir` (what `df -kP` reports as Available). */
   diskFree(dir: string): Promise<number>;
+  /**
+   * Runs a full garbage collection, so that `memoryUsed` soon measures live memory only (the process
+   * gives freed pages back to the system shortly after a collection, not during it). Absent: alarms
+   * follow `memoryUsed` as it is.
+   */
+  collectGarbage?(): void;
 }
 
 export const systemProbes: ResourceProbes = {
@@ -89,6 +96,7 @@ export const systemProbes: ResourceProbes = {
     const s = await statfs(dir);
     return s.bavail * s.bsize;
   },
+  collectGarbage: () => exposedGc()?.(),
 };
 
 /**
@@ -152,7 +160,27 @@ export class ResourceAlarms {
   }
 }
 
-/** vm_memory_monitor: compares the process's memory with the high watermark every second. */
+/**
+ * How long after a collection the process's memory is measured again: the pages a collection frees
+ * are handed back to the system by V8's background sweeper, a few to a hundred milliseconds later
+ * (a queue of 3 million dropped entries: RSS unchanged right after gc(), down 530 MB 100 ms later).
+ */
+const MEMORY_SETTLE_MS = 250;
+/** While alarmed and still over the watermark, collections back off from the interval to this. */
+export const MEMORY_ALARMED_MAX_COLLECT_MS = 32_000;
+
+/**
+ * vm_memory_monitor: compares the process's memory with the high watermark every second.
+ *
+ * Unlike an Erlang node, whose processes are collected one by one as they run, a Node process may
+ * hold a lot of garbage for a long time: V8 collects when it allocates, and a broker whose publishers
+ * are blocked allocates little. So memory over the watermark is not trusted at once (issue 19: after
+ * a huge queue was deleted the alarm stayed on for 63 s, blocking every publisher): the monitor first
+ * collects, measures again once the freed pages are back with the system, and sets the alarm only if
+ * memory is still over. While the alarm is on and memory stays over, it keeps collecting, less and
+ * less often (1 s, 2 s, 4 s... up to 32 s), so that an alarm held up by garbage does not last. The
+ * first measurement, at start, is taken as it is (the process has just started).
+ */
 export class MemoryMonitor {
   /** The watermark in bytes. */
   readonly limit: number;
@@ -160,6 +188,11 @@ export class MemoryMonitor {
   private alarmed = false;
   private timer: NodeJS.Timeout | undefined;
   private failing = false;
+  /** A collection ran and its result is awaited before deciding on the alarm. */
+  private settling: NodeJS.Timeout | undefined;
+  /** While alarmed: when the next collection may run, and the current back-off. */
+  private nextCollectAt = 0;
+  private collectEveryMs: number;
 
   constructor(
     watermark: MemoryWatermark,
@@ -167,10 +200,12 @@ export class MemoryMonitor {
     private readonly log: Logger,
     private readonly probes: ResourceProbes = systemProbes,
     private readonly intervalMs = MEMORY_CHECK_INTERVAL_MS,
+    private readonly settleMs = MEMORY_SETTLE_MS,
   ) {
     this.totalMemory = probes.totalMemory();
     // interpret_limit: a fraction of the usable memory, or an absolute amount capped by it.
     this.limit = 'relative' in watermark ? Math.trunc(watermark.relative * this.totalMemory) : Math.min(watermark.absolute, this.totalMemory);
+    this.collectEveryMs = intervalMs;
   }
 
   /** Checks now, then every interval until `stop()`. */
@@ -179,7 +214,8 @@ export class MemoryMonitor {
       { limit: this.limit, total: this.totalMemory },
       `Memory high watermark set to ${Math.trunc(this.limit / MIB)} MiB (${this.limit} bytes) of ${Math.trunc(this.totalMemory / MIB)} MiB (${this.totalMemory} bytes) total`,
     );
-    this.check();
+    const used = this.measure();
+    if (used !== undefined) this.update(used);
     this.timer = setInterval(() => this.check(), this.intervalMs);
     this.timer.unref();
   }
@@ -187,24 +223,61 @@ export class MemoryMonitor {
   stop(): void {
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
+    if (this.settling !== undefined) clearTimeout(this.settling);
+    this.settling = undefined;
   }
 
   check(): void {
-    let used: number;
+    if (this.settling !== undefined) return;
+    const used = this.measure();
+    if (used === undefined) return;
+    const collect = this.probes.collectGarbage;
+    if (used <= this.limit || collect === undefined) {
+      this.update(used);
+      return;
+    }
+    if (this.alarmed) {
+      if (Date.now() < this.nextCollectAt) return;
+      this.collectEveryMs = Math.min(this.collectEveryMs * 2, MEMORY_ALARMED_MAX_COLLECT_MS);
+      this.nextCollectAt = Date.now() + this.collectEveryMs;
+    }
+    collect.call(this.probes);
+    this.settling = setTimeout(() => {
+      this.settling = undefined;
+      const after = this.measure();
+      if (after === undefined) return;
+      if (!this.alarmed && after <= this.limit) {
+        this.log.debug({ before: used, after, allowed: this.limit }, 'memory over the high watermark was garbage: collected, no alarm');
+      }
+      this.update(after);
+    }, this.settleMs);
+    this.settling.unref();
+  }
+
+  private measure(): number | undefined {
     try {
-      used = this.probes.memoryUsed();
+      const used = this.probes.memoryUsed();
       this.failing = false;
+      return used;
     } catch (err) {
       if (!this.failing) this.log.warn({ err }, 'cannot measure memory use');
       this.failing = true;
-      return;
+      return undefined;
     }
+  }
+
+  private update(used: number): void {
     const alarmed = used > this.limit;
     if (alarmed === this.alarmed) return;
     this.alarmed = alarmed;
     this.log.info({ used, allowed: this.limit }, `vm_memory_high_watermark ${alarmed ? 'set' : 'clear'}. Memory used:${used} allowed:${this.limit}`);
-    if (alarmed) this.alarms.set('memory');
-    else this.alarms.clear('memory');
+    if (alarmed) {
+      this.collectEveryMs = this.intervalMs;
+      this.nextCollectAt = Date.now() + this.collectEveryMs;
+      this.alarms.set('memory');
+    } else {
+      this.alarms.clear('memory');
+    }
   }
 }
 

@@ -8,7 +8,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import type { Message } from '../message/message.js';
-import { FIELD_TYPE_NAMES, type FieldTable, type FieldValue } from '../protocol/field-table.js';
+import { FIELD_TYPE_NAMES, sameStructure, type FieldTable, type FieldValue } from '../protocol/field-table.js';
 import { Exchange, type Binding, type RouteSink } from './exchange.js';
 import { erlangTerm } from '../protocol/erlang-format.js';
 
@@ -184,18 +184,9 @@ export function erlangEqual(a: FieldValue, b: FieldValue): boolean {
   if (a.type === 'D' && b.type === 'D') return a.value.scale === b.value.scale && a.value.value === b.value.value;
   if (a.type === 't' && b.type === 't') return a.value === b.value;
   if (a.type === 'V' && b.type === 'V') return true;
-  if (a.type === 'A' && b.type === 'A') {
-    return a.value.length === b.value.length && a.value.every((x, i) => x.type === b.value[i]!.type && erlangEqual(x, b.value[i]!));
-  }
-  if (a.type === 'F' && b.type === 'F') {
-    const ka = [...a.value.keys()].sort();
-    const kb = [...b.value.keys()].sort();
-    if (ka.length !== kb.length || ka.some((k, i) => k !== kb[i])) return false;
-    return ka.every((k) => {
-      const x = a.value.get(k)!;
-      const y = b.value.get(k)!;
-      return x.type === y.type && erlangEqual(x, y);
-    });
+  if ((a.type === 'A' && b.type === 'A') || (a.type === 'F' && b.type === 'F')) {
+    // Inside, types must agree exactly and tables pair by key; walked without recursion (any depth).
+    return sameStructure(a, b, erlangEqual, 'byKey');
   }
   return false;
 }

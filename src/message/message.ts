@@ -215,21 +215,49 @@ export function scanProperties(m: Message, p: Buffer): void {
 /**
  * Skips a field table starting at its length prefix, validating every entry; returns the end offset.
  * Given a message, notes whether the table has the CC or BCC keys (top level only).
+ *
+ * Tables and arrays inside it are followed with an explicit stack rather than recursion, so that any
+ * nesting that fits in a frame is accepted, as RabbitMQ accepts it (issue 19: 18,000 levels).
  */
 export function skipTable(p: Buffer, pos: number, end: number, m?: Message): number {
   if (pos + 4 > end) throw new DecodeError('truncated table');
-  const len = p.readUInt32BE(pos);
-  const tEnd = pos + 4 + len;
+  const tEnd = pos + 4 + p.readUInt32BE(pos);
   if (tEnd > end) throw new DecodeError('truncated table');
   pos += 4;
-  while (pos < tEnd) {
-    const keyLen = p[pos]!;
-    if (m !== undefined && isRoutingHeaderKey(p, pos + 1, keyLen)) m.hasRoutingHeaders = true;
-    pos += 1 + keyLen;
-    if (pos >= tEnd) throw new DecodeError('truncated table entry');
-    pos = skipValue(p, pos, tEnd);
+  // The container being walked (where it ends, whether its entries have keys) and those around it.
+  let containerEnd = tEnd;
+  let inTable = true;
+  let outerEnds: number[] | undefined;
+  let outerIsTable: boolean[] | undefined;
+  for (;;) {
+    if (pos >= containerEnd) {
+      if (outerEnds === undefined || outerEnds.length === 0) return tEnd;
+      containerEnd = outerEnds.pop()!;
+      inTable = outerIsTable!.pop()!;
+      continue;
+    }
+    if (inTable) {
+      const keyLen = p[pos]!;
+      const topLevel = outerEnds === undefined || outerEnds.length === 0;
+      if (m !== undefined && topLevel && isRoutingHeaderKey(p, pos + 1, keyLen)) m.hasRoutingHeaders = true;
+      pos += 1 + keyLen;
+      if (pos >= containerEnd) throw new DecodeError('truncated table entry');
+    }
+    const tag = p[pos++]!;
+    if (tag === 0x46 /* F */ || tag === 0x41 /* A */) {
+      const what = tag === 0x46 ? 'table' : 'array';
+      if (pos + 4 > containerEnd) throw new DecodeError(`truncated ${what}`);
+      const innerEnd = pos + 4 + p.readUInt32BE(pos);
+      if (innerEnd > containerEnd) throw new DecodeError(`truncated ${what}`);
+      (outerEnds ??= []).push(containerEnd);
+      (outerIsTable ??= []).push(inTable);
+      containerEnd = innerEnd;
+      inTable = tag === 0x46;
+      pos += 4;
+      continue;
+    }
+    pos = skipScalar(p, pos, tag, containerEnd);
   }
-  return tEnd;
 }
 
 /** "CC" or "BCC" */
@@ -239,8 +267,8 @@ function isRoutingHeaderKey(p: Buffer, at: number, len: number): boolean {
   return false;
 }
 
-function skipValue(p: Buffer, pos: number, end: number): number {
-  const tag = p[pos++]!;
+/** Skips a value that is neither a table nor an array, its tag already read; returns where it ends. */
+function skipScalar(p: Buffer, pos: number, tag: number, end: number): number {
   let n: number;
   switch (tag) {
     case 0x74: case 0x62: case 0x42: n = 1; break; // t b B
@@ -253,15 +281,6 @@ function skipValue(p: Buffer, pos: number, end: number): number {
       if (pos + 4 > end) throw new DecodeError('truncated string');
       n = 4 + p.readUInt32BE(pos);
       break;
-    }
-    case 0x46: return skipTable(p, pos, end); // F
-    case 0x41: { // A
-      if (pos + 4 > end) throw new DecodeError('truncated array');
-      const aEnd = pos + 4 + p.readUInt32BE(pos);
-      if (aEnd > end) throw new DecodeError('truncated array');
-      pos += 4;
-      while (pos < aEnd) pos = skipValue(p, pos, aEnd);
-      return aEnd;
     }
     default:
       throw new DecodeError(`unknown field type tag 0x${tag.toString(16)}`);

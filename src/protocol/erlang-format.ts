@@ -5,6 +5,30 @@
 import type { FieldValue } from './field-table.js';
 
 export function erlangTerm(v: FieldValue): string {
+  // Tables and arrays are lists of tuples; they are expanded with an explicit stack of what is still to
+  // be written (text, or a value), not recursion, since a value may nest tens of thousands deep.
+  const out: string[] = [];
+  const todo: (string | FieldValue)[] = [v];
+  for (let next = todo.pop(); next !== undefined; next = todo.pop()) {
+    if (typeof next === 'string') {
+      out.push(next);
+    } else if (next.type === 'A' || next.type === 'F') {
+      const parts: (string | FieldValue)[] = ['['];
+      if (next.type === 'A') {
+        for (const x of next.value) parts.push(`${parts.length > 1 ? ',' : ''}{${typeAtom(x)},`, x, '}');
+      } else {
+        for (const [k, x] of next.value) parts.push(`${parts.length > 1 ? ',' : ''}{${erlangBinaryLiteral(Buffer.from(k))},${typeAtom(x)},`, x, '}');
+      }
+      parts.push(']');
+      for (let i = parts.length - 1; i >= 0; i--) todo.push(parts[i]!);
+    } else {
+      out.push(leafTerm(next));
+    }
+  }
+  return out.join('');
+}
+
+function leafTerm(v: Exclude<FieldValue, { type: 'A' | 'F' }>): string {
   switch (v.type) {
     case 'S':
     case 'x': {
@@ -20,10 +44,6 @@ export function erlangTerm(v: FieldValue): string {
     case 'f':
     case 'd':
       return erlangFloat(v.value);
-    case 'A':
-      return `[${v.value.map((x) => `{${typeAtom(x)},${erlangTerm(x)}}`).join(',')}]`;
-    case 'F':
-      return `[${[...v.value].map(([k, x]) => `{${erlangBinaryLiteral(Buffer.from(k))},${typeAtom(x)},${erlangTerm(x)}}`).join(',')}]`;
     default:
       return String(v.value);
   }

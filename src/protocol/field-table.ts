@@ -102,35 +102,106 @@ export function stringValue(v: FieldValue | undefined): string | undefined {
  * tags. Useful for logs and tests; never used where the type matters.
  */
 export function toPlain(t: FieldTable): Record<string, unknown> {
-  const out: Record<string, unknown> = Object.create(null);
-  for (const [k, v] of t) out[k] = plainValue(v);
-  return out;
+  return plainValue({ type: 'F', value: t }) as Record<string, unknown>;
 }
 
-function plainValue(v: FieldValue): unknown {
-  switch (v.type) {
-    case 'F':
-      return toPlain(v.value);
-    case 'A':
-      return v.value.map(plainValue);
-    case 'l':
-    case 'T':
-      return typeof v.value === 'bigint' ? v.value : v.value;
-    default:
-      return v.value;
+/**
+ * The plain form of one value. Like every walk over field values here, it follows nesting with an
+ * explicit stack, not recursion: a table may nest as deep as a frame allows (tens of thousands of
+ * levels, which RabbitMQ accepts), far deeper than the call stack goes.
+ */
+export function plainValue(v: FieldValue): unknown {
+  const root = plainShell(v);
+  const pending: [FieldValue, unknown][] = [[v, root]];
+  for (let item = pending.pop(); item !== undefined; item = pending.pop()) {
+    const [from, to] = item;
+    if (from.type === 'F') {
+      const out = to as Record<string, unknown>;
+      for (const [k, x] of from.value) {
+        const y = (out[k] = plainShell(x));
+        if (x.type === 'F' || x.type === 'A') pending.push([x, y]);
+      }
+    } else if (from.type === 'A') {
+      const out = to as unknown[];
+      for (const x of from.value) {
+        const y = plainShell(x);
+        out.push(y);
+        if (x.type === 'F' || x.type === 'A') pending.push([x, y]);
+      }
+    }
   }
+  return root;
+}
+
+/** A leaf's plain value, or the empty object or array a table's or array's entries go into. */
+function plainShell(v: FieldValue): unknown {
+  if (v.type === 'F') return Object.create(null) as Record<string, unknown>;
+  if (v.type === 'A') return [];
+  return v.value;
+}
+
+/**
+ * Whether two values have the same shape and leaves, walked with an explicit stack: the same type at
+ * every position, arrays of the same length compared element by element, tables of the same size
+ * compared key by key (`byKey`: entries paired by key, any order) or entry by entry (`inOrder`: keys
+ * and values in the same order, as Erlang's == compares RabbitMQ's tables, which are lists). Leaves
+ * go to `leavesEqual`, which only ever sees two values of the same type, neither a table nor an array.
+ */
+export function sameStructure(
+  a: FieldValue,
+  b: FieldValue,
+  leavesEqual: (a: FieldValue, b: FieldValue) => boolean,
+  tableEntries: 'byKey' | 'inOrder',
+): boolean {
+  const left: FieldValue[] = [a];
+  const right: FieldValue[] = [b];
+  for (let x = left.pop(), y = right.pop(); x !== undefined && y !== undefined; x = left.pop(), y = right.pop()) {
+    if (x.type !== y.type) return false;
+    if (x.type === 'A') {
+      const ys = (y as typeof x).value;
+      if (x.value.length !== ys.length) return false;
+      for (let i = 0; i < ys.length; i++) {
+        left.push(x.value[i]!);
+        right.push(ys[i]!);
+      }
+    } else if (x.type === 'F') {
+      const yt = (y as typeof x).value;
+      if (x.value.size !== yt.size) return false;
+      if (tableEntries === 'byKey') {
+        for (const [k, xv] of x.value) {
+          const yv = yt.get(k);
+          if (yv === undefined) return false;
+          left.push(xv);
+          right.push(yv);
+        }
+      } else {
+        const ys = yt.entries();
+        for (const [k, xv] of x.value) {
+          const [yk, yv] = ys.next().value as [string, FieldValue];
+          if (k !== yk) return false;
+          left.push(xv);
+          right.push(yv);
+        }
+      }
+    } else if (!leavesEqual(x, y)) {
+      return false;
+    }
+  }
+  return true;
 }
 
 /** Structural equality of two field values, tags included (RabbitMQ's equivalence checks compare both). */
 export function fieldValuesEqual(a: FieldValue, b: FieldValue): boolean {
-  if (a.type !== b.type) return false;
+  return sameStructure(a, b, leavesIdentical, 'byKey');
+}
+
+export function tablesEqual(a: FieldTable, b: FieldTable): boolean {
+  return fieldValuesEqual({ type: 'F', value: a }, { type: 'F', value: b });
+}
+
+/** Two leaves of the same type hold the same value (bytes for strings, bits for floats). */
+function leavesIdentical(a: FieldValue, b: FieldValue): boolean {
   switch (a.type) {
-    case 'F':
-      return tablesEqual(a.value, (b as typeof a).value);
-    case 'A': {
-      const bv = (b as typeof a).value;
-      return a.value.length === bv.length && a.value.every((x, i) => fieldValuesEqual(x, bv[i]!));
-    }
     case 'D':
       return a.value.scale === (b as typeof a).value.scale && a.value.value === (b as typeof a).value.value;
     case 'x':
@@ -149,13 +220,4 @@ export function fieldValuesEqual(a: FieldValue, b: FieldValue): boolean {
     default:
       return a.value === (b as { value: unknown }).value;
   }
-}
-
-export function tablesEqual(a: FieldTable, b: FieldTable): boolean {
-  if (a.size !== b.size) return false;
-  for (const [k, v] of a) {
-    const w = b.get(k);
-    if (w === undefined || !fieldValuesEqual(v, w)) return false;
-  }
-  return true;
 }

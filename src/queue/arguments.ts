@@ -6,7 +6,7 @@
  */
 import { preconditionFailed, resourceName } from '../errors.js';
 import { erlangTerm } from '../protocol/erlang-format.js';
-import { FIELD_TYPE_NAMES, type FieldTable, type FieldValue } from '../protocol/field-table.js';
+import { FIELD_TYPE_NAMES, fieldValuesEqual, sameStructure, type FieldTable, type FieldValue } from '../protocol/field-table.js';
 
 export type QueueType = 'classic' | 'quorum' | 'stream';
 
@@ -174,10 +174,10 @@ function sameValue(a: FieldValue, b: FieldValue): boolean {
     return Number(a.value) === Number(b.value);
   }
   if (a.type === 'S' || a.type === 'x') return Buffer.from(a.value as string).equals(Buffer.from(b.value as string));
-  return JSON.stringify(a, bigintSafe) === JSON.stringify(b, bigintSafe);
+  // Tables and arrays: Erlang's == on RabbitMQ's terms, where a table is a list of entries in wire order.
+  // Walked without recursion (an argument may nest as deep as a frame allows).
+  return sameStructure(a, b, fieldValuesEqual, 'inOrder');
 }
-
-const bigintSafe = (_: string, v: unknown) => (typeof v === 'bigint' ? v.toString() : v instanceof Map ? [...v] : v);
 
 /**
  * rabbit_misc:assert_args_equivalence over `keys`: each must be absent from both, or of the same type

@@ -83,12 +83,14 @@ export class PriorityReadyList implements Ready {
     return out;
   }
 
-  drain(): QueueEntry[] {
-    const out: QueueEntry[] = [];
-    for (let p = this.levels.length - 1; p >= 0; p--) out.push(...this.levels[p]!.drain());
+  forEach(visit: (e: QueueEntry) => void): void {
+    for (const level of this.levels) level.forEach(visit);
+  }
+
+  clear(): void {
+    for (const level of this.levels) level.clear();
     this.count = 0;
     this.bytes = 0;
-    return out;
   }
 
   *[Symbol.iterator](): IterableIterator<QueueEntry> {

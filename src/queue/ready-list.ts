@@ -15,6 +15,7 @@
  */
 import { Deque } from '../util/deque.js';
 import type { QueueEntry } from '../message/queue-entry.js';
+import { noteReleased } from '../util/idle-gc.js';
 
 /** The ready list of a queue: FIFO (ReadyList) or by priority (PriorityReadyList). */
 export interface Ready extends Iterable<QueueEntry> {
@@ -31,7 +32,14 @@ export interface Ready extends Iterable<QueueEntry> {
   shift(): QueueEntry | undefined;
   inZone(e: QueueEntry): boolean;
   extendZone(): QueueEntry[];
-  drain(): QueueEntry[];
+  /** Calls `visit` on every entry without allocating (in no particular order across lists). */
+  forEach(visit: (e: QueueEntry) => void): void;
+  /**
+   * Drops every entry at once (purge, delete): O(1), the backing arrays go whole. The entries are not
+   * touched (their `ready` flag stays set): what may still refer to one afterwards is a store callback
+   * in flight (a page-out, a read-back), which at most drops the dropped entry's message early.
+   */
+  clear(): void;
 }
 
 /**
@@ -41,6 +49,9 @@ export interface Ready extends Iterable<QueueEntry> {
  */
 const DEFAULT_WINDOW_COUNT = 16384;
 const DEFAULT_WINDOW_BYTES = 8 * 1024 * 1024;
+
+/** Roughly what one ready entry holds besides its body: the entry, its message, two buffer views. */
+const ENTRY_BYTES = 400;
 
 export class ReadyList implements Ready {
   /** Quorum queues' returned entries, in the order they came back; served first. */
@@ -179,17 +190,22 @@ export class ReadyList implements Ready {
     return added;
   }
 
-  /** Removes every entry, returning them in order. */
-  drain(): QueueEntry[] {
-    const out = [...this.returns, ...this.requeued, ...this.fresh];
-    for (const e of out) e.ready = false;
+  forEach(visit: (e: QueueEntry) => void): void {
+    this.returns.forEach(visit);
+    this.requeued.forEach(visit);
+    this.fresh.forEach(visit);
+  }
+
+  clear(): void {
+    // Millions of entries may go here at once: the idle collector is told, so that the memory is
+    // given back soon even if nothing allocates afterwards.
+    noteReleased(this.length * ENTRY_BYTES + this.bytes);
     this.returns.clear();
     this.requeued.clear();
     this.fresh.clear();
     this.bytes = 0;
     this.zoneCount = 0;
     this.zoneBytes = 0;
-    return out;
   }
 
   *[Symbol.iterator](): IterableIterator<QueueEntry> {

@@ -27,8 +27,14 @@ export interface QueueStore {
   loadSync(entry: QueueEntry): void;
   /** Whether an entry's record can be read (false when its write failed). */
   readable(entry: QueueEntry): boolean;
-  /** The message is gone for good (acknowledged, dropped, purged): its record is dead. */
+  /** The message is gone for good (acknowledged, dropped): its record is dead. */
   remove(entry: QueueEntry): void;
+  /**
+   * Every one of these messages is gone for good at once (a purge): when this returns the purge is
+   * as durable as the store makes anything (in the kernel: a kill -9 does not bring them back), and
+   * nothing was allocated per entry. `entries` is walked twice at most.
+   */
+  removeAll(entries: EntrySet): void;
   /**
    * Recovered contents, in queue order (durable stores after a restart). `annotate` sees each
    * recovered entry with its publish time and properties (the queue derives expiry and priority).
@@ -38,6 +44,11 @@ export interface QueueStore {
   close(terms: QueueTerms): Promise<void>;
   /** The queue was deleted: remove every file. */
   destroy(): Promise<void>;
+}
+
+/** Entries the store can walk (a queue's ready list; an array). */
+export interface EntrySet {
+  forEach(visit: (e: QueueEntry) => void): void;
 }
 
 /** What a clean shutdown remembers about a queue (RabbitMQ's queue terms). */
@@ -81,6 +92,8 @@ export class MemoryQueueStore implements QueueStore {
   }
 
   remove(_entry: QueueEntry): void {}
+
+  removeAll(_entries: EntrySet): void {}
 
   async recover(): Promise<RecoveredQueue> {
     return { entries: [], nextSeq: 1, deliveredBelow: 1, loaded: new Map() };

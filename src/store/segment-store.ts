@@ -11,14 +11,14 @@
  * was read back and delivered) is deleted with its log. Recovery reads each segment once, skips the
  * records its log lists and the transient ones, and truncates a torn tail.
  */
-import { closeSync, existsSync, fdatasyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync, readSync } from 'node:fs';
+import { closeSync, existsSync, fdatasyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync, writeSync, readSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { Message, scanProperties } from '../message/message.js';
 import { TWO_32 } from '../protocol/codec-primitives.js';
 import { QueueEntry } from '../message/queue-entry.js';
 import type { AppendFile, Persister, StoredCallback } from './persister.js';
-import type { QueueStore, QueueTerms, RecoveredQueue } from './queue-store.js';
+import type { EntrySet, QueueStore, QueueTerms, RecoveredQueue } from './queue-store.js';
 import { readRecord, recordSize, writeRecord, type DecodedRecord, type RecordFields } from './records.js';
 
 const MAGIC = Buffer.from('WRNSEG01');
@@ -35,6 +35,12 @@ class Segment {
   /** Records not yet dead. */
   live = 0;
   retired = false;
+  /** During removeAll: how many of its live records go, how many of those need an acknowledgement. */
+  dropping = 0;
+  droppingAcked = 0;
+  /** During removeAll: the acknowledgements for it, filled in the second pass. */
+  dropAcks: Buffer | null = null;
+  dropAcksAt = 0;
 
   constructor(
     readonly id: number,
@@ -139,6 +145,98 @@ export class SegmentQueueStore implements QueueStore {
       seg.ack.append(b);
     }
     if (seg.live === 0 && seg !== this.current) this.retire(seg);
+  }
+
+  /**
+   * A purge. One pass counts, per segment, the records that go. A segment left with none is deleted
+   * outright, its files unlinked before this returns, and needs no acknowledgement at all: a queue
+   * of millions of messages with no consumer purges with a few unlinks. Only a segment that keeps
+   * other live records (unacknowledged deliveries) gets acknowledgements for the purged persistent
+   * records in it, filled in a second pass into one buffer per segment and written synchronously.
+   * Either way the purge is in the kernel on return, so a kill -9 right after purge-ok cannot bring
+   * a purged message back (acknowledgements of single messages go through the persister instead,
+   * like RabbitMQ's, and may come back as redeliveries).
+   */
+  removeAll(entries: EntrySet): void {
+    const touched: Segment[] = [];
+    const needsAck = (e: QueueEntry) => this.durable && e.persistent;
+    entries.forEach((e) => {
+      const seg = e.segment as Segment | null;
+      if (seg === null || seg.retired) return;
+      if (seg.dropping === 0) touched.push(seg);
+      seg.dropping++;
+      if (needsAck(e)) seg.droppingAcked++;
+    });
+    if (touched.length === 0) return;
+    const keep: Segment[] = [];
+    for (const seg of touched) {
+      if (seg.dropping === seg.live) {
+        if (seg === this.current) this.current = null;
+        this.retireNow(seg);
+      } else if (seg.droppingAcked > 0) {
+        seg.dropAcks = Buffer.allocUnsafe(seg.droppingAcked * 8);
+        seg.dropAcksAt = 0;
+        keep.push(seg);
+      }
+    }
+    entries.forEach((e) => {
+      const seg = e.segment as Segment | null;
+      if (seg === null) return;
+      e.segment = null;
+      const acks = seg.dropAcks;
+      if (acks === null || !needsAck(e)) return;
+      acks.writeUInt32BE(Math.floor(e.seq / 0x1_0000_0000), seg.dropAcksAt);
+      acks.writeUInt32BE(e.seq >>> 0, seg.dropAcksAt + 4);
+      seg.dropAcksAt += 8;
+    });
+    for (const seg of touched) {
+      if (!seg.retired) seg.live -= seg.dropping;
+      seg.dropping = 0;
+      seg.droppingAcked = 0;
+    }
+    for (const seg of keep) {
+      const acks = seg.dropAcks!;
+      seg.dropAcks = null;
+      this.appendAcksNow(seg, acks);
+    }
+  }
+
+  /**
+   * Appends acknowledgements to a segment's log with one synchronous write (the log is opened for
+   * appending, so this and the persister's writes each land whole at the end, in either order). With
+   * durability fsync the persister's next round syncs it. If the write fails they go through the
+   * persister instead, as single acknowledgements do.
+   */
+  private appendAcksNow(seg: Segment, acks: Buffer): void {
+    if (seg.ack === null || seg.ack.failed !== undefined) seg.ack = this.openAckLog(seg);
+    try {
+      let done = 0;
+      while (done < acks.length) done += writeSync(seg.ack.fd, acks, done, acks.length - done);
+      this.persister.syncLater(seg.ack.fd, seg.ackPath);
+    } catch (err) {
+      this.log.error({ err: (err as Error).message, file: seg.ackPath }, 'could not write the acknowledgements of a purge at once: queued instead');
+      seg.ack.append(acks);
+    }
+  }
+
+  /**
+   * Deletes a segment whose records are all dead now: its files are unlinked at once (the data of
+   * pending writes and reads stays reachable through their open descriptors), then closed.
+   */
+  private retireNow(seg: Segment): void {
+    seg.retired = true;
+    this.segments.delete(seg.id);
+    try {
+      rmSync(seg.path, { force: true });
+      rmSync(seg.ackPath, { force: true });
+    } catch (err) {
+      this.log.error({ err: (err as Error).message, segment: seg.path }, 'could not delete a purged segment');
+    }
+    void (async () => {
+      await seg.file?.close();
+      await seg.ack?.close();
+      if (seg.readFd !== null) await this.persister.io.close(seg.readFd).catch(() => {});
+    })().catch((e) => this.log.error({ err: e, segment: seg.path }, 'could not close a purged segment'));
   }
 
   /**

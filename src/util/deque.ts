@@ -107,6 +107,17 @@ export class Deque<T> {
     return item;
   }
 
+  /** Calls `visit` on each element, head first, without allocating (unlike the iterator). */
+  forEach(visit: (item: T) => void): void {
+    const items = this.items;
+    const mask = this.mask;
+    for (let i = 0; i < this.count; i++) visit(items[(this.head + i) & mask] as T);
+  }
+
+  /**
+   * Empties the deque in O(1): the backing array is dropped whole (a fresh small one replaces it), so
+   * millions of elements become garbage at once, without a pass over them.
+   */
   clear(): void {
     this.items = new Array<T | undefined>(16);
     this.mask = 15;

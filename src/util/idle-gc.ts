@@ -8,10 +8,21 @@
  * built up since the last collection and the event loop was mostly idle over the interval (or four
  * times that while busy, with a small heap), it runs a full collection (a few milliseconds). Only the CLI turns this on: a process that
  * embeds Warren owns its heap and its collector.
+ *
+ * Memory released in the heap counts too, when the broker says so (`noteReleased`): a deleted or
+ * purged queue of millions of messages leaves that much garbage in one go, and a broker at rest would
+ * otherwise keep it resident for as long as nothing allocates (issue 19: over a minute).
  */
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
+import { exposedGc } from './force-gc.js';
+
+/** Bytes the broker reported as just released (dropped queue entries), since the last collection. */
+let released = 0;
+
+/** Tells the idle collector that about `bytes` of memory became garbage at once. */
+export function noteReleased(bytes: number): void {
+  released += bytes;
+}
 
 const CHECK_MS = 1000;
 const RECLAIM_BYTES = 64 * 1024 * 1024;
@@ -34,13 +45,8 @@ export interface IdleGcOptions {
 
 /** Starts the checks; returns the function that stops them. */
 export function startIdleGc({ checkMs = CHECK_MS, reclaimBytes = RECLAIM_BYTES, onCollect }: IdleGcOptions = {}): () => void {
-  let gc: (() => void) | undefined;
-  try {
-    setFlagsFromString('--expose-gc');
-    gc = runInNewContext('gc') as () => void;
-  } catch {
-    return () => {};
-  }
+  const gc = exposedGc();
+  if (gc === undefined) return () => {};
   let last: EventLoopUtilization = performance.eventLoopUtilization();
   let baseline = process.memoryUsage().arrayBuffers;
   const timer = setInterval(() => {
@@ -52,11 +58,12 @@ export function startIdleGc({ checkMs = CHECK_MS, reclaimBytes = RECLAIM_BYTES, 
     // The lowest level seen since the last collection: V8's sweeper releases backing stores a little
     // after a collection, so the level right after one reads high.
     if (buffers < baseline) baseline = buffers;
-    const grown = buffers - baseline;
+    const grown = buffers - baseline + released;
     const worth = busy <= QUIET ? grown >= reclaimBytes : grown >= reclaimBytes * BUSY_RECLAIM_FACTOR && mem.heapUsed < BUSY_MAX_HEAP;
     if (!worth) return;
-    gc!();
+    gc();
     baseline = buffers;
+    released = 0;
     onCollect?.(buffers);
   }, checkMs);
   timer.unref();

@@ -3,7 +3,7 @@
  * runs one abstract persistence suite against each backend. Then what only a durable store promises:
  * recovery of persistent, unacknowledged records in order; segment files removed once dead; rollover.
  */
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { QueueEntry } from '../../src/message/queue-entry.js';
@@ -371,6 +371,45 @@ describe('SegmentQueueStore: durability', () => {
 
     const again = await recovered(segmentStore(dir, new Persister(nodeIo, 'fsync', silentLog)));
     expect(again.bodies).toEqual(['z'.repeat(100), 'fresh0', 'fresh1', 'fresh2']);
+  });
+
+  it('removeAll (a purge) is in the kernel on return: a recovery at once, before any persister round, finds only the records kept', async () => {
+    const dir = join(tempDir(), 'q');
+    const persister = new Persister(nodeIo, 'fsync', silentLog);
+    const store = segmentStore(dir, persister, { segmentSize: 1024 });
+    const entries = Array.from({ length: 30 }, (_, i) => makeEntry(i + 1, 'x'.repeat(200)));
+    await writeAndSettle(store, persister, entries);
+    const segments = segFiles(dir);
+    expect(segments.length).toBeGreaterThanOrEqual(5);
+    // Seq 2 (first segment) and 30 (the segment being written) were delivered and not acknowledged:
+    // a purge leaves them; everything else goes.
+    const kept = new Set([2, 30]);
+    const purged = entries.filter((e) => !kept.has(e.seq));
+    const first = entries[0]!.segment;
+    const purgedInFirst = purged.filter((e) => e.segment === first).length;
+    store.removeAll(purged);
+    // Segments with nothing kept are gone already, and the first one's log holds its purged records.
+    expect(segFiles(dir)).toEqual([segments[0], segments[segments.length - 1]]);
+    expect(statSync(join(dir, segments[0]!.replace('.seg', '.ack'))).size).toBe(purgedInFirst * 8);
+    expect(purged.every((e) => e.segment === null)).toBe(true);
+    // The recovery's scan runs now, synchronously: nothing of the purge is left to a persister round.
+    const after = await recovered(segmentStore(dir, new Persister(nodeIo, 'fsync', silentLog), { segmentSize: 1024 }));
+    expect(after.seqs).toEqual([2, 30]);
+  });
+
+  it('removeAll of a whole store of pages deletes every segment and writes no acknowledgement', async () => {
+    const dir = join(tempDir(), 'p');
+    const persister = new Persister(nodeIo, 'os', silentLog);
+    const store = new SegmentQueueStore(dir, persister, silentLog, { durable: false, cleanStart: false, segmentSize: 1024 });
+    const entries = Array.from({ length: 30 }, (_, i) => makeEntry(i + 1, 'x'.repeat(200), { persistent: i % 2 === 0 }));
+    await writeAndSettle(store, persister, entries);
+    expect(segFiles(dir).length).toBeGreaterThanOrEqual(5);
+    store.removeAll(entries);
+    expect(segFiles(dir)).toEqual([]);
+    expect(ackFiles(dir)).toEqual([]);
+    // Writing goes on in a new segment.
+    await writeAndSettle(store, persister, [makeEntry(31, 'after')]);
+    expect(segFiles(dir)).toHaveLength(1);
   });
 
   it('a store of pages (a transient queue) recovers nothing, not even persistent records', async () => {
