@@ -236,3 +236,27 @@ class JsonParser {
     return Number.isSafeInteger(n) ? n : BigInt(m[0]);
   }
 }
+
+/**
+ * Compact JSON as RabbitMQ's encoder writes definitions: object keys in Erlang's map order (byte
+ * order of the UTF-8 key, not JavaScript's integer-keys-first property order), integral floats
+ * with their fraction ("1.0"), integers of any size.
+ */
+export function writeJson(v: JsonValue | undefined): string {
+  if (v === undefined || v === null) return 'null';
+  if (typeof v === 'boolean') return v ? 'true' : 'false';
+  if (typeof v === 'bigint') return v.toString();
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) throw new RangeError('JSON has no infinite numbers');
+    return Number.isInteger(v) ? String(v === 0 ? 0 : v) : JSON.stringify(v);
+  }
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (v instanceof FloatValue) {
+    const f = v.value;
+    if (Object.is(f, -0)) return '-0.0';
+    return Number.isInteger(f) && Math.abs(f) < 1e21 ? `${f}.0` : JSON.stringify(f);
+  }
+  if (Array.isArray(v)) return `[${v.map(writeJson).join(',')}]`;
+  const keys = Object.keys(v).sort((a, b) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8')));
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${writeJson(v[k])}`).join(',')}}`;
+}
