@@ -212,86 +212,163 @@ export interface AccessSubject {
   readonly hooks?: Partial<Record<ChannelCheck, () => void>>;
 }
 
-function targetName(on: Target, s: AccessSubject): { kind: 'queue' | 'exchange'; name: string } {
+/** The kind and name a step's target has in the subject (written to `out`: no allocation per step). */
+const target = { kind: 'queue' as 'queue' | 'exchange', name: '' };
+function targetName(on: Target, s: AccessSubject): { readonly kind: 'queue' | 'exchange'; readonly name: string } {
   switch (on) {
     case 'queue':
-      return { kind: 'queue', name: s.queue! };
+      target.kind = 'queue';
+      target.name = s.queue!;
+      break;
     case 'exchange':
-      return { kind: 'exchange', name: s.exchange! };
+      target.kind = 'exchange';
+      target.name = s.exchange!;
+      break;
     case 'destination':
       return s.destination!;
     case 'source':
-      return { kind: 'exchange', name: s.source! };
+      target.kind = 'exchange';
+      target.name = s.source!;
+      break;
     case 'dead-letter-exchange':
-      return { kind: 'exchange', name: s.deadLetterExchange! };
+      target.kind = 'exchange';
+      target.name = s.deadLetterExchange!;
+      break;
     case 'alternate-exchange':
-      return { kind: 'exchange', name: s.alternateExchange! };
+      target.kind = 'exchange';
+      target.name = s.alternateExchange!;
+      break;
   }
+  return target;
 }
 
-/** Runs a method's steps in order; throws the first refusal (a ChannelError) or a lookup's own error. */
-export function authorize(access: ChannelAccess, method: AccessMethod, subject: AccessSubject): void {
-  let exists: boolean | undefined;
-  const isNew = () => !(exists ??= subject.exists?.() ?? false);
-  let facts: ExchangeFacts | undefined | null = null;
-  const exchangeFacts = () => (facts === null ? (facts = subject.exchangeFacts?.()) : facts);
-  const applies = (when: Condition | undefined): boolean => {
+/** Facts looked up at most once per authorize(), and only when a step needs them. */
+class Lookups {
+  private existsKnown = false;
+  private existsValue = false;
+  private factsKnown = false;
+  private factsValue: ExchangeFacts | undefined;
+  subject: AccessSubject = {};
+
+  reset(subject: AccessSubject): this {
+    this.subject = subject;
+    this.existsKnown = false;
+    this.factsKnown = false;
+    this.factsValue = undefined;
+    return this;
+  }
+
+  isNew(): boolean {
+    if (!this.existsKnown) {
+      this.existsValue = this.subject.exists?.() ?? false;
+      this.existsKnown = true;
+    }
+    return !this.existsValue;
+  }
+
+  facts(): ExchangeFacts | undefined {
+    if (!this.factsKnown) {
+      this.factsValue = this.subject.exchangeFacts?.();
+      this.factsKnown = true;
+    }
+    return this.factsValue;
+  }
+
+  applies(when: Condition | undefined): boolean {
     switch (when) {
       case undefined:
         return true;
       case 'client-named':
-        return subject.serverNamed !== true;
+        return this.subject.serverNamed !== true;
       case 'new':
-        return isNew();
+        return this.isNew();
       case 'new-with-dead-letter-exchange':
-        return subject.deadLetterExchange !== undefined && isNew();
+        return this.subject.deadLetterExchange !== undefined && this.isNew();
       case 'new-with-alternate-exchange':
-        return subject.alternateExchange !== undefined && isNew();
+        return this.subject.alternateExchange !== undefined && this.isNew();
       case 'topic-exchange':
-        return exchangeFacts()?.type === 'topic';
-    }
-  };
-  for (const step of accessRow(method).steps) {
-    switch (step.step) {
-      case 'permission': {
-        if (!applies(step.when)) break;
-        const t = targetName(step.on, subject);
-        access.check(t.kind, t.name, step.permission);
-        break;
-      }
-      case 'topic-permission': {
-        if (!applies(step.when)) break;
-        access.checkTopic(targetName(step.on, subject).name, subject.routingKey ?? '', step.permission);
-        break;
-      }
-      case 'not-default-exchange': {
-        const t = targetName(step.on, subject);
-        if (t.kind === 'exchange' && t.name === '') throw accessRefused('operation not permitted on the default exchange');
-        break;
-      }
-      case 'no-reserved-prefix': {
-        if (!applies(step.when)) break;
-        const t = targetName(step.on, subject);
-        if (t.name.startsWith('amq.')) throw accessRefused(`${t.kind} name '${t.name}' contains reserved prefix 'amq.*'`);
-        break;
-      }
-      case 'not-system-exchange': {
-        const name = subject.exchange!;
-        if (name.startsWith('amq.')) throw accessRefused(`deletion of system exchange '${name}' in vhost '${access.vhost}' not allowed`);
-        break;
-      }
-      case 'exchange-exists':
-        if (exchangeFacts() === undefined) throw notFound(`no exchange '${subject.exchange}' in vhost '${access.vhost}'`);
-        break;
-      case 'not-internal':
-        if (exchangeFacts()?.internal === true) throw accessRefused(`cannot publish to internal exchange '${subject.exchange}' in vhost '${access.vhost}'`);
-        break;
-      case 'user-id':
-        access.checkUserId(subject.userId);
-        break;
-      case 'channel-check':
-        if (applies(step.when)) subject.hooks?.[step.check]?.();
-        break;
+        return this.facts()?.type === 'topic';
     }
   }
 }
+
+type CompiledStep = (access: ChannelAccess, subject: AccessSubject, look: Lookups) => void;
+
+/** A step as a function, made once per row, so that authorize() does no interpretation per call. */
+function compileStep(step: AccessStep): CompiledStep {
+  switch (step.step) {
+    case 'permission': {
+      const { on, permission, when } = step;
+      return (access, subject, look) => {
+        if (when !== undefined && !look.applies(when)) return;
+        const t = targetName(on, subject);
+        access.check(t.kind, t.name, permission);
+      };
+    }
+    case 'topic-permission': {
+      const { on, permission, when } = step;
+      return (access, subject, look) => {
+        if (!look.applies(when)) return;
+        access.checkTopic(targetName(on, subject).name, subject.routingKey ?? '', permission);
+      };
+    }
+    case 'not-default-exchange': {
+      const { on } = step;
+      return (_access, subject) => {
+        const t = targetName(on, subject);
+        if (t.kind === 'exchange' && t.name === '') throw accessRefused('operation not permitted on the default exchange');
+      };
+    }
+    case 'no-reserved-prefix': {
+      const { on, when } = step;
+      return (_access, subject, look) => {
+        if (!look.applies(when)) return;
+        const t = targetName(on, subject);
+        if (t.name.startsWith('amq.')) throw accessRefused(`${t.kind} name '${t.name}' contains reserved prefix 'amq.*'`);
+      };
+    }
+    case 'not-system-exchange':
+      return (access, subject) => {
+        const name = subject.exchange!;
+        if (name.startsWith('amq.')) throw accessRefused(`deletion of system exchange '${name}' in vhost '${access.vhost}' not allowed`);
+      };
+    case 'exchange-exists':
+      return (access, subject, look) => {
+        if (look.facts() === undefined) throw notFound(`no exchange '${subject.exchange}' in vhost '${access.vhost}'`);
+      };
+    case 'not-internal':
+      return (access, subject, look) => {
+        if (look.facts()?.internal === true) throw accessRefused(`cannot publish to internal exchange '${subject.exchange}' in vhost '${access.vhost}'`);
+      };
+    case 'user-id':
+      return (access, subject) => access.checkUserId(subject.userId);
+    case 'channel-check': {
+      const { check, when } = step;
+      return (_access, subject, look) => {
+        const hook = subject.hooks?.[check];
+        if (hook !== undefined && (when === undefined || look.applies(when))) hook();
+      };
+    }
+  }
+}
+
+const COMPILED: ReadonlyMap<AccessMethod, readonly CompiledStep[]> = new Map(METHOD_ACCESS.map((r) => [r.method, r.steps.map(compileStep)]));
+
+/** Runs a method's steps in order; throws the first refusal (a ChannelError) or a lookup's own error. */
+export function authorize(access: ChannelAccess, method: AccessMethod, subject: AccessSubject): void {
+  const steps = COMPILED.get(method)!;
+  // One Lookups reused: authorize() runs to completion before the next one starts (hooks and
+  // lookups are the channel's own synchronous checks), except when a hook authorizes in turn.
+  const look = idle ?? new Lookups();
+  idle = undefined;
+  look.reset(subject);
+  try {
+    for (let i = 0; i < steps.length; i++) steps[i]!(access, subject, look);
+  } finally {
+    look.subject = EMPTY_SUBJECT;
+    idle = look;
+  }
+}
+
+const EMPTY_SUBJECT: AccessSubject = {};
+let idle: Lookups | undefined = new Lookups();

@@ -163,20 +163,26 @@ export const closedBecause = {
 
 const CACHE_LIMIT = 64;
 
+/** One bit per (permission, kind) pair, so that a name's allowed decisions are one number. */
+const BIT: Readonly<Record<Permission, Readonly<Record<ResourceKind, number>>>> = {
+  configure: { queue: 1, exchange: 2 },
+  write: { queue: 4, exchange: 8 },
+  read: { queue: 16, exchange: 32 },
+};
+const TOPIC_BIT = { write: 1, read: 2 } as const;
+
 /**
  * A channel's view of its grant: the checks above, each positive decision remembered until the
  * grant's version changes. Names come from clients, so each cache is bounded (cleared when full).
  */
 export class ChannelAccess {
   private version = -1;
-  private readonly allowed: Record<Permission, Record<ResourceKind, Set<string>>> = {
-    configure: { queue: new Set(), exchange: new Set() },
-    write: { queue: new Set(), exchange: new Set() },
-    read: { queue: new Set(), exchange: new Set() },
-  };
+  /** name -> BIT of the decisions that allowed it */
+  private readonly allowed = new Map<string, number>();
   /** exchange -> permission -> compiled expanded regex (expansion depends only on this connection) */
   private readonly topicPatterns = new Map<string, Partial<Record<'write' | 'read', CompiledPattern | null>>>();
-  private readonly topicAllowed = new Set<string>();
+  /** exchange -> routing key -> TOPIC_BIT of the decisions that allowed it */
+  private readonly topicAllowed = new Map<string, Map<string, number>>();
 
   constructor(
     readonly grant: AccessGrant,
@@ -188,25 +194,48 @@ export class ChannelAccess {
     return this.grant.vhost;
   }
 
+  /**
+   * Whether every resource check would pass: configure, write and read are all ".*" and there are no
+   * topic permissions (the default user's grant). A channel may then skip the permission steps of
+   * its hot path; the other steps of the row (exchange exists, not internal, user_id) still apply.
+   */
+  unrestricted(): boolean {
+    const p = this.grant.permissions;
+    return (
+      p !== undefined &&
+      p.record.configure === '.*' &&
+      p.record.write === '.*' &&
+      p.record.read === '.*' &&
+      this.grant.topicPermissions.size === 0
+    );
+  }
+
   check(kind: ResourceKind, name: string, permission: Permission): void {
-    this.sync();
-    const seen = this.allowed[permission][kind];
-    if (seen.has(name)) return;
+    if (this.version !== this.grant.version) this.reset();
+    const bit = BIT[permission][kind];
+    const seen = this.allowed.get(name);
+    if (seen !== undefined && (seen & bit) !== 0) return;
     checkResourceAccess(this.grant, kind, name, permission);
-    if (seen.size >= CACHE_LIMIT) seen.clear();
-    seen.add(name);
+    if (seen === undefined && this.allowed.size >= CACHE_LIMIT) this.allowed.clear();
+    this.allowed.set(name, (seen ?? 0) | bit);
   }
 
   checkTopic(exchange: string, routingKey: string, permission: 'write' | 'read'): void {
-    this.sync();
+    if (this.version !== this.grant.version) this.reset();
     const t = this.grant.topicPermissions;
     if (t.size === 0 || !t.has(exchange)) return; // the common case: no topic permissions at all
-    const cacheKey = `${permission}\u0000${exchange}\u0000${routingKey}`;
-    if (this.topicAllowed.has(cacheKey)) return;
+    let keys = this.topicAllowed.get(exchange);
+    const bit = TOPIC_BIT[permission];
+    const seen = keys?.get(routingKey);
+    if (seen !== undefined && (seen & bit) !== 0) return;
     const ok = isTopicAccessAllowed(this.grant, exchange, routingKey, permission, this.variables, (source) => this.topicPattern(exchange, permission, source));
     if (!ok) throw topicAccessRefused(exchange, routingKey, this.grant.vhost, this.grant.user);
-    if (this.topicAllowed.size >= CACHE_LIMIT) this.topicAllowed.clear();
-    this.topicAllowed.add(cacheKey);
+    if (keys === undefined) {
+      keys = new Map();
+      this.topicAllowed.set(exchange, keys);
+    }
+    if (seen === undefined && keys.size >= CACHE_LIMIT) keys.clear();
+    keys.set(routingKey, (seen ?? 0) | bit);
   }
 
   checkUserId(claimed: string | undefined): void {
@@ -227,10 +256,9 @@ export class ChannelAccess {
     return p ?? undefined;
   }
 
-  private sync(): void {
-    if (this.version === this.grant.version) return;
+  private reset(): void {
     this.version = this.grant.version;
-    for (const byKind of Object.values(this.allowed)) for (const s of Object.values(byKind)) s.clear();
+    this.allowed.clear();
     this.topicPatterns.clear();
     this.topicAllowed.clear();
   }

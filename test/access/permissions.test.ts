@@ -182,6 +182,20 @@ describe('user_id', () => {
 });
 
 describe('ChannelAccess: cached decisions', () => {
+  it('knows when nothing can be refused (".*" everywhere, no topic permissions), following changes', () => {
+    const d = db();
+    d.addUser({ name: 'admin', password: 'p' });
+    d.setPermissions('admin', 'perm', '.*', '.*', '.*');
+    const access = new ChannelAccess(d.grant('admin', 'perm'), { name: 'admin', tags: [] });
+    expect(access.unrestricted()).toBe(true);
+    d.setTopicPermissions('admin', 'perm', 'amq.topic', '.*', '^x');
+    expect(access.unrestricted()).toBe(false);
+    d.clearTopicPermissions('admin', 'perm');
+    d.setPermissions('admin', 'perm', '.*', '.+', '.*');
+    expect(access.unrestricted()).toBe(false);
+    expect(new ChannelAccess(d.grant('limited', 'perm'), limited).unrestricted()).toBe(false);
+  });
+
   it('caches allowed decisions and drops them when the grant changes', () => {
     const d = db();
     const access = new ChannelAccess(d.grant('limited', 'perm'), limited);
