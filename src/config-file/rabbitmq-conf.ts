@@ -1,0 +1,363 @@
+/**
+ * RabbitMQ's new-style configuration file, rabbitmq.conf, for the keys Warren supports.
+ *
+ * Syntax (cuttlefish 3.0.1's conf_parse, which RabbitMQ 3.10.8 ships): one `key = value` per line;
+ * a key is dot-separated words of letters, digits, `_` and `-` (`\.` puts a dot inside a word);
+ * the value runs to the end of the line or to a `#`, which starts a comment even without a space
+ * before it (so a password cannot contain `#`); surrounding spaces and tabs are dropped; quotes are
+ * kept as part of the value; blank lines and `#` lines are skipped; an empty value is a syntax error.
+ *
+ * Values are checked as RabbitMQ's schema (deps/rabbit/priv/schema/rabbit.schema and the
+ * management and MQTT schemas) types them, and against what AMQP can carry: a bad value is an error
+ * naming its line; a key Warren does not know is a warning naming its line (RabbitMQ refuses to
+ * start on it; Warren starts and says what it ignored). A key given twice keeps its last value,
+ * with a warning.
+ *
+ * The typed result keeps only what the file says; defaults and the precedence of command-line
+ * flags over environment over file are the caller's (see docs/access-control.md).
+ */
+import { parseInformationUnit, type MemoryWatermark } from '../resource-alarms.js';
+
+export interface ConfigLine {
+  /** The key's words, dots inside words unescaped. */
+  readonly key: readonly string[];
+  readonly value: string;
+  readonly line: number;
+}
+
+export class ConfigFileError extends Error {
+  override name = 'ConfigFileError';
+  constructor(
+    readonly line: number,
+    readonly reason: string,
+    readonly file?: string,
+  ) {
+    super(`${file ?? 'rabbitmq.conf'}, line ${line}: ${reason}`);
+  }
+}
+
+export interface ConfigWarning {
+  readonly line: number;
+  readonly message: string;
+}
+
+const WORD = /^(?:\\\.|[A-Za-z0-9_-])+/;
+
+/** conf_parse: the settings of a file, in order. Throws ConfigFileError on a line it cannot read. */
+export function parseConfLines(text: string, file?: string): ConfigLine[] {
+  const out: ConfigLine[] = [];
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const n = i + 1;
+    let s = lines[i]!;
+    if (s.endsWith('\r')) s = s.slice(0, -1);
+    const body = s.replace(/^[ \t]+/, '');
+    if (body === '' || /^[ \t]*$/.test(body) || body.startsWith('#')) continue;
+    if (/^include[ \t]/.test(body)) throw new ConfigFileError(n, 'include directives are not supported by Warren', file);
+    // key
+    const key: string[] = [];
+    let rest = body;
+    for (;;) {
+      const w = WORD.exec(rest);
+      if (w === null) throw new ConfigFileError(n, `syntax error: expected a key of letters, digits, '_' and '-' at column ${s.length - rest.length + 1}`, file);
+      key.push(w[0].replace(/\\\./g, '.'));
+      rest = rest.slice(w[0].length);
+      if (rest.startsWith('.')) rest = rest.slice(1);
+      else break;
+    }
+    rest = rest.replace(/^[ \t]+/, '');
+    if (!rest.startsWith('=')) throw new ConfigFileError(n, `syntax error: expected '=' after ${key.join('.')} at column ${s.length - rest.length + 1}`, file);
+    rest = rest.slice(1).replace(/^[ \t]+/, '');
+    const hash = rest.indexOf('#');
+    const value = (hash >= 0 ? rest.slice(0, hash) : rest).replace(/[ \t]+$/, '');
+    if (value === '') throw new ConfigFileError(n, `syntax error: ${key.join('.')} has no value`, file);
+    out.push({ key, value, line: n });
+  }
+  return out;
+}
+
+export interface Listener {
+  /** The name in listeners.tcp.<name>. */
+  readonly name: string;
+  /** An IP address, or undefined for all interfaces. */
+  readonly host?: string;
+  readonly port: number;
+}
+
+export type LogLevel = 'debug' | 'info' | 'notice' | 'warning' | 'error' | 'critical' | 'alert' | 'emergency' | 'none';
+
+export interface SslOptions {
+  readonly cacertfile?: string;
+  readonly certfile?: string;
+  readonly keyfile?: string;
+  readonly verify?: 'verify_peer' | 'verify_none';
+  readonly failIfNoPeerCert?: boolean;
+}
+
+/** The settings of a rabbitmq.conf that Warren supports; absent = not in the file. */
+export interface RabbitConf {
+  /** listeners.tcp.*; [] for `listeners.tcp = none`. */
+  readonly tcpListeners?: readonly Listener[];
+  readonly sslListeners?: readonly Listener[];
+  readonly sslOptions?: SslOptions;
+  readonly defaultUser?: string;
+  readonly defaultPass?: string;
+  readonly defaultVhost?: string;
+  /** default_user_tags.<tag> = true */
+  readonly defaultUserTags?: readonly string[];
+  readonly defaultPermissions?: { readonly configure?: string; readonly read?: string; readonly write?: string };
+  /** loopback_users.<user> = true; [] for `loopback_users = none`. */
+  readonly loopbackUsers?: readonly string[];
+  /** vm_memory_high_watermark.relative (which wins when both are given) or .absolute */
+  readonly vmMemoryHighWatermark?: MemoryWatermark;
+  /** disk_free_limit.absolute in bytes, or .relative to the machine's memory (which wins) */
+  readonly diskFreeLimit?: { readonly absolute: number } | { readonly relative: number };
+  readonly heartbeat?: number;
+  readonly frameMax?: number;
+  readonly channelMax?: number;
+  readonly maxMessageSize?: number;
+  /** milliseconds */
+  readonly consumerTimeout?: number;
+  readonly logConsoleLevel?: LogLevel;
+  readonly managementTcpPort?: number;
+  readonly mqttTcpListeners?: readonly Listener[];
+  readonly loadDefinitions?: string;
+  /** auth_mechanisms.<n>, in file order (RabbitMQ offers them in its own order regardless). */
+  readonly authMechanisms?: readonly string[];
+}
+
+export interface ParseOptions {
+  /** For error messages. */
+  readonly file?: string;
+  /**
+   * The file_accessible validator of load_definitions and ssl_options.*file: whether a path can be
+   * read. Without it paths are not checked (the parse stays pure).
+   */
+  readonly fileAccessible?: (path: string) => boolean;
+}
+
+export interface ParsedRabbitConf {
+  readonly config: RabbitConf;
+  readonly warnings: readonly ConfigWarning[];
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency', 'none'];
+/** The SASL mechanisms Warren offers (EXTERNAL needs TLS client certificates). */
+const KNOWN_MECHANISMS = ['PLAIN', 'AMQPLAIN', 'EXTERNAL'];
+
+/** cuttlefish's integer datatype: list_to_integer (an optional sign, decimal digits). */
+function integer(v: string): number | undefined {
+  if (!/^[+-]?[0-9]+$/.test(v)) return undefined;
+  const n = Number(v);
+  return Number.isSafeInteger(n) ? n : undefined;
+}
+
+/** cuttlefish's float datatype: list_to_float (digits, a point, digits, an optional exponent). */
+function float(v: string): number | undefined {
+  return /^[+-]?[0-9]+\.[0-9]+(?:[eE][+-]?[0-9]+)?$/.test(v) ? Number(v) : undefined;
+}
+
+/**
+ * cuttlefish_bytesize: a number with an optional KB/MB/GB (powers of 1024; either case). cuttlefish
+ * also takes fractions ("1.5KB" is 1536.0, a float no connection.tune can carry): only integers here.
+ */
+function bytesize(v: string): number | undefined {
+  const m = /^([+-]?[0-9]+)(kb|KB|mb|MB|gb|GB)?$/.exec(v);
+  if (m === null) return undefined;
+  const mult = m[2] === undefined ? 1 : { kb: 1024, KB: 1024, mb: 1048576, MB: 1048576, gb: 1073741824, GB: 1073741824 }[m[2]]!;
+  return Number(m[1]) * mult;
+}
+
+/** cuttlefish's [integer, ip] listener: a port, or IPv4/IPv6 address and port split at the last ':'. */
+function listener(name: string, v: string): Listener | string {
+  const port = integer(v);
+  if (port !== undefined) return port >= 0 && port <= 65535 ? { name, port } : `port ${port} is not between 0 and 65535`;
+  const colon = v.lastIndexOf(':');
+  if (colon > 0) {
+    const host = v.slice(0, colon);
+    const p = integer(v.slice(colon + 1));
+    if (p !== undefined && isIpAddress(host)) return p >= 0 && p <= 65535 ? { name, host, port: p } : `port ${p} is not between 0 and 65535`;
+  }
+  return `'${v}' is neither a port nor an IP address and port (like 127.0.0.1:5672 or ::1:5672)`;
+}
+
+function isIpAddress(s: string): boolean {
+  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
+  if (v4 !== null) return v4.slice(1).every((x) => Number(x) <= 255);
+  if (!/^[0-9A-Fa-f:.]+$/.test(s) || !s.includes(':')) return false;
+  const parts = s.split('::');
+  if (parts.length > 2) return false;
+  const groups = parts.flatMap((p) => (p === '' ? [] : p.split(':')));
+  const last = groups[groups.length - 1];
+  const hasV4 = last !== undefined && last.includes('.');
+  if (hasV4 && !isIpAddress(last!)) return false;
+  const hex = hasV4 ? groups.slice(0, -1) : groups;
+  if (!hex.every((g) => /^[0-9A-Fa-f]{1,4}$/.test(g))) return false;
+  const count = hex.length + (hasV4 ? 2 : 0);
+  return parts.length === 2 ? count < 8 : count === 8;
+}
+
+function inRange(n: number | undefined, min: number, max: number): n is number {
+  return n !== undefined && n >= min && n <= max;
+}
+
+/**
+ * Reads rabbitmq.conf text into the typed settings Warren supports. Throws ConfigFileError (with the
+ * line) on a syntax error or a bad value; unknown keys come back as warnings.
+ */
+export function parseRabbitConf(text: string, options: ParseOptions = {}): ParsedRabbitConf {
+  const lines = parseConfLines(text, options.file);
+  const warnings: ConfigWarning[] = [];
+  const fail = (l: ConfigLine, reason: string): never => {
+    throw new ConfigFileError(l.line, `${l.key.join('.')}: ${reason}`, options.file);
+  };
+  const c: Mutable<RabbitConf> = {};
+  let tls: Mutable<SslOptions> | undefined;
+  let permissions: { configure?: string; read?: string; write?: string } | undefined;
+  const tcp = new Map<string, Listener>();
+  const ssl = new Map<string, Listener>();
+  const mqtt = new Map<string, Listener>();
+  const tags = new Map<string, boolean>();
+  const loopback = new Map<string, boolean>();
+  const mechanisms = new Map<string, string>();
+  let tcpNone = false;
+  let sslNone = false;
+  let mqttNone = false;
+  let loopbackNone = false;
+  let memoryRelative: number | undefined;
+  let memoryAbsolute: number | undefined;
+  let diskRelative: number | undefined;
+  let diskAbsolute: number | undefined;
+  const seen = new Map<string, number>();
+  const file = (l: ConfigLine) => {
+    if (options.fileAccessible !== undefined && !options.fileAccessible(l.value)) fail(l, 'file does not exist or cannot be read by the node');
+    return l.value;
+  };
+  const enumOf = <T extends string>(l: ConfigLine, values: readonly T[]): T =>
+    (values as readonly string[]).includes(l.value) ? (l.value as T) : fail(l, `'${l.value}' is not one of ${values.join(', ')}`);
+  // rabbit.schema turns these into binaries with list_to_binary/1: a character past U+00FF stops
+  // RabbitMQ from starting, one in U+0080..U+00FF becomes a latin1 byte that no UTF-8 client can
+  // send. Either way the same file would not work on RabbitMQ, so it is refused here.
+  const ascii = (l: ConfigLine) =>
+    /^[\x00-\x7f]*$/.test(l.value) ? l.value : fail(l, 'non-ASCII characters: RabbitMQ 3.10.8 stores this value as latin1 bytes (or fails to start), so clients could not use it');
+  const bool = (l: ConfigLine) => enumOf(l, ['true', 'false'] as const) === 'true';
+  const int = (l: ConfigLine, min: number, max: number, what = `an integer from ${min} to ${max}`) => {
+    const n = integer(l.value);
+    return inRange(n, min, max) ? n : fail(l, `'${l.value}' is not ${what}`);
+  };
+  const addListener = (l: ConfigLine, into: Map<string, Listener>) => {
+    const r = listener(l.key[l.key.length - 1]!, l.value);
+    if (typeof r === 'string') fail(l, r);
+    else into.set(r.name, r);
+  };
+  const bytes = (l: ConfigLine): number => {
+    // [integer, string]: an integer, or an information unit RabbitMQ parses later (2GB, 500MiB).
+    const n = integer(l.value);
+    if (n !== undefined) return n >= 0 ? n : fail(l, `'${l.value}' is negative`);
+    const u = parseInformationUnit(l.value);
+    return u !== undefined && Number.isSafeInteger(u) ? u : fail(l, `'${l.value}' is not a number of bytes, optionally with a unit (kB MB GB, KiB MiB GiB)`);
+  };
+
+  for (const l of lines) {
+    const k = l.key.join('.');
+    const earlier = seen.get(k);
+    if (earlier !== undefined) warnings.push({ line: l.line, message: `${k} was already set on line ${earlier}; this value replaces it` });
+    seen.set(k, l.line);
+    const [a, b, d] = l.key;
+    const n = l.key.length;
+    if (k === 'listeners.tcp') tcpNone = enumOf(l, ['none'] as const) === 'none';
+    else if (a === 'listeners' && b === 'tcp' && n === 3) addListener(l, tcp);
+    else if (k === 'listeners.ssl') sslNone = enumOf(l, ['none'] as const) === 'none';
+    else if (a === 'listeners' && b === 'ssl' && n === 3) addListener(l, ssl);
+    else if (k === 'mqtt.listeners.tcp') mqttNone = enumOf(l, ['none'] as const) === 'none';
+    else if (a === 'mqtt' && b === 'listeners' && d === 'tcp' && n === 4) addListener(l, mqtt);
+    else if (k === 'ssl_options.cacertfile') (tls ??= {}).cacertfile = file(l);
+    else if (k === 'ssl_options.certfile') (tls ??= {}).certfile = file(l);
+    else if (k === 'ssl_options.keyfile') (tls ??= {}).keyfile = file(l);
+    else if (k === 'ssl_options.verify') (tls ??= {}).verify = enumOf(l, ['verify_peer', 'verify_none'] as const);
+    else if (k === 'ssl_options.fail_if_no_peer_cert') (tls ??= {}).failIfNoPeerCert = bool(l);
+    else if (k === 'default_user') c.defaultUser = ascii(l);
+    else if (k === 'default_pass') c.defaultPass = ascii(l);
+    else if (k === 'default_vhost') c.defaultVhost = ascii(l);
+    else if (a === 'default_user_tags' && n === 2) tags.set(b!, bool(l));
+    else if (k === 'default_permissions.configure') (permissions ??= {}).configure = l.value;
+    else if (k === 'default_permissions.read') (permissions ??= {}).read = l.value;
+    else if (k === 'default_permissions.write') (permissions ??= {}).write = l.value;
+    else if (k === 'loopback_users') loopbackNone = enumOf(l, ['none'] as const) === 'none';
+    else if (a === 'loopback_users' && n === 2) {
+      // The schema's datatype is any atom and only `true` lists the user; say so when it is neither.
+      if (l.value !== 'true' && l.value !== 'false') warnings.push({ line: l.line, message: `${k} = ${l.value}: only 'true' makes ${b} loopback-only; this leaves it out` });
+      loopback.set(b!, l.value === 'true');
+    } else if (k === 'vm_memory_high_watermark.relative') {
+      const f = float(l.value);
+      memoryRelative = f !== undefined && f >= 0 ? f : fail(l, `'${l.value}' is not a fraction like 0.4 (digits, a point, digits)`);
+    } else if (k === 'vm_memory_high_watermark.absolute') memoryAbsolute = bytes(l);
+    else if (k === 'disk_free_limit.relative') {
+      const f = float(l.value);
+      diskRelative = f !== undefined && f >= 0 ? f : fail(l, `'${l.value}' is not a factor like 1.5 (digits, a point, digits)`);
+    } else if (k === 'disk_free_limit.absolute') diskAbsolute = bytes(l);
+    else if (k === 'heartbeat') c.heartbeat = int(l, 0, 65535, 'an integer number of seconds from 0 to 65535');
+    else if (k === 'frame_max') {
+      const v = bytesize(l.value);
+      if (v === undefined) return fail(l, `'${l.value}' is not a whole number of bytes (optionally with KB, MB or GB)`);
+      c.frameMax = inRange(v, 0, 0xffffffff) ? v : fail(l, `${v} does not fit in connection.tune's frame-max (0 to 4294967295)`);
+    } else if (k === 'channel_max') c.channelMax = int(l, 0, 65535, 'an integer from 0 (no limit) to 65535');
+    else if (k === 'max_message_size') {
+      const v = integer(l.value);
+      if (v === undefined) return fail(l, `'${l.value}' is not an integer`);
+      // rabbit.schema's max_message_size validator
+      c.maxMessageSize = inRange(v, 1, 536870912) ? v : fail(l, 'Max message size should be between 0 and 512MB');
+    } else if (k === 'consumer_timeout') {
+      const v = integer(l.value);
+      if (v === undefined) return fail(l, `'${l.value}' is not an integer`);
+      // the non_zero_positive_integer validator
+      c.consumerTimeout = v >= 1 ? v : fail(l, 'number should be greater or equal to one');
+    } else if (k === 'log.console.level') c.logConsoleLevel = enumOf(l, LOG_LEVELS);
+    else if (k === 'management.tcp.port') c.managementTcpPort = int(l, 0, 65535, 'a port from 0 to 65535');
+    else if (k === 'load_definitions') c.loadDefinitions = file(l);
+    else if (a === 'auth_mechanisms' && n === 2) {
+      if (!KNOWN_MECHANISMS.includes(l.value)) warnings.push({ line: l.line, message: `${k} = ${l.value}: Warren has no such mechanism (it has ${KNOWN_MECHANISMS.join(', ')})` });
+      mechanisms.set(b!, l.value);
+    } else warnings.push({ line: l.line, message: `${k} is not a setting Warren supports; ignored` });
+  }
+
+  if (tls !== undefined) c.sslOptions = tls;
+  if (permissions !== undefined) c.defaultPermissions = permissions;
+  if (tcpNone) c.tcpListeners = [];
+  else if (tcp.size > 0) c.tcpListeners = [...tcp.values()];
+  if (sslNone) c.sslListeners = [];
+  else if (ssl.size > 0) c.sslListeners = [...ssl.values()];
+  if (mqttNone) c.mqttTcpListeners = [];
+  else if (mqtt.size > 0) c.mqttTcpListeners = [...mqtt.values()];
+  if (tags.size > 0) c.defaultUserTags = [...tags].filter(([, on]) => on).map(([t]) => t);
+  if (loopbackNone) c.loopbackUsers = [];
+  else if (loopback.size > 0) c.loopbackUsers = [...loopback].filter(([, on]) => on).map(([u]) => u);
+  // The translations: relative wins over absolute when both are given.
+  if (memoryRelative !== undefined) c.vmMemoryHighWatermark = { relative: memoryRelative };
+  else if (memoryAbsolute !== undefined) c.vmMemoryHighWatermark = { absolute: memoryAbsolute };
+  if (diskRelative !== undefined) c.diskFreeLimit = { relative: diskRelative };
+  else if (diskAbsolute !== undefined) c.diskFreeLimit = { absolute: diskAbsolute };
+  if (mechanisms.size > 0) c.authMechanisms = [...mechanisms.values()];
+  return { config: c, warnings };
+}
+
+/** A file's bytes as rabbitmq.conf text: bytes that are not UTF-8 are refused (conf_to_unicode). */
+export function decodeConfFile(bytes: Uint8Array, file?: string): string {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  let start = 0;
+  let line = 1;
+  for (let i = 0; i <= bytes.length; i++) {
+    if (i === bytes.length || bytes[i] === 0x0a) {
+      try {
+        decoder.decode(bytes.subarray(start, i));
+      } catch {
+        throw new ConfigFileError(line, 'not valid UTF-8', file);
+      }
+      start = i + 1;
+      line++;
+    }
+  }
+  return decoder.decode(bytes);
+}
