@@ -20,8 +20,6 @@ import { PcreSyntaxError, PcreUnsupportedError, compilePcre, type CompiledPatter
 import type { QueueType } from '../queue/arguments.js';
 
 /** Tags the management UI and rabbitmqctl give a meaning; any other string is a valid tag too. */
-export const KNOWN_USER_TAGS = ['administrator', 'monitoring', 'policymaker', 'management', 'impersonator'] as const;
-
 export interface UserLimits {
   readonly 'max-connections'?: number;
   readonly 'max-channels'?: number;
@@ -126,10 +124,6 @@ export interface CompiledPermissions {
 }
 
 /** A topic permission's regexes are compiled after {username}/{vhost}/{client_id} expansion. */
-export interface TopicPermissionSources {
-  readonly record: TopicPermissionRecord;
-}
-
 /**
  * What one user may do in one vhost, kept current by the database. `version` changes whenever
  * `permissions` or `topicPermissions` do (including on deletion of the user or vhost), so holders can

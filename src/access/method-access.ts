@@ -33,7 +33,7 @@ import { accessRefused, notFound } from '../errors.js';
 import type { ChannelAccess, Permission } from './permissions.js';
 
 /** A resource a method names, by its role in the method. */
-export type Target =
+type Target =
   | 'queue'
   | 'exchange'
   /** the bound queue or exchange of *.bind / *.unbind */
@@ -44,7 +44,7 @@ export type Target =
   | 'alternate-exchange';
 
 /** When a step applies. */
-export type Condition =
+type Condition =
   /** the queue's name was given by the client (not generated for queue.declare with an empty name) */
   | 'client-named'
   /** the queue or exchange being declared does not exist yet */
@@ -55,7 +55,7 @@ export type Condition =
   /** the exchange of the step exists and is of type topic */
   | 'topic-exchange';
 
-export type AccessStep =
+type AccessStep =
   | { readonly step: 'permission'; readonly permission: Permission; readonly on: Target; readonly when?: Condition }
   /** the routing key (or binding key) against the user's topic permissions on the exchange */
   | { readonly step: 'topic-permission'; readonly permission: 'write' | 'read'; readonly on: 'exchange' | 'source'; readonly when: 'topic-exchange' }
@@ -75,7 +75,7 @@ export type AccessStep =
   | { readonly step: 'channel-check'; readonly check: ChannelCheck; readonly when?: Condition };
 
 /** The channel's non-access checks that sit between access steps in RabbitMQ's order. */
-export type ChannelCheck =
+type ChannelCheck =
   /** queue.declare of a new queue: the vhost's max-queues (406) */
   | 'vhost-queue-limit'
   /** basic.publish with reply-to amq.rabbitmq.reply-to: the fast reply consumer must exist (406) */
@@ -172,12 +172,6 @@ export const METHOD_ACCESS: readonly MethodAccessRow[] = [
   { method: 'basic.get', summary: 'read on the queue', steps: [{ step: 'permission', permission: 'read', on: 'queue' }] },
   { method: 'basic.consume', summary: 'read on the queue', steps: [{ step: 'permission', permission: 'read', on: 'queue' }] },
 ];
-
-const ROWS: ReadonlyMap<AccessMethod, MethodAccessRow> = new Map(METHOD_ACCESS.map((r) => [r.method, r]));
-
-export function accessRow(method: AccessMethod): MethodAccessRow {
-  return ROWS.get(method)!;
-}
 
 /** What an exchange is, as far as the steps care; undefined when it does not exist. */
 export interface ExchangeFacts {

@@ -13,7 +13,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
-export const HASHING_ALGORITHMS = [
+const HASHING_ALGORITHMS = [
   'rabbit_password_hashing_sha256',
   'rabbit_password_hashing_sha512',
   'rabbit_password_hashing_md5',

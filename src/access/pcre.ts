@@ -1059,7 +1059,13 @@ class Program {
           this.tick();
           const saved = this.caps.slice();
           let end = -1;
-          if (!body(i, (j) => ((end = j), true))) return false;
+          if (
+            !body(i, (j) => {
+              end = j;
+              return true;
+            })
+          )
+            return false;
           if (k(end)) return true;
           this.caps.set(saved);
           return false;

@@ -23,17 +23,17 @@ export type ResourceKind = 'queue' | 'exchange';
 const rs = (kind: string, name: string, vhost: string) => `${kind} '${name}' in vhost '${vhost}'`;
 
 /** The default exchange is authorised as amq.default (rabbit_access_control:check_resource_access/4). */
-export function authorisedName(kind: ResourceKind, name: string): string {
+function authorisedName(kind: ResourceKind, name: string): string {
   return kind === 'exchange' && name === '' ? 'amq.default' : name;
 }
 
 /** "access to queue 'q' in vhost 'v' refused for user 'u'" (403). */
-export function resourceAccessRefused(kind: ResourceKind, name: string, vhost: string, user: string): ChannelError {
+function resourceAccessRefused(kind: ResourceKind, name: string, vhost: string, user: string): ChannelError {
   return accessRefused(`access to ${rs(kind, authorisedName(kind, name), vhost)} refused for user '${user}'`);
 }
 
 /** "access to topic 'rk' in exchange 'x' in vhost 'v' refused for user 'u'" (403). */
-export function topicAccessRefused(exchange: string, routingKey: string, vhost: string, user: string): ChannelError {
+function topicAccessRefused(exchange: string, routingKey: string, vhost: string, user: string): ChannelError {
   return accessRefused(`access to topic '${routingKey}' in exchange '${exchange}' in vhost '${vhost}' refused for user '${user}'`);
 }
 
@@ -76,7 +76,7 @@ export function expandTopicPermission(regex: string, variables: TopicVariables):
  * compiles after expansion (a username with regex syntax in it) refuses: in RabbitMQ re:run raises
  * and the channel crashes instead.
  */
-export function isTopicAccessAllowed(
+function isTopicAccessAllowed(
   grant: AccessGrant,
   exchange: string,
   routingKey: string,

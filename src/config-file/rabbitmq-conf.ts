@@ -36,7 +36,7 @@ export class ConfigFileError extends Error {
   }
 }
 
-export interface ConfigWarning {
+interface ConfigWarning {
   readonly line: number;
   readonly message: string;
 }
@@ -76,7 +76,7 @@ export function parseConfLines(text: string, file?: string): ConfigLine[] {
   return out;
 }
 
-export interface Listener {
+interface Listener {
   /** The name in listeners.tcp.<name>. */
   readonly name: string;
   /** An IP address, or undefined for all interfaces. */
@@ -84,9 +84,9 @@ export interface Listener {
   readonly port: number;
 }
 
-export type LogLevel = 'debug' | 'info' | 'notice' | 'warning' | 'error' | 'critical' | 'alert' | 'emergency' | 'none';
+type LogLevel = 'debug' | 'info' | 'notice' | 'warning' | 'error' | 'critical' | 'alert' | 'emergency' | 'none';
 
-export interface SslOptions {
+interface SslOptions {
   readonly cacertfile?: string;
   readonly certfile?: string;
   readonly keyfile?: string;
@@ -241,6 +241,7 @@ export function parseRabbitConf(text: string, options: ParseOptions = {}): Parse
   // RabbitMQ from starting, one in U+0080..U+00FF becomes a latin1 byte that no UTF-8 client can
   // send. Either way the same file would not work on RabbitMQ, so it is refused here.
   const ascii = (l: ConfigLine) =>
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the range is all of ASCII
     /^[\x00-\x7f]*$/.test(l.value) ? l.value : fail(l, 'non-ASCII characters: RabbitMQ 3.10.8 stores this value as latin1 bytes (or fails to start), so clients could not use it');
   const bool = (l: ConfigLine) => enumOf(l, ['true', 'false'] as const) === 'true';
   const int = (l: ConfigLine, min: number, max: number, what = `an integer from ${min} to ${max}`) => {

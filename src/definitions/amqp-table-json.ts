@@ -20,7 +20,7 @@ export class TableConversionError extends Error {
   }
 }
 
-function valueOf(v: JsonValue, path: string): FieldValue {
+function jsonToValue(v: JsonValue, path: string): FieldValue {
   if (v === null) throw new TableConversionError(path, 'null is not allowed in arguments (RabbitMQ: null_not_allowed)');
   if (typeof v === 'string') return { type: 'S', value: v };
   if (typeof v === 'boolean') return { type: 't', value: v };
@@ -30,7 +30,7 @@ function valueOf(v: JsonValue, path: string): FieldValue {
   }
   if (typeof v === 'number') return Number.isInteger(v) ? { type: 'l', value: v } : { type: 'd', value: v };
   if (v instanceof FloatValue) return { type: 'd', value: v.value };
-  if (Array.isArray(v)) return { type: 'A', value: v.map((x, i) => valueOf(x, `${path}[${i}]`)) };
+  if (Array.isArray(v)) return { type: 'A', value: v.map((x, i) => jsonToValue(x, `${path}[${i}]`)) };
   return { type: 'F', value: jsonToTable(v, path) };
 }
 
@@ -43,7 +43,7 @@ export function jsonToTable(v: JsonValue | undefined, path: string): FieldTable 
   const t: FieldTable = new Map();
   for (const [k, x] of Object.entries(v)) {
     if (Buffer.byteLength(k) > 255) throw new TableConversionError(`${path}.${k}`, 'a field table key is at most 255 bytes');
-    t.set(k, valueOf(x, `${path}.${k}`));
+    t.set(k, jsonToValue(x, `${path}.${k}`));
   }
   return t;
 }

@@ -31,7 +31,7 @@ import { compilePermissionRegex } from '../access/access-database.js';
 import { PcreSyntaxError, PcreUnsupportedError } from '../access/pcre.js';
 import { ChannelError } from '../errors.js';
 import type { FieldTable } from '../protocol/field-table.js';
-import { QUEUE_TYPES, checkDeclareArguments, queueTypeOf, type QueueType } from '../queue/arguments.js';
+import { KNOWN_QUEUE_TYPES, checkDeclareArguments, queueTypeOf, type QueueType } from '../queue/arguments.js';
 import { policyFromProperties, validatePolicy, type Policy, type PolicyKind } from '../policy/policy.js';
 import { TableConversionError, byteOrder, jsonToTable, tableToJson } from './amqp-table-json.js';
 import { erlangTerm } from './erlang-term.js';
@@ -39,7 +39,7 @@ import { JsonParseError, isJsonInteger, isJsonObject, jsonNumber, parseJson, wri
 
 // --- the model ---------------------------------------------------------------------------------
 
-export interface DefinedQueue {
+interface DefinedQueue {
   readonly vhost: string;
   readonly name: string;
   readonly durable: boolean;
@@ -57,7 +57,7 @@ export interface DefinedExchange {
   readonly arguments: FieldTable;
 }
 
-export interface DefinedBinding {
+interface DefinedBinding {
   readonly vhost: string;
   readonly source: string;
   readonly destination: string;
@@ -66,7 +66,7 @@ export interface DefinedBinding {
   readonly arguments: FieldTable;
 }
 
-export interface GlobalParameter {
+interface GlobalParameter {
   readonly name: string;
   readonly value: JsonValue;
 }
@@ -161,7 +161,7 @@ export interface ImportOptions {
 const DEFAULT_EXCHANGE_TYPES = ['direct', 'fanout', 'topic', 'headers', 'x-delayed-message'];
 
 /** The exchanges every vhost has (rabbit_vhost:do_add/3). */
-export const STANDARD_EXCHANGES: ReadonlyMap<string, { readonly type: string; readonly internal: boolean }> = new Map([
+const STANDARD_EXCHANGES: ReadonlyMap<string, { readonly type: string; readonly internal: boolean }> = new Map([
   ['', { type: 'direct', internal: false }],
   ['amq.direct', { type: 'direct', internal: false }],
   ['amq.fanout', { type: 'fanout', internal: false }],
@@ -430,7 +430,7 @@ function collect(input: string | JsonValue, existing: ExistingState, options: Im
     meta?.raw('tags');
     const tags = tagsRaw === undefined || tagsRaw === null ? [] : tagsOf(tagsRaw, `${e.path}.tags`, issue);
     const dqt = meta?.string('default_queue_type', false);
-    if (dqt !== undefined && !(QUEUE_TYPES as readonly string[]).includes(dqt)) issue(`${e.path}.metadata.default_queue_type`, `unknown queue type '${dqt}' (invalid_queue_type)`);
+    if (dqt !== undefined && !(KNOWN_QUEUE_TYPES as readonly string[]).includes(dqt)) issue(`${e.path}.metadata.default_queue_type`, `unknown queue type '${dqt}' (invalid_queue_type)`);
     const tracing = e.boolean('tracing', false);
     // The vhost's limits are written here on export but imported from its vhost-limits parameter.
     if (e.has('limits')) limitsOf(e.raw('limits')!, ['max-connections', 'max-queues'], `${e.path}.limits`, issue);

@@ -21,10 +21,10 @@ import type { FieldTable, FieldValue } from '../protocol/field-table.js';
 import type { QueueType } from '../queue/arguments.js';
 import { PcreSyntaxError, PcreUnsupportedError, compilePcre, type CompiledPattern } from '../access/pcre.js';
 import { erlangString, erlangTerm } from '../definitions/erlang-term.js';
-import { FloatValue, isJsonInteger, isJsonNumber, isJsonObject, jsonNumber, type JsonValue } from '../definitions/json.js';
+import { type FloatValue, isJsonInteger, isJsonNumber, isJsonObject, jsonNumber, type JsonValue } from '../definitions/json.js';
 
 export type PolicyKind = 'policy' | 'operator_policy';
-export type ApplyTo = 'queues' | 'exchanges' | 'all';
+type ApplyTo = 'queues' | 'exchanges' | 'all';
 export type PolicyDefinition = Readonly<Record<string, JsonValue>>;
 
 export interface Policy {
@@ -87,7 +87,7 @@ const RABBIT_POLICIES: Readonly<Record<string, Check>> = {
 };
 
 /** The keys operator policies may set (operator_policy_validator registrations). */
-export const OPERATOR_POLICY_KEYS = ['expires', 'message-ttl', 'max-length', 'max-length-bytes', 'max-in-memory-length', 'max-in-memory-bytes', 'delivery-limit'] as const;
+const OPERATOR_POLICY_KEYS = ['expires', 'message-ttl', 'max-length', 'max-length-bytes', 'max-in-memory-length', 'max-in-memory-bytes', 'delivery-limit'] as const;
 
 const MIRRORING_KEYS = ['ha-mode', 'ha-params', 'ha-sync-mode', 'ha-sync-batch-size', 'ha-promote-on-shutdown', 'ha-promote-on-failure'];
 
@@ -122,7 +122,7 @@ function validateMasterLocator(v: JsonValue): string | undefined {
 }
 
 /** Keys policies accept, for anyone listing them. */
-export const POLICY_KEYS = [...Object.keys(RABBIT_POLICIES), ...MIRRORING_KEYS, 'queue-master-locator'] as const;
+const POLICY_KEYS = [...Object.keys(RABBIT_POLICIES), ...MIRRORING_KEYS, 'queue-master-locator'] as const;
 
 /** rabbit_policy:validation/3: the first problem, then the keys nothing validated. */
 function validateDefinition(kind: PolicyKind, name: string, definition: unknown): string | undefined {
@@ -225,7 +225,7 @@ export function policyFromProperties(vhost: string, name: string, props: PolicyP
 // --- matching ----------------------------------------------------------------------------------
 
 /** The policy keys each queue type does not support (capabilities() unsupported_policies, 3.10.8). */
-export const UNSUPPORTED_POLICY_KEYS: Readonly<Record<QueueType, readonly string[]>> = {
+const UNSUPPORTED_POLICY_KEYS: Readonly<Record<QueueType, readonly string[]>> = {
   classic: ['max-age', 'stream-max-segment-size-bytes', 'queue-leader-locator', 'initial-cluster-size', 'delivery-limit', 'dead-letter-strategy'],
   quorum: [
     'max-priority', 'queue-mode', 'single-active-consumer', 'ha-mode', 'ha-params', 'ha-sync-mode', 'ha-promote-on-shutdown',

@@ -62,6 +62,8 @@ const maxAgeArg: Validator = (v) => {
  * sees an ordinary channel error instead of losing its connection.
  */
 const QUEUE_TYPES: readonly QueueType[] = ['classic', 'quorum'];
+/** Every queue type RabbitMQ 3.10 knows (a definitions file or vhost metadata may name any of them). */
+export const KNOWN_QUEUE_TYPES: readonly QueueType[] = ['classic', 'quorum', 'stream'];
 const queueTypeArg = oneOfStrings(QUEUE_TYPES, (s) => quoted(`unsupported queue type '${s}'`));
 
 /** RabbitMQ's declare_args(), in its order. */

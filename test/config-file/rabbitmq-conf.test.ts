@@ -147,7 +147,10 @@ describe('the typed settings', () => {
 
   it('checks that files exist when told how (the file_accessible validator)', () => {
     const seen: string[] = [];
-    const fileAccessible = (p: string) => (seen.push(p), p === '/ok.pem');
+    const fileAccessible = (p: string) => {
+      seen.push(p);
+      return p === '/ok.pem';
+    };
     expect(() => parseRabbitConf('ssl_options.certfile = /missing.pem\n', { fileAccessible, file: '/etc/rabbitmq/rabbitmq.conf' })).toThrow(
       '/etc/rabbitmq/rabbitmq.conf, line 1: ssl_options.certfile: file does not exist or cannot be read by the node',
     );
