@@ -12,7 +12,7 @@
 import type { Channel, ConfirmChannel, ConsumeMessage, Message } from 'amqplib';
 import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { eventually, sleep, warrenOnly, withBroker } from '../helpers/broker.js';
+import { eventually, warrenOnly, withBroker } from '../helpers/broker.js';
 import {
   basicQos,
   bodies,
@@ -22,6 +22,7 @@ import {
   expectChannelClosed,
   expectConnectionClosed,
   openChannel,
+  roundTrip,
   withModel,
   type ExpectedClose,
 } from '../helpers/model.js';
@@ -433,11 +434,11 @@ describe('consumers and qos', () => {
     await ch.prefetch(2);
     const c = await collect(ch, q);
     await c.atLeast(2, 5000);
-    await sleep(200);
+    await roundTrip(ch, q);
     expect(bodies(c.messages)).toEqual(['m1', 'm2']);
     ch.ack(c.messages[1]!, true);
     await c.atLeast(4, 5000);
-    await sleep(200);
+    await roundTrip(ch, q);
     expect(bodies(c.messages)).toEqual(['m1', 'm2', 'm3', 'm4']);
   });
 
