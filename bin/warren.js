@@ -1,8 +1,35 @@
 #!/usr/bin/env node
-// Runs the compiled broker (npm run build produces dist/).
-import { main } from '../dist/cli.js';
+// Runs the compiled broker in dist/, which `npm ci` / `npm install` build (the `prepare` script)
+// and `npm pack` ships. In a checkout, src/ edited after the last build is pointed out, not
+// rebuilt: building takes seconds and `npm start` must start as fast as the broker.
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
+const root = fileURLToPath(new URL('..', import.meta.url));
+const entry = `${root}dist/cli.js`;
+
+if (!existsSync(entry)) {
+  process.stderr.write(`warren: ${entry} is missing: build it with \`npm run build\` (npm ci and npm install do, unless scripts are off)\n`);
+  process.exit(1);
+}
+warnIfStale();
+
+const { main } = await import(entry);
 main().catch((err) => {
   console.error(err);
   process.exit(1);
 });
+
+/** A checkout whose src/ changed after dist/ was built runs the old code: say so (a few ms of stat). */
+function warnIfStale() {
+  const src = `${root}src`;
+  if (!existsSync(src)) return; // an installed package: dist/ is all there is
+  const built = statSync(entry).mtimeMs;
+  for (const name of readdirSync(src, { recursive: true })) {
+    if (!name.endsWith('.ts')) continue;
+    if (statSync(`${src}/${name}`).mtimeMs > built) {
+      process.stderr.write(`warren: src/${name} changed after dist/ was built: run \`npm run build\` to run the new code\n`);
+      return;
+    }
+  }
+}

@@ -1,50 +1,50 @@
 /**
  * `warren [options]`: runs a broker until SIGTERM or SIGINT, then closes every connection with
  * 320 CONNECTION_FORCED and exits 0.
+ *
+ * Exit codes: 0 after a signal (or --help, --version); 1 when the broker cannot start (the port is
+ * taken, the data directory cannot be used: one line on stderr saying which flag changes it); 2 for
+ * a mistake on the command line or in a WARREN_* variable.
  */
-import { ConfigError, DEFAULTS, parseArgs, usage } from './config.js';
-import { createLogger, flushLog } from './log.js';
-import { startBroker } from './server.js';
+import { ConfigError, DEFAULTS, parseArgs, usage, type CliOptions } from './config.js';
+import { createLogger, defaultLogFormat, flushLog } from './log.js';
+import { ListenError, startBroker, type RunningBroker } from './server.js';
 import { startIdleGc } from './util/idle-gc.js';
 import { DataDirError } from './store/data-dir.js';
+import { VERSION } from './version.js';
 
 export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
-  let options: ReturnType<typeof parseArgs>;
+  let options: CliOptions;
   try {
     options = parseArgs(argv, process.env);
   } catch (e) {
-    if (e instanceof ConfigError) {
-      process.stderr.write(`warren: ${e.message}\n`);
-      process.exit(2);
-    }
+    if (e instanceof ConfigError) fail(2, e.message);
     throw e;
   }
   if (options.help) {
     process.stdout.write(usage());
     return;
   }
-  const config = { ...DEFAULTS, ...options };
-  const log = createLogger(config.logLevel);
-  let running: Awaited<ReturnType<typeof startBroker>>;
-  try {
-    running = await startBroker({ ...config, logger: log });
-  } catch (e) {
-    if (e instanceof DataDirError) {
-      log.fatal(e.message);
-      process.stderr.write(`warren: ${e.message}\n`);
-      await flushLog(log);
-      process.exit(1);
-    }
-    throw e;
+  if (options.version) {
+    process.stdout.write(`warren ${VERSION}\n`);
+    return;
   }
-  log.info({ url: running.url, dataDir: config.dataDir, durability: config.durability, pid: process.pid }, 'Warren is ready');
-  startIdleGc({ onCollect: (bytes) => log.debug({ bufferBytes: bytes }, 'idle: collected garbage to release buffer memory') });
-  let stopping = false;
+  const { logFormat, help: _help, version: _version, ...settings } = options;
+  const config = { ...DEFAULTS, ...settings };
+  const log = createLogger(config.logLevel, undefined, logFormat ?? defaultLogFormat());
+
+  // Signals are taken from the start: one that arrives during recovery stops the broker as soon as
+  // it is up, with a clean shutdown, instead of killing it half-recovered.
+  let running: RunningBroker | undefined;
+  let stopSignal: string | undefined;
   const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
+    if (stopSignal !== undefined) return;
+    stopSignal = signal;
+    if (running !== undefined) shutDown(running, signal);
+  };
+  const shutDown = (broker: RunningBroker, signal: string) => {
     log.info({ signal }, 'shutting down');
-    running.close().then(
+    broker.close().then(
       async () => {
         await flushLog(log);
         process.exit(0);
@@ -58,4 +58,51 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  stopWithParent(() => stop('parent exited'));
+
+  try {
+    running = await startBroker({ ...config, logger: log });
+  } catch (e) {
+    const message = startFailure(e);
+    if (message === undefined) throw e;
+    await flushLog(log);
+    fail(1, message);
+  }
+  log.info({ url: running.url, dataDir: config.dataDir, durability: config.durability, pid: process.pid }, 'Warren is ready');
+  startIdleGc({ onCollect: (bytes) => log.debug({ bufferBytes: bytes }, 'idle: collected garbage to release buffer memory') });
+  if (stopSignal !== undefined) shutDown(running, stopSignal);
+}
+
+/** The one line for a start that failed on something the user can change, or undefined (a bug: the stack is worth seeing). */
+function startFailure(e: unknown): string | undefined {
+  if (e instanceof DataDirError) return `${e.message}; to use another directory: --data-dir (-d) or WARREN_DATA_DIR`;
+  if (e instanceof ListenError) {
+    const change = e.code === 'EADDRNOTAVAIL' ? 'another address: --host or WARREN_HOST' : 'another port: --port (-p) or WARREN_PORT';
+    return `${e.message}; to use ${change}`;
+  }
+  return undefined;
+}
+
+function fail(code: number, message: string): never {
+  process.stderr.write(`warren: ${message}\n`);
+  process.exit(code);
+}
+
+/**
+ * Run by npm (`npm start`, `npx warren`: npm sets npm_lifecycle_event), the broker also stops when
+ * the process that started it goes away. npm forwards SIGTERM and SIGINT to the process it spawned;
+ * that is a shell (`sh -c ...`) unless the script execs, and a shell killed by the signal leaves its
+ * child behind, reparented, still listening and holding the data directory. `npm start` execs (see
+ * package.json), npx cannot be made to, and neither survives npm itself being killed. Outside npm a
+ * new parent is normal (nohup, a daemonizing shell), so the check is off there.
+ */
+function stopWithParent(stop: () => void): void {
+  if (process.env.npm_lifecycle_event === undefined) return;
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(timer);
+    stop();
+  }, 250);
+  timer.unref();
 }

@@ -2,6 +2,7 @@
  * Broker settings, their defaults (RabbitMQ's where it has one), and how the command line and the
  * environment set them.
  */
+import { parseArgs as parseNodeArgs, type ParseArgsConfig } from 'node:util';
 import type { UserDefinition } from './auth.js';
 import { DEFAULT_USERS } from './auth.js';
 import {
@@ -89,9 +90,25 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+/** How log lines are written: one JSON object per line, or a line for people to read. */
+export type LogFormat = 'json' | 'pretty';
+
+/** What the command line gives: broker settings plus the CLI's own (which only the CLI uses). */
+export interface CliOptions extends Partial<BrokerConfig> {
+  /** Not a broker setting: embedders pass their own logger. Unset: pretty on a terminal, else JSON. */
+  logFormat?: LogFormat;
+  help?: true;
+  version?: true;
+}
+
 interface OptionSpec {
-  key: keyof BrokerConfig;
+  key: keyof BrokerConfig | 'logFormat';
+  /** The long flag, `--name`. */
   flag: string;
+  /** A one-letter alias for the options people type most. */
+  short?: string;
+  /** What the value is, for the usage text. */
+  arg: string;
   env: string;
   parse: (v: string) => unknown;
   help: string;
@@ -122,45 +139,93 @@ const bytes = (name: string) => (v: string) => {
   return n;
 };
 
-const OPTIONS: readonly OptionSpec[] = [
-  { key: 'port', flag: '--port', env: 'WARREN_PORT', parse: int('port', 0, 65535), help: 'TCP port to listen on (default 5672; 0 = any free port)' },
-  { key: 'host', flag: '--host', env: 'WARREN_HOST', parse: String, help: 'address to listen on (default :: , all interfaces)' },
-  { key: 'dataDir', flag: '--data-dir', env: 'WARREN_DATA_DIR', parse: String, help: 'directory for durable data (default ./data)' },
-  { key: 'durability', flag: '--durability', env: 'WARREN_DURABILITY', parse: oneOf('durability', ['fsync', 'os', 'memory'] as const), help: 'fsync (default): confirm after fdatasync; os: after the write reached the kernel; memory: nothing on disk' },
-  { key: 'logLevel', flag: '--log-level', env: 'WARREN_LOG_LEVEL', parse: oneOf('log level', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const), help: 'trace, debug, info (default), warn, error, fatal or silent' },
-  { key: 'heartbeat', flag: '--heartbeat', env: 'WARREN_HEARTBEAT', parse: int('heartbeat', 0, 65535), help: 'heartbeat interval offered to clients in seconds (default 60)' },
-  { key: 'frameMax', flag: '--frame-max', env: 'WARREN_FRAME_MAX', parse: int('frame-max', FRAME_MIN_SIZE, 0xffffffff), help: 'largest frame offered to clients (default 131072)' },
-  { key: 'channelMax', flag: '--channel-max', env: 'WARREN_CHANNEL_MAX', parse: int('channel-max', 1, 65535), help: 'most channels per connection (default 2047)' },
-  { key: 'consumerTimeoutMs', flag: '--consumer-timeout', env: 'WARREN_CONSUMER_TIMEOUT', parse: int('consumer-timeout', 0, 2 ** 31 - 1), help: 'close a channel whose delivery stays unacknowledged this many ms (406, as RabbitMQ); 0 = off (default)' },
-  { key: 'quorumDeliveryLimitDefault', flag: '--quorum-delivery-limit-default', env: 'WARREN_QUORUM_DELIVERY_LIMIT_DEFAULT', parse: bool('quorum-delivery-limit-default'), help: "true: quorum queues without x-delivery-limit get RabbitMQ 4's default of 20 (default false)" },
-  { key: 'vmMemoryHighWatermark', flag: '--vm-memory-high-watermark', env: 'WARREN_VM_MEMORY_HIGH_WATERMARK', parse: watermark, help: 'block publishers above this much memory: a fraction of total RAM (default 0.4) or an amount like 2GB' },
-  { key: 'diskFreeLimit', flag: '--disk-free-limit', env: 'WARREN_DISK_FREE_LIMIT', parse: bytes('disk-free-limit'), help: "block publishers when the data directory's disk has less free space (default 50MB; units kB MB GB KiB MiB GiB)" },
-  { key: 'maxMessageSize', flag: '--max-message-size', env: 'WARREN_MAX_MESSAGE_SIZE', parse: int('max-message-size', 1, 512 * 1024 * 1024), help: 'largest message body in bytes (default 134217728)' },
+export const OPTIONS: readonly OptionSpec[] = [
+  { key: 'port', flag: '--port', short: 'p', arg: 'port', env: 'WARREN_PORT', parse: int('port', 0, 65535), help: 'TCP port to listen on (default 5672; 0 = any free port)' },
+  { key: 'host', flag: '--host', arg: 'address', env: 'WARREN_HOST', parse: String, help: 'address to listen on (default :: , all interfaces)' },
+  { key: 'dataDir', flag: '--data-dir', short: 'd', arg: 'dir', env: 'WARREN_DATA_DIR', parse: String, help: 'directory for durable data (default ./data)' },
+  { key: 'durability', flag: '--durability', arg: 'mode', env: 'WARREN_DURABILITY', parse: oneOf('durability', ['fsync', 'os', 'memory'] as const), help: 'fsync (default): confirm after fdatasync; os: after the write reached the kernel; memory: nothing on disk' },
+  { key: 'logLevel', flag: '--log-level', short: 'l', arg: 'level', env: 'WARREN_LOG_LEVEL', parse: oneOf('log level', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const), help: 'trace, debug, info (default), warn, error, fatal or silent' },
+  { key: 'logFormat', flag: '--log-format', arg: 'format', env: 'WARREN_LOG_FORMAT', parse: oneOf('log format', ['pretty', 'json'] as const), help: 'pretty: a line to read (default on a terminal); json: one JSON object per line (default otherwise)' },
+  { key: 'heartbeat', flag: '--heartbeat', arg: 'seconds', env: 'WARREN_HEARTBEAT', parse: int('heartbeat', 0, 65535), help: 'heartbeat interval offered to clients in seconds (default 60)' },
+  { key: 'frameMax', flag: '--frame-max', arg: 'bytes', env: 'WARREN_FRAME_MAX', parse: int('frame-max', FRAME_MIN_SIZE, 0xffffffff), help: 'largest frame offered to clients (default 131072)' },
+  { key: 'channelMax', flag: '--channel-max', arg: 'n', env: 'WARREN_CHANNEL_MAX', parse: int('channel-max', 1, 65535), help: 'most channels per connection (default 2047)' },
+  { key: 'consumerTimeoutMs', flag: '--consumer-timeout', arg: 'ms', env: 'WARREN_CONSUMER_TIMEOUT', parse: int('consumer-timeout', 0, 2 ** 31 - 1), help: 'close a channel whose delivery stays unacknowledged this many ms (406, as RabbitMQ); 0 = off (default)' },
+  { key: 'quorumDeliveryLimitDefault', flag: '--quorum-delivery-limit-default', arg: 'bool', env: 'WARREN_QUORUM_DELIVERY_LIMIT_DEFAULT', parse: bool('quorum-delivery-limit-default'), help: "true: quorum queues without x-delivery-limit get RabbitMQ 4's default of 20 (default false)" },
+  { key: 'vmMemoryHighWatermark', flag: '--vm-memory-high-watermark', arg: 'value', env: 'WARREN_VM_MEMORY_HIGH_WATERMARK', parse: watermark, help: 'block publishers above this much memory: a fraction of total RAM (default 0.4) or an amount like 2GB' },
+  { key: 'diskFreeLimit', flag: '--disk-free-limit', arg: 'value', env: 'WARREN_DISK_FREE_LIMIT', parse: bytes('disk-free-limit'), help: "block publishers when the data directory's disk has less free space (default 50MB; units kB MB GB KiB MiB GiB)" },
+  { key: 'maxMessageSize', flag: '--max-message-size', arg: 'bytes', env: 'WARREN_MAX_MESSAGE_SIZE', parse: int('max-message-size', 1, 512 * 1024 * 1024), help: 'largest message body in bytes (default 134217728)' },
 ];
 
-/** Reads settings from the environment, then the command line (which wins). */
-export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv): Partial<BrokerConfig> & { help?: boolean } {
+/** Flags that take no value and stop the parse: they print something and exit. */
+const ACTIONS = [
+  { key: 'help', flag: '--help', short: 'h', help: 'print this text and exit' },
+  { key: 'version', flag: '--version', short: 'v', help: "print Warren's version and exit" },
+] as const;
+
+/** node:util parseArgs' description of the flags; values are checked here, not there. */
+const NODE_OPTIONS: ParseArgsConfig['options'] = Object.fromEntries([
+  ...OPTIONS.map((o) => [o.flag.slice(2), { type: 'string' as const, ...(o.short ? { short: o.short } : {}) }]),
+  ...ACTIONS.map((a) => [a.flag.slice(2), { type: 'boolean' as const, short: a.short }]),
+]);
+
+/**
+ * Reads settings from the environment, then the command line (which wins; of a flag given twice,
+ * the last). `--help` and `--version` win over everything else.
+ *
+ * Node's own parser (util.parseArgs) splits the arguments: long and short flags, `--flag=value`,
+ * `-p5672`, `--`. It runs non-strict, so that every mistake gets a message of ours naming the flag
+ * and the fix, rather than Node's error text.
+ */
+export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv): CliOptions {
+  const { tokens } = parseNodeArgs({ args: [...argv], options: NODE_OPTIONS, strict: false, allowPositionals: true, tokens: true });
+  for (const a of ACTIONS) {
+    if (tokens.some((t) => t.kind === 'option' && t.name === a.flag.slice(2) && t.value === undefined)) return { [a.key]: true };
+  }
   const out: Record<string, unknown> = {};
   for (const o of OPTIONS) {
     const v = env[o.env];
-    if (v !== undefined && v !== '') out[o.key] = o.parse(v);
+    if (v === undefined || v === '') continue;
+    try {
+      out[o.key] = o.parse(v);
+    } catch (e) {
+      if (e instanceof ConfigError) throw new ConfigError(`${o.env}: ${e.message}`);
+      throw e;
+    }
   }
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '--help' || arg === '-h') return { help: true };
-    const eq = arg.indexOf('=');
-    const flag = eq >= 0 ? arg.slice(0, eq) : arg;
-    const o = OPTIONS.find((x) => x.flag === flag);
-    if (o === undefined) throw new ConfigError(`unknown option '${arg}' (see --help)`);
-    const value = eq >= 0 ? arg.slice(eq + 1) : argv[++i];
-    if (value === undefined) throw new ConfigError(`${flag} needs a value`);
-    out[o.key] = o.parse(value);
+  for (const t of tokens) {
+    if (t.kind === 'option-terminator') continue;
+    if (t.kind === 'positional') throw new ConfigError(`unexpected argument '${t.value}': every setting is a flag (see --help)`);
+    const given = t.inlineValue ? `${t.rawName}=${t.value}` : t.rawName;
+    const action = ACTIONS.find((a) => a.flag.slice(2) === t.name);
+    if (action !== undefined) throw new ConfigError(`${action.flag} takes no value, got '${given}'`);
+    const o = OPTIONS.find((x) => x.flag.slice(2) === t.name);
+    if (o === undefined) throw new ConfigError(`unknown option '${given}' (see --help)`);
+    if (t.value === undefined) throw new ConfigError(`${o.flag} needs a value`);
+    // `--data-dir --port 1` would take "--port" as the directory: a value that looks like a flag
+    // must be given as --flag=value (the rule util.parseArgs applies in strict mode).
+    if (!t.inlineValue && t.value.startsWith('-') && t.value.length > 1) {
+      throw new ConfigError(`${o.flag} needs a value, got the flag '${t.value}' (write ${o.flag}=${t.value} if that is the value)`);
+    }
+    out[o.key] = o.parse(t.value);
   }
-  return out as Partial<BrokerConfig>;
+  return out as CliOptions;
 }
 
 export function usage(): string {
-  const width = Math.max(28, ...OPTIONS.map((o) => o.flag.length + 8));
-  const lines = OPTIONS.map((o) => `  ${(o.flag + ' <value>').padEnd(width)} ${o.help}\n  ${''.padEnd(width)} env ${o.env}`);
-  return `Usage: warren [options]\n\nWarren, an AMQP 0-9-1 broker compatible with RabbitMQ clients.\n\n${lines.join('\n')}\n`;
+  const name = (flag: string, short: string | undefined, arg?: string) => `${short ? `-${short}, ` : '    '}${flag}${arg ? ` <${arg}>` : ''}`;
+  const rows = [
+    ...OPTIONS.map((o) => ({ name: name(o.flag, o.short, o.arg), help: o.help, env: o.env })),
+    ...ACTIONS.map((a) => ({ name: name(a.flag, a.short), help: a.help, env: undefined })),
+  ];
+  const width = Math.max(...rows.map((r) => r.name.length)) + 2;
+  const lines = rows.map((r) => `  ${r.name.padEnd(width)}${r.help}${r.env ? `\n  ${''.padEnd(width)}env ${r.env}` : ''}`);
+  return [
+    'Usage: warren [options]',
+    '',
+    'Warren, an AMQP 0-9-1 broker compatible with RabbitMQ clients.',
+    'Every option can also be set by its environment variable; a flag wins over the variable.',
+    '',
+    ...lines,
+    '',
+  ].join('\n');
 }

@@ -1,5 +1,6 @@
 /** Warren's public API: start a broker in-process, or serve the protocol over any stream. */
-export { startBroker, type RunningBroker, type StartOptions } from './server.js';
+export { startBroker, ListenError, type RunningBroker, type StartOptions } from './server.js';
+export { DataDirError } from './store/data-dir.js';
 export { Broker } from './broker.js';
 export { DEFAULTS, type BrokerConfig, type Durability, type LogLevel } from './config.js';
 export type { Connection } from './connection/connection.js';

@@ -7,7 +7,8 @@
  * process from exiting); a file or terminal with asynchronous writes. Either way lines queue up to
  * MAX_QUEUED bytes; beyond that they are dropped and counted, and a line saying how many were
  * dropped goes out once the output takes lines again. `flush` calls back once what is queued is
- * written; callers bound the wait.
+ * written; callers bound the wait. An optional `format` rewrites each line (pino's JSON) before it
+ * is queued: the pretty format for terminals (log-pretty.ts).
  */
 import { fstatSync, write } from 'node:fs';
 import { Socket } from 'node:net';
@@ -23,7 +24,10 @@ export class LogSink {
   private dropped = 0;
   private waiters: (() => void)[] = [];
 
-  constructor(private readonly fd: number) {
+  constructor(
+    private readonly fd: number,
+    private readonly format?: (line: string) => string,
+  ) {
     let pipe = false;
     try {
       const st = fstatSync(fd);
@@ -50,7 +54,8 @@ export class LogSink {
       this.dropped++;
       return;
     }
-    const text = this.dropped > 0 ? `${this.droppedLine()}${line}` : line;
+    const formatted = this.format !== undefined ? this.format(line) : line;
+    const text = this.dropped > 0 ? `${this.droppedLine()}${formatted}` : formatted;
     if (this.stream !== undefined) {
       this.stream.write(text);
       return;
@@ -63,7 +68,8 @@ export class LogSink {
   private droppedLine(): string {
     const n = this.dropped;
     this.dropped = 0;
-    return `{"level":40,"time":${Date.now()},"name":"warren","dropped":${n},"msg":"log lines dropped: the output did not take them"}\n`;
+    const line = `{"level":40,"time":${Date.now()},"name":"warren","dropped":${n},"msg":"log lines dropped: the output did not take them"}\n`;
+    return this.format !== undefined ? this.format(line) : line;
   }
 
   /** Files and terminals: one asynchronous write at a time, of everything queued. */

@@ -91,6 +91,28 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
   };
 }
 
+/**
+ * The listener could not be opened. The message names the address, the port and the reason in a
+ * line (the command line adds which flag changes it); `code` is the system's (EADDRINUSE, ...).
+ */
+export class ListenError extends Error {
+  override name = 'ListenError';
+  constructor(
+    readonly code: string,
+    readonly host: string,
+    readonly port: number,
+    cause: Error,
+  ) {
+    super(`cannot listen on ${host.includes(':') ? `[${host}]` : host} port ${port}: ${LISTEN_FAILURES[code] ?? cause.message} (${code})`, { cause });
+  }
+}
+
+const LISTEN_FAILURES: Record<string, string> = {
+  EADDRINUSE: 'the port is already in use',
+  EADDRNOTAVAIL: 'the address is not one of this machine\'s',
+  EACCES: 'permission denied (ports below 1024 need privileges)',
+};
+
 function listen(server: Server, port: number, host: string): Promise<{ host: string; port: number }> {
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {
@@ -100,7 +122,7 @@ function listen(server: Server, port: number, host: string): Promise<{ host: str
         listen(server, port, '0.0.0.0').then(resolve, reject);
         return;
       }
-      reject(err);
+      reject(new ListenError(err.code ?? 'EUNKNOWN', host, port, err));
     };
     server.once('error', onError);
     server.listen(port, host, () => {

@@ -151,8 +151,8 @@ export function compatSuite(title: string, defs: ScenarioDef[]): void {
 
 // ---- restarts ------------------------------------------------------------------------------------
 
-/** Port of the reference node that restart scenarios restart (never the shared one). */
-const RESTART_REFERENCE_PORT = Number(process.env.COMPAT_RMQ_RESTART_PORT ?? 5691);
+/** Port of the reference node that restart scenarios restart (never the shared one); unset: a free one. */
+const RESTART_REFERENCE_PORT = process.env.COMPAT_RMQ_RESTART_PORT ? Number(process.env.COMPAT_RMQ_RESTART_PORT) : undefined;
 
 async function runBatch(defs: ScenarioDef[], target: Target, restart: () => Promise<Target>): Promise<Map<string, RunResult>> {
   const prefixes = new Map(defs.map((d) => [d.id, freshPrefix()]));

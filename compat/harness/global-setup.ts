@@ -4,10 +4,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
+import { describePrerequisites } from './prerequisites.mjs';
 import { acquireReference, type ReferenceBroker } from './reference.js';
 import { printSummary } from './summary.js';
 
-export const REFERENCE_PORT = Number(process.env.COMPAT_RMQ_PORT ?? 5690);
+/** COMPAT_RMQ_PORT: a fixed port for the shared reference (reused if a node already runs there); unset: a free one. */
+const REFERENCE_PORT = process.env.COMPAT_RMQ_PORT ? Number(process.env.COMPAT_RMQ_PORT) : undefined;
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -24,6 +26,7 @@ declare module 'vitest' {
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const resultsDir = mkdtempSync(path.join(os.tmpdir(), 'warren-compat-results-'));
   const runId = Math.random().toString(36).slice(2, 8);
+  console.log(describePrerequisites().map((l) => `[compat] ${l}`).join('\n'));
   const started = Date.now();
   const acquired = await acquireReference({ port: REFERENCE_PORT });
   let broker: ReferenceBroker | undefined;

@@ -1,15 +1,16 @@
 // The reference broker: a real RabbitMQ that every scenario must pass against first.
 // Order of preference: AMQP_REFERENCE_URL (any broker), a testcontainers `rabbitmq` container when a
-// Docker engine answers, otherwise Debian's `rabbitmq-server` started here on a loopback port with
-// its own data directory. The local path mirrors shared/scripts/rabbitmq-start.sh: the server runs
-// as user `rabbitmq` (so its directories must belong to it) and takes several seconds to boot.
-import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, writeFileSync, chownSync } from 'node:fs';
+// Docker engine answers, otherwise Debian's `rabbitmq-server` started here on free loopback ports
+// with its own data directory and epmd. The server runs as user `rabbitmq` (so its directories must
+// belong to it) and takes several seconds to boot.
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, chownSync } from 'node:fs';
 import { request } from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { findRabbitmqServer } from './prerequisites.mjs';
 
 const exec = promisify(execFile);
 
@@ -30,8 +31,8 @@ export interface ReferenceBroker {
 export type Acquired = { ok: true; broker: ReferenceBroker } | { ok: false; reason: string };
 
 export interface AcquireOptions {
-  /** Loopback port for a locally started server. */
-  port: number;
+  /** Loopback port for a locally started server; unset: a free one. */
+  port?: number | undefined;
   /** Ignore AMQP_REFERENCE_URL (restart scenarios need a broker they own). */
   ownOnly?: boolean;
 }
@@ -121,78 +122,164 @@ async function startContainer(): Promise<ReferenceBroker> {
 }
 
 // ---- local rabbitmq-server ---------------------------------------------------------------------
+//
+// Each node this harness starts is its own: a free AMQP port, a free distribution port, a node name
+// with this process's pid, a fresh data directory, and its own epmd on a free port (ERL_EPMD_PORT),
+// so that two test runs on one machine share nothing, and stopping the node leaves nothing behind
+// (an epmd a node starts for itself outlives it; a shared one on 4369 belongs to whoever started it).
 
-function findRabbitmqServer(): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(':').concat(['/usr/sbin', '/usr/lib/rabbitmq/bin'])) {
-    const p = path.join(dir, 'rabbitmq-server');
-    if (dir && existsSync(p)) return p;
-  }
-  return undefined;
+/** A port the kernel says is free on loopback (released at once: a race only makes a start fail). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
 }
 
-function nodeName(port: number): string {
-  return `warren-compat-${port}@localhost`;
+interface LocalNode {
+  name: string;
+  env: NodeJS.ProcessEnv;
 }
 
-async function ctl(port: number, ...args: string[]): Promise<void> {
-  await exec('rabbitmqctl', ['-n', nodeName(port), ...args], { timeout: 60_000 });
+async function ctl(node: LocalNode, ...args: string[]): Promise<void> {
+  await exec('rabbitmqctl', ['-n', node.name, ...args], { timeout: 60_000, env: node.env });
 }
 
-async function startLocal(port: number): Promise<ReferenceBroker> {
-  const url = `amqp://guest:guest@127.0.0.1:${port}`;
-  const restart = async () => {
-    await ctl(port, 'stop_app');
-    await ctl(port, 'start_app');
-    await waitForAmqp(url, 60_000);
-  };
-  if (await portOpen(port)) {
-    // A node from an earlier run that was not stopped: reuse it, and leave it running.
-    if (await amqpAnswers(url, 5_000)) {
-      return { url, kind: 'local', description: `rabbitmq-server already running on 127.0.0.1:${port}`, owned: false, restart, stop: async () => {} };
+/** An epmd of our own, in the foreground as our child, so that it can be stopped by its pid. */
+async function startEpmd(): Promise<{ port: number; child: ChildProcess }> {
+  const port = await freePort();
+  const child = spawn('epmd', ['-port', String(port), '-address', '127.0.0.1'], { stdio: 'ignore' });
+  let failed: string | undefined;
+  child.once('error', (err) => (failed = `epmd: ${err.message}`));
+  child.once('exit', (code) => (failed ??= `epmd exited with ${code}`));
+  const deadline = Date.now() + 10_000;
+  while (!(await portOpen(port))) {
+    if (failed) throw new Error(failed);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`epmd did not listen on ${port} within 10 s`);
     }
-    throw new Error(`port ${port} is taken by something that is not an AMQP broker`);
+    await new Promise((r) => setTimeout(r, 20));
   }
-  const base = path.join(os.tmpdir(), `warren-compat-rmq-${port}`);
-  rmSync(base, { recursive: true, force: true });
+  return { port, child };
+}
+
+function exited(child: ChildProcess, timeoutMs: number): Promise<boolean> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const t = setTimeout(() => resolve(false), timeoutMs);
+    child.once('exit', () => {
+      clearTimeout(t);
+      resolve(true);
+    });
+  });
+}
+
+function killGroup(child: ChildProcess): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    // Gone meanwhile.
+  }
+}
+
+async function startLocal(requestedPort: number | undefined): Promise<ReferenceBroker> {
+  if (requestedPort !== undefined && (await portOpen(requestedPort))) {
+    // COMPAT_RMQ_PORT names a port where a node already runs (one started by hand): use it, and
+    // leave it running.
+    const url = `amqp://guest:guest@127.0.0.1:${requestedPort}`;
+    if (await amqpAnswers(url, 5_000)) {
+      return { url, kind: 'local', description: `rabbitmq-server already running on 127.0.0.1:${requestedPort}`, owned: false, stop: async () => {} };
+    }
+    throw new Error(`port ${requestedPort} is taken by something that is not an AMQP broker`);
+  }
+  const port = requestedPort ?? (await freePort());
+  const distPort = await freePort();
+  const url = `amqp://guest:guest@127.0.0.1:${port}`;
+  const base = mkdtempSync(path.join(os.tmpdir(), `warren-compat-rmq-${port}-`));
   mkdirSync(path.join(base, 'mnesia'), { recursive: true });
   mkdirSync(path.join(base, 'log'), { recursive: true });
   writeFileSync(path.join(base, 'enabled_plugins'), '[].\n');
   const { uid, gid } = await rabbitmqUser();
   for (const p of [base, path.join(base, 'mnesia'), path.join(base, 'log'), path.join(base, 'enabled_plugins')]) chownSync(p, uid, gid);
-  const env = {
-    ...process.env,
-    RABBITMQ_MNESIA_BASE: path.join(base, 'mnesia'),
-    RABBITMQ_LOG_BASE: path.join(base, 'log'),
-    RABBITMQ_ENABLED_PLUGINS_FILE: path.join(base, 'enabled_plugins'),
-    RABBITMQ_CONFIG_FILE: path.join(base, 'rabbitmq'), // absent: RabbitMQ's defaults, not the host's config
-    RABBITMQ_NODE_IP_ADDRESS: '127.0.0.1',
-    RABBITMQ_NODE_PORT: String(port),
-    RABBITMQ_NODENAME: nodeName(port),
-    RABBITMQ_DIST_PORT: String(port + 20_000),
+  const epmd = await startEpmd();
+  const name = `warren-compat-${process.pid}-${port}@localhost`;
+  const node: LocalNode = {
+    name,
+    env: {
+      ...process.env,
+      ERL_EPMD_PORT: String(epmd.port),
+      RABBITMQ_MNESIA_BASE: path.join(base, 'mnesia'),
+      RABBITMQ_LOG_BASE: path.join(base, 'log'),
+      RABBITMQ_ENABLED_PLUGINS_FILE: path.join(base, 'enabled_plugins'),
+      RABBITMQ_CONFIG_FILE: path.join(base, 'rabbitmq'), // absent: RabbitMQ's defaults, not the host's config
+      RABBITMQ_NODE_IP_ADDRESS: '127.0.0.1',
+      RABBITMQ_NODE_PORT: String(port),
+      RABBITMQ_NODENAME: name,
+      RABBITMQ_DIST_PORT: String(distPort),
+    },
   };
-  const child = spawn('rabbitmq-server', [], { env, detached: true, stdio: 'ignore' });
-  child.unref();
-  let exited: string | undefined;
-  child.on('exit', (code) => (exited = `rabbitmq-server exited with ${code}; see ${base}/log`));
+  // Its own process group, so that a terminal's Ctrl-C reaches the harness only, which then stops
+  // the node in order.
+  const child = spawn('rabbitmq-server', [], { env: node.env, detached: true, stdio: 'ignore' });
+  let exitedWith: string | undefined;
+  child.on('exit', (code) => (exitedWith = `rabbitmq-server exited with ${code}; see ${base}/log`));
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    process.off('exit', stopOnExit);
+    await ctl(node, 'stop').catch(() => {});
+    // rabbitmq-server (su, sh, beam.smp) returns once the node is down.
+    if (!(await exited(child, 60_000))) killGroup(child);
+    // Only now: a rabbitmqctl that found no epmd would start one of its own, and leave it behind.
+    epmd.child.kill('SIGTERM');
+    await exited(epmd.child, 10_000);
+    rmSync(base, { recursive: true, force: true });
+  };
+  // A run that ends without its teardown (an error, an interrupt): stop the node all the same.
+  const stopOnExit = () => {
+    if (stopped) return;
+    stopped = true;
+    try {
+      execFileSync('rabbitmqctl', ['-n', name, 'stop'], { env: node.env, stdio: 'ignore', timeout: 30_000 });
+    } catch {
+      killGroup(child);
+    }
+    epmd.child.kill('SIGTERM');
+  };
+  process.on('exit', stopOnExit);
+  const restart = async () => {
+    await ctl(node, 'stop_app');
+    await ctl(node, 'start_app');
+    await waitForAmqp(url, 60_000);
+  };
   const deadline = Date.now() + 90_000;
   while (Date.now() < deadline) {
-    if (exited) throw new Error(exited);
+    if (exitedWith) {
+      const why = exitedWith;
+      await stop();
+      throw new Error(why);
+    }
     if (await amqpAnswers(url, 2_000)) {
       return {
         url,
         kind: 'local',
-        description: `rabbitmq-server (node ${nodeName(port)}, 127.0.0.1:${port}, data ${base})`,
+        description: `rabbitmq-server (node ${name}, 127.0.0.1:${port}, epmd ${epmd.port}, data ${base})`,
         owned: true,
         restart,
-        stop: async () => {
-          await ctl(port, 'stop').catch(() => child.kill());
-          rmSync(base, { recursive: true, force: true });
-        },
+        stop,
       };
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  throw new Error(`rabbitmq-server did not answer on ${port} within 90 s; see ${base}/log`);
+  await stop();
+  throw new Error(`rabbitmq-server did not answer on ${port} within 90 s`);
 }
 
 async function rabbitmqUser(): Promise<{ uid: number; gid: number }> {

@@ -435,9 +435,13 @@ export class RConsumer {
   readonly items: Array<ConsumeMessage | 'cancelled'> = [];
   private taken = 0;
 
+  /** basic.cancel sent by the script: the queue may be gone (auto-delete), and nothing more can come. */
+  cancelledByClient = false;
+
   constructor(
     readonly ch: RChannel,
     readonly tag: string,
+    readonly queue: string,
   ) {}
 
   get pending(): number {
@@ -471,9 +475,19 @@ export class RConsumer {
     if (!ok) throw new ScenarioAbort(`consumer on ${this.ch.label} was not cancelled by the server`);
   }
 
-  /** Wait a little and record whatever arrived meanwhile (nothing, when all is well). */
-  async idle(ms = 60): Promise<void> {
-    await sleep(ms);
+  /**
+   * Record whatever arrived for this consumer (nothing, when all is well) once the broker has
+   * certainly processed everything the script sent before on this channel: a round trip through
+   * the consumer's queue (a passive queue.declare, unrecorded). RabbitMQ answers it in order after
+   * the channel's earlier publishes, acks and qos changes have reached the queue process, and the
+   * deliveries they released go out before the reply; Warren answers in the order it reads. So a
+   * delivery that should not happen would be here, however slow the machine. After a cancel (or a
+   * server-sent cancel) nothing can come for the consumer and its queue may be gone: a plain
+   * round trip on the channel.
+   */
+  async idle(): Promise<void> {
+    const active = !this.cancelledByClient && !this.items.includes('cancelled');
+    await this.ch.sync(active ? this.queue : undefined);
     this.flush();
   }
 
@@ -652,7 +666,7 @@ export class RChannel {
           options,
         ),
     );
-    consumer = new RConsumer(this, ok.consumerTag);
+    consumer = new RConsumer(this, ok.consumerTag, queue);
     consumer.items.push(...early);
     this.consumers.set(ok.consumerTag, consumer);
     return consumer;
@@ -660,6 +674,8 @@ export class RChannel {
 
   cancel(consumer: RConsumer | string) {
     const tag = typeof consumer === 'string' ? consumer : consumer.tag;
+    const known = this.consumers.get(tag);
+    if (known !== undefined) known.cancelledByClient = true;
     return this.op('cancel', [tag], () => this.raw.cancel(tag));
   }
 
@@ -762,6 +778,45 @@ export class RChannel {
     } catch (err) {
       const info = errorInfo(err);
       if (this.closeState.state === 'open') this.closeState = { state: 'closed', by: info.code ? 'server' : 'socket', info };
+    }
+  }
+
+  /**
+   * An unrecorded round trip that proves the broker processed everything sent before on this
+   * channel: a passive queue.declare of `queue` (in RabbitMQ that also waits for the queue process
+   * to handle the channel's earlier messages to it), or without a queue the ping above. Only for a
+   * queue that certainly exists: a 404 would close the channel.
+   */
+  async sync(queue?: string): Promise<void> {
+    if (queue === undefined) return this.ping();
+    if (this.closeState.state !== 'open' || this.conn.state !== 'open') return;
+    await this.passiveDeclare(queue);
+  }
+
+  /**
+   * Waits, unrecorded, until `queue` holds at least `count` messages (or TAKE_TIMEOUT_MS passed):
+   * for work RabbitMQ does asynchronously between queue processes (dead-lettering, quorum queue
+   * enqueue), before the step that records the outcome. Warren does it at once: the first look finds it.
+   */
+  async waitForCount(queue: string, count: number, timeoutMs = TAKE_TIMEOUT_MS): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.closeState.state === 'open' && this.conn.state === 'open') {
+      const n = await this.passiveDeclare(queue);
+      if (n === undefined || n >= count || Date.now() > deadline) return;
+      await sleep(5);
+    }
+  }
+
+  /** queue.declare passive through amqplib's codec, unrecorded: the message count, or undefined when it failed. */
+  private async passiveDeclare(queue: string): Promise<number | undefined> {
+    const rpc = (this.raw as unknown as { rpc: (m: number, f: Record<string, unknown>, e: number) => Promise<{ messageCount: number }> }).rpc.bind(this.raw);
+    try {
+      const ok = await rpc(METHOD(50, 10), { queue, passive: true, durable: true, exclusive: false, autoDelete: false, nowait: false, ticket: 0 }, METHOD(50, 11));
+      return ok.messageCount;
+    } catch (err) {
+      const info = errorInfo(err);
+      if (this.closeState.state === 'open') this.closeState = { state: 'closed', by: info.code ? 'server' : 'socket', info };
+      return undefined;
     }
   }
 

@@ -26,7 +26,7 @@ export default scenarios('acks', 'amqplib', (scenario) => {
     ch.ack(ms[2]!, true);
     await ch.cancel(c);
     await ch.recover();
-    await t.sleep(30);
+    await ch.sync(q);
     await drainBodies(t, ch, q);
   });
 
@@ -76,7 +76,7 @@ export default scenarios('acks', 'amqplib', (scenario) => {
     const ms = await c.take(5);
     await ch.cancel(c);
     ch.nack(ms[3]!, true, true);
-    await t.sleep(20);
+    await ch.sync(q);
     await drainBodies(t, ch, q);
   });
 
@@ -86,7 +86,7 @@ export default scenarios('acks', 'amqplib', (scenario) => {
     await c.take(3);
     await ch.cancel(c);
     ch.nackAll(true);
-    await t.sleep(20);
+    await ch.sync(q);
     await drainBodies(t, ch, q);
   });
 
@@ -96,7 +96,7 @@ export default scenarios('acks', 'amqplib', (scenario) => {
     const ms = await c.take(4);
     await ch.cancel(c);
     for (const m of [...ms].reverse()) ch.nack(m, false, true);
-    await t.sleep(20);
+    await ch.sync(q);
     await drainBodies(t, ch, q);
   });
 

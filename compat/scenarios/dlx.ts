@@ -21,7 +21,7 @@ export default scenarios('dlx', 'amqplib', (scenario) => {
     ch.sendToQueue(q, 'm', { headers: { keep: 'me' }, messageId: 'id1' });
     const m = await ch.get(q);
     if (m) ch.reject(m, false);
-    await t.sleep(20);
+    await ch.waitForCount(dead, 1);
     await ch.get(dead, { noAck: true });
     await ch.deleteExchange(dlx);
   });
@@ -31,7 +31,7 @@ export default scenarios('dlx', 'amqplib', (scenario) => {
     ch.sendToQueue(q, 'm');
     const m = await ch.get(q);
     if (m) ch.nack(m, false, false);
-    await t.sleep(20);
+    await ch.waitForCount(dead, 1);
     await ch.get(dead, { noAck: true });
     await ch.deleteExchange(dlx);
   });
@@ -43,7 +43,7 @@ export default scenarios('dlx', 'amqplib', (scenario) => {
     await ch.get(q);
     const m3 = await ch.get(q);
     if (m3) ch.nack(m3, true, false);
-    await t.sleep(20);
+    await ch.waitForCount(dead, 3);
     await drainBodies(t, ch, dead);
     await ch.deleteExchange(dlx);
   });
@@ -53,7 +53,6 @@ export default scenarios('dlx', 'amqplib', (scenario) => {
     ch.sendToQueue(q, 'm');
     const m = await ch.get(q);
     if (m) ch.nack(m, false, true);
-    await t.sleep(20);
     await ch.checkQueue(dead);
     await ch.checkQueue(q);
     await ch.deleteExchange(dlx);
@@ -78,9 +77,8 @@ export default scenarios('dlx', 'amqplib', (scenario) => {
   scenario('max-length-dead-letters-head', async (t) => {
     const { ch, q, dead, dlx } = await setup(t, { 'x-max-length': 2 });
     for (const b of ['a', 'b', 'c', 'd']) ch.sendToQueue(q, b);
-    // RabbitMQ dead-letters dropped heads asynchronously and more slowly than rejections: 20 ms
-    // was seen to be too short for it.
-    await t.sleep(300);
+    // RabbitMQ dead-letters dropped heads asynchronously, from one queue process to another.
+    await ch.waitForCount(dead, 2);
     await drainBodies(t, ch, dead, 'dead');
     await drainBodies(t, ch, q, 'live');
     await ch.deleteExchange(dlx);
@@ -91,7 +89,7 @@ export default scenarios('dlx', 'amqplib', (scenario) => {
     ch.sendToQueue(q, 'm');
     const m = await ch.get(q);
     if (m) ch.reject(m, false);
-    await t.sleep(20);
+    await ch.waitForCount(dead, 1);
     await ch.get(dead, { noAck: true });
     await ch.deleteExchange(dlx);
   });
@@ -109,7 +107,7 @@ export default scenarios('dlx', 'amqplib', (scenario) => {
     ch.publish('amq.direct', 'orig', 'm');
     const m = await ch.get(q);
     if (m) ch.reject(m, false);
-    await t.sleep(20);
+    await ch.waitForCount(dead, 1);
     await ch.get(dead, { noAck: true });
     await ch.deleteExchange(dlx);
   });
@@ -123,7 +121,7 @@ export default scenarios('dlx', 'amqplib', (scenario) => {
     ch.sendToQueue(q, 'm');
     const m = await ch.get(q);
     if (m) ch.reject(m, false);
-    await t.sleep(20);
+    await ch.waitForCount(dead, 1);
     await ch.get(dead, { noAck: true });
   });
 
@@ -165,10 +163,10 @@ export default scenarios('dlx', 'amqplib', (scenario) => {
     ch.sendToQueue(a, 'm');
     const m1 = await ch.get(a);
     if (m1) ch.reject(m1, false);
-    await t.sleep(20);
+    await ch.waitForCount(b, 1);
     const m2 = await ch.get(b);
     if (m2) ch.nack(m2, false, false);
-    await t.sleep(20);
+    await ch.waitForCount(dead, 1);
     await ch.get(dead, { noAck: true });
   });
 
@@ -187,7 +185,7 @@ export default scenarios('dlx', 'amqplib', (scenario) => {
     ch.sendToQueue(q, 'm', { expiration: '60000' });
     const m = await ch.get(q);
     if (m) ch.reject(m, false);
-    await t.sleep(20);
+    await ch.waitForCount(dead, 1);
     await ch.get(dead, { noAck: true });
     await ch.deleteExchange(dlx);
   });
@@ -209,7 +207,7 @@ export default scenarios('dlx', 'amqplib', (scenario) => {
     });
     const m = await ch.get(q);
     if (m) ch.reject(m, false);
-    await t.sleep(20);
+    await ch.waitForCount(dead, 1);
     await ch.get(dead, { noAck: true });
     await ch.deleteExchange(dlx);
   });
@@ -221,7 +219,7 @@ export default scenarios('dlx', 'amqplib', (scenario) => {
     ch.publish('amq.direct', t.n('k1'), 'm', { CC: [t.n('k2')] });
     const m = await ch.get(q);
     if (m) ch.reject(m, false);
-    await t.sleep(20);
+    await ch.waitForCount(dead, 1);
     await ch.get(dead, { noAck: true });
     await ch.checkQueue(q);
     await ch.deleteExchange(dlx);
@@ -231,7 +229,6 @@ export default scenarios('dlx', 'amqplib', (scenario) => {
     const { ch, q, dead, dlx } = await setup(t);
     ch.sendToQueue(q, 'm');
     await ch.deleteQueue(q);
-    await t.sleep(20);
     await ch.checkQueue(dead);
     await ch.deleteExchange(dlx);
   });
@@ -240,7 +237,6 @@ export default scenarios('dlx', 'amqplib', (scenario) => {
     const { ch, q, dead, dlx } = await setup(t);
     ch.sendToQueue(q, 'm');
     await ch.purgeQueue(q);
-    await t.sleep(20);
     await ch.checkQueue(dead);
     await ch.deleteExchange(dlx);
   });

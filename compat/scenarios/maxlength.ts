@@ -100,7 +100,7 @@ export default scenarios('maxlength', 'amqplib', (scenario) => {
     });
     for (const b of ['a', 'b']) ch.sendToQueue(q, b);
     await ch.waitConfirms();
-    await t.sleep(20);
+    await ch.waitForCount(dead, 1);
     await ch.get(dead, { noAck: true });
     await drainBodies(t, ch, q);
   });
@@ -125,7 +125,6 @@ export default scenarios('maxlength', 'amqplib', (scenario) => {
     const m = await ch.get(q);
     ch.sendToQueue(q, 'b');
     if (m) ch.nack(m, false, true);
-    await t.sleep(20);
     await ch.checkQueue(q);
     await drainBodies(t, ch, q);
   });

@@ -91,7 +91,7 @@ export const cross = scenarios('cross', 'cross', (scenario) => {
     ch.sendToQueue(q, 'to-be-rejected', { headers: { from: 'amqplib' } });
     await ch.checkQueue(q);
     await runPika(t, 'reject-one', { q });
-    await t.sleep(30);
+    await ch.waitForCount(dead, 1);
     await ch.get(dead, { noAck: true });
     await ch.deleteQueue(q);
     await ch.deleteQueue(dead);

@@ -173,7 +173,7 @@ export default scenarios('queues', 'amqplib', (scenario) => {
     const b = await c2.channel();
     b.sendToQueue(q, 'from-other-connection');
     await b.assertQueue(t.n('sync'), { exclusive: true });
-    await t.sleep(20);
+    await a.waitForCount(q, 1);
     await drainBodies(t, a, q);
   });
 

@@ -10,7 +10,7 @@ export default scenarios('quorum', 'amqplib', (scenario) => {
     const q = t.n('q');
     await ch.assertQueue(q, { durable: true, arguments: QQ });
     ch.sendToQueue(q, 'm');
-    await t.sleep(30);
+    await ch.waitForCount(q, 1);
     await ch.checkQueue(q);
     await ch.get(q, { noAck: true });
     await ch.deleteQueue(q);
@@ -72,7 +72,7 @@ export default scenarios('quorum', 'amqplib', (scenario) => {
     ch.nack(m1!, false, true);
     const [m2] = await c.take(1);
     ch.nack(m2!, false, true);
-    await c.idle(100);
+    await c.idle();
     await ch.cancel(c);
     await ch.checkQueue(q);
     await ch.deleteQueue(q);

@@ -31,7 +31,35 @@ export interface OpenedDataDir {
 const heldHere = new Set<string>();
 
 export function openDataDir(dir: string): OpenedDataDir {
-  mkdirSync(dir, { recursive: true });
+  try {
+    return open(dir);
+  } catch (e) {
+    throw unusable(dir, e);
+  }
+}
+
+/** Why a directory cannot be used, in words, for the errors a person can fix. */
+const UNUSABLE: Record<string, string> = {
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EROFS: 'the filesystem is read-only',
+  ENOTDIR: 'part of the path is a file, not a directory',
+  EEXIST: 'it is a file, not a directory',
+  ENOSPC: 'the disk is full',
+};
+
+/** A system error from opening the directory as a DataDirError of one line; anything else as it is. */
+function unusable(dir: string, e: unknown): unknown {
+  if (e instanceof DataDirError) return e;
+  const err = e as NodeJS.ErrnoException;
+  const reason = err.code !== undefined ? UNUSABLE[err.code] : undefined;
+  if (reason === undefined) return e;
+  const where = err.path !== undefined && err.path !== dir ? ` on ${err.path}` : '';
+  return new DataDirError(`cannot use data directory ${dir}: ${reason} (${err.code}${where})`, { cause: e });
+}
+
+function open(dir: string): OpenedDataDir {
+  makeDirectory(dir);
   const real = realpathSync(dir);
   if (heldHere.has(real)) throw new DataDirError(`data directory ${dir} is in use by another broker in this process`);
   const formatPath = join(dir, 'FORMAT');
@@ -61,6 +89,17 @@ export function openDataDir(dir: string): OpenedDataDir {
       heldHere.delete(real);
     },
   };
+}
+
+function makeDirectory(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    // Node's recursive mkdir reports some failures as ENOENT (a read-only filesystem: it stats the
+    // directory it could not make); when the parent exists, the plain call names the real reason.
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT' && existsSync(dirname(dir))) mkdirSync(dir);
+    throw e;
+  }
 }
 
 /**

@@ -7,6 +7,7 @@
 import type { Channel, ConfirmChannel } from 'amqplib';
 import { describe, expect, it } from 'vitest';
 import type { RunningBroker } from '../../src/index.js';
+import type { DiskPersistence } from '../../src/store/persistence.js';
 import { SegmentQueueStore } from '../../src/store/segment-store.js';
 import { eventually } from '../helpers/broker.js';
 import { txCommit, txSelect } from '../helpers/model.js';
@@ -149,7 +150,8 @@ describe('disk errors: recovery after the disk comes back', () => {
     ch.ack(first);
     await ch.checkQueue('acks');
     await eventually(() => expect(io.writevCalls).toBeGreaterThan(0));
-    await new Promise((r) => setTimeout(r, 100));
+    // The failed write's round is over (its file given up) before the disk comes back.
+    await (b.broker.persistence as DiskPersistence).persister.idle();
     io.failWritev = undefined;
     for (let i = 0; i < 4; i++) {
       const m = await ch.get('acks', { noAck: false });

@@ -379,10 +379,11 @@ describe('confirms and tx.commit-ok wait for the disk', () => {
     let confirmed = 0;
     for (let i = 0; i < 5; i++) cc.sendToQueue('held', Buffer.from(`h${i}`), { persistent: true }, (err) => err === null && confirmed++);
     await io.whenHeld();
-    // Nothing to wait for: a transient message, or a persistent one in a transient queue.
+    // Nothing to wait for: a transient message, or a persistent one in a transient queue. Their
+    // confirms are also the proof that the held ones were not sent: confirms go out in the order the
+    // broker settles them, so one settled earlier would have reached the client first.
     await new Promise<void>((resolve, reject) => cc.sendToQueue('held', Buffer.from('t'), { persistent: false }, (err) => (err ? reject(err) : resolve())));
     await new Promise<void>((resolve, reject) => cc.sendToQueue('transient-q', Buffer.from('p'), { persistent: true }, (err) => (err ? reject(err) : resolve())));
-    await sleep(150);
     expect(confirmed).toBe(0);
     io.release();
     await eventually(() => expect(confirmed).toBe(5));
@@ -398,17 +399,19 @@ describe('confirms and tx.commit-ok wait for the disk', () => {
       await cc.assertQueue(q, { durable: true });
       await cc.bindQueue(q, 'two', '');
     }
-    // Hold the syncs of one of the two queues only.
+    // Hold the syncs of one of the two queues' segment files only (not the sync of its directory,
+    // which may still be due from the warm-up: holding that would hold back the next write too).
     cc.publish('two', '', Buffer.from('warm-up'), { persistent: true });
     await cc.waitForConfirms();
     const queueDirs = readdirSync(join(dir, 'queues'));
     expect(queueDirs.length).toBe(2);
     const held = queueDirs[1]!;
-    io.holdFdatasync = (p) => p.includes(held);
+    io.holdFdatasync = (p) => p.includes(held) && p.endsWith('.seg');
     let confirmed = false;
     cc.publish('two', '', Buffer.from('both'), { persistent: true }, (err) => (confirmed = err === null));
     await io.whenHeld();
-    await sleep(150);
+    // A transient message needs no sync: its confirm comes at once, after any confirm settled before it.
+    await new Promise<void>((resolve, reject) => cc.publish('two', '', Buffer.from('transient'), { persistent: false }, (err) => (err ? reject(err) : resolve())));
     expect(confirmed).toBe(false);
     io.release();
     await eventually(() => expect(confirmed).toBe(true));
@@ -418,7 +421,12 @@ describe('confirms and tx.commit-ok wait for the disk', () => {
     const dir = tempDir();
     const io = new FaultyIo();
     const b = await start(dir, { storeIo: io });
-    const ch = await channel(b);
+    const conn = await connect(b);
+    const ch = await conn.createChannel();
+    // The committing channel waits for commit-ok: the round trip goes on another channel of the
+    // same connection (the broker answers in the order it reads, so a commit-ok sent at once would
+    // come first).
+    const probe = await conn.createChannel();
     await ch.assertQueue('txheld', { durable: true });
     await txSelect(ch);
     ch.sendToQueue('txheld', Buffer.from('t1'), { persistent: true });
@@ -427,7 +435,7 @@ describe('confirms and tx.commit-ok wait for the disk', () => {
     let committed = false;
     const commit = txCommit(ch).then(() => (committed = true));
     await io.whenHeld();
-    await sleep(150);
+    await probe.checkQueue('txheld');
     expect(committed).toBe(false);
     io.release();
     await commit;
@@ -444,7 +452,8 @@ describe('confirms and tx.commit-ok wait for the disk', () => {
     let confirmed = 0;
     for (let i = 0; i < 3; i++) cc.sendToQueue('osq', Buffer.from(`o${i}`), { persistent: true }, (err) => err === null && confirmed++);
     await io.whenHeld();
-    await sleep(150);
+    // A transient message needs no write: its confirm comes at once, after any confirm settled before it.
+    await new Promise<void>((resolve, reject) => cc.sendToQueue('osq', Buffer.from('transient'), { persistent: false }, (err) => (err ? reject(err) : resolve())));
     expect(confirmed).toBe(0);
     io.release();
     await eventually(() => expect(confirmed).toBe(3));
@@ -452,7 +461,7 @@ describe('confirms and tx.commit-ok wait for the disk', () => {
     expect(syncsWhileRunning).toBe(0);
     b = await restart(b, dir, { durability: 'os' });
     const ch = await channel(b);
-    expect((await drain(ch, 'osq')).map((m) => m.body)).toEqual(['o0', 'o1', 'o2']);
+    expect((await drain(ch, 'osq')).map((m) => m.body)).toEqual(['o0', 'o1', 'o2']); // the transient one is gone
   });
 
   it('many confirms share few fdatasyncs (group commit)', async () => {
@@ -485,8 +494,19 @@ describe('durability memory', () => {
 
   it('two memory brokers may share a data directory setting (it is never opened)', async () => {
     const dir = tempDir();
-    await start(dir, { durability: 'memory' });
-    await start(dir, { durability: 'memory' });
+    const first = await start(dir, { durability: 'memory' });
+    const second = await start(dir, { durability: 'memory' });
+    // Both serve, each with its own state: a durable queue and its message on one are not on the other.
+    const cc = await confirmChannel(first);
+    await cc.assertQueue('shared-setting', { durable: true });
+    await publishConfirmed(cc, 'shared-setting', ['only on the first']);
+    expect(await queueExists(second, 'shared-setting')).toBe(false);
+    const other = await confirmChannel(second);
+    await other.assertQueue('shared-setting', { durable: true });
+    expect((await other.checkQueue('shared-setting')).messageCount).toBe(0);
+    expect((await cc.checkQueue('shared-setting')).messageCount).toBe(1);
+    // Nothing was written there: no lock, no format marker, no files.
+    expect(readdirSync(dir)).toEqual([]);
   });
 });
 

@@ -9,7 +9,7 @@
 import type { Channel } from 'amqplib';
 import { describe, expect, it } from 'vitest';
 import { sleep, withBroker } from '../helpers/broker.js';
-import { collect, expectChannelAlive, expectChannelClosed, withModel } from '../helpers/model.js';
+import { collect, expectChannelAlive, roundTrip, expectChannelClosed, withModel } from '../helpers/model.js';
 import { count, deaths, expectCount, getOne, publishConfirmed, send, takeAll, text } from './queue-helpers.js';
 
 const fx = withBroker();
@@ -254,7 +254,7 @@ describe('x-overflow reject-publish', () => {
     const c = await collect(ch, q, { noAck: true });
     const cch = await fx.confirmChannel();
     expect(await publishConfirmed(cch, '', q, 'm')).toBe('nack');
-    await sleep(50);
+    await roundTrip(ch, q); // the consumer's connection: a delivery would have come first
     expect(c.messages).toEqual([]);
   });
 

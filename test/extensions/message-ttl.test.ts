@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startBroker, type RunningBroker } from '../../src/index.js';
 import { useTempDirs } from '../durability/helpers.js';
 import { eventually, sleep, warrenOnly, withBroker } from '../helpers/broker.js';
-import { collect, expectChannelAlive, expectChannelClosed, withModel } from '../helpers/model.js';
+import { collect, expectChannelAlive, expectChannelClosed, roundTrip, withModel } from '../helpers/model.js';
 import { count, expectCount, getOne, publishConfirmed, send, text } from './queue-helpers.js';
 
 const fx = withBroker();
@@ -31,7 +31,7 @@ describe('x-message-ttl', () => {
     await expectCount(ch, q, 0);
     expect(await ch.get(q, { noAck: true })).toBe(false);
     const late = await collect(ch, q, { noAck: true });
-    await sleep(50);
+    await roundTrip(ch, q);
     expect(late.messages).toEqual([]);
   });
 
@@ -70,7 +70,7 @@ describe('x-message-ttl', () => {
     const [first] = await c.atLeast(1);
     expect(await count(ch, q)).toBe(0);
     ch.ack(first!);
-    await sleep(50);
+    await roundTrip(ch, q);
     expect(text(c.messages)).toEqual(['taken']);
   });
 
@@ -253,7 +253,7 @@ describe('removal at the head', () => {
     await c.atLeast(1);
     await expectCount(ch, q, 0);
     consumerCh.ack(c.messages[0]!);
-    await sleep(50);
+    await roundTrip(consumerCh, q);
     expect(text(c.messages)).toEqual(['first']);
   });
 

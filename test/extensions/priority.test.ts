@@ -12,8 +12,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startBroker, type RunningBroker } from '../../src/index.js';
 import type { QueueEntry } from '../../src/message/queue-entry.js';
 import { useTempDirs } from '../durability/helpers.js';
-import { eventually, sleep, warrenOnly, withBroker } from '../helpers/broker.js';
-import { bodies, collect, drain, expectChannelAlive, expectChannelClosed, openChannel, sync, withModel, type ExpectedClose } from '../helpers/model.js';
+import { eventually, warrenOnly, withBroker } from '../helpers/broker.js';
+import { bodies, collect, drain, expectChannelAlive, expectChannelClosed, openChannel, roundTrip, sync, withModel, type ExpectedClose } from '../helpers/model.js';
 
 const fx = withBroker();
 const m = withModel(fx);
@@ -216,7 +216,7 @@ describe('with consumers', () => {
     await cch.prefetch(1);
     const c = await collect(cch, q);
     await c.atLeast(1);
-    await sleep(50);
+    await roundTrip(cch, q);
     expect(bodies(c.messages)).toEqual(['low-1']);
     await publish(ch, q, [['urgent', 5]]);
     cch.ack(c.messages[0]!);

@@ -157,7 +157,6 @@ describe('x-expires', () => {
     const q = await queue(ch, 80, { 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': dlq });
     await send(ch, q, ['m1']);
     await expectDeleted(q);
-    await sleep(50);
     expect(await count(ch, dlq)).toBe(0);
   });
 

@@ -11,7 +11,7 @@
  */
 import type { Channel, ConfirmChannel, ConsumeMessage, Message } from 'amqplib';
 import { describe, expect, it } from 'vitest';
-import { eventually, sleep, warrenOnly, withBroker } from '../helpers/broker.js';
+import { eventually, warrenOnly, withBroker } from '../helpers/broker.js';
 import {
   basicQos,
   bodies,
@@ -21,6 +21,7 @@ import {
   expectChannelClosed,
   expectConnectionClosed,
   openChannel,
+  roundTrip,
   withModel,
   type ExpectedClose,
 } from '../helpers/model.js';
@@ -438,11 +439,11 @@ describe('consumers and qos', () => {
     await ch.prefetch(2);
     const c = await collect(ch, q);
     await c.atLeast(2, 5000);
-    await sleep(200);
+    await roundTrip(ch, q);
     expect(bodies(c.messages)).toEqual(['m1', 'm2']);
     ch.ack(c.messages[1]!, true);
     await c.atLeast(4, 5000);
-    await sleep(200);
+    await roundTrip(ch, q);
     expect(bodies(c.messages)).toEqual(['m1', 'm2', 'm3', 'm4']);
   });
 

@@ -150,6 +150,17 @@ export function sync(ch: Channel): Promise<unknown> {
   return ch.checkExchange('amq.direct');
 }
 
+/**
+ * What a negative check ("nothing more arrived") waits for instead of a sleep: a passive declare of
+ * each queue on this channel. The broker answers it only after everything sent before on the channel
+ * (publishes, acks, qos) was processed, and the deliveries those released to consumers on this
+ * channel go out before the reply: Warren answers in the order it reads; RabbitMQ's queue process
+ * handles the channel's earlier messages before the declare (so checkQueue, not checkExchange).
+ */
+export async function roundTrip(ch: Channel, ...queues: string[]): Promise<void> {
+  for (const q of queues) await ch.checkQueue(q);
+}
+
 /** The port and host of the fixture's broker (Warren in-process, or the reference). */
 export function brokerAddress(fx: BrokerFixture): { host: string; port: number } {
   const u = new URL(fx.url);

@@ -9,8 +9,8 @@
 import type { Channel } from 'amqplib';
 import { describe, expect, it } from 'vitest';
 import * as M from '../../src/protocol/generated/methods.js';
-import { sleep, withBroker } from '../helpers/broker.js';
-import { basicQos, bodies, collect, expectConnectionAlive, expectConnectionClosed, openChannel, sync, withModel } from '../helpers/model.js';
+import { withBroker } from '../helpers/broker.js';
+import { basicQos, bodies, collect, expectConnectionAlive, expectConnectionClosed, openChannel, roundTrip, sync, withModel } from '../helpers/model.js';
 
 const fx = withBroker();
 const m = withModel(fx);
@@ -27,8 +27,6 @@ async function publish(ch: Channel, q: string, n: number, from = 1): Promise<voi
   await sync(ch);
 }
 
-/** Lets deliveries that could still arrive do so before a negative check (there is no event for "none"). */
-const settle = () => sleep(150);
 
 describe('basic.qos with global=false (per consumer)', () => {
   it('limits a consumer to prefetch-count unacknowledged messages', async () => {
@@ -37,7 +35,7 @@ describe('basic.qos with global=false (per consumer)', () => {
     await ch.prefetch(2, false);
     const c = await collect(ch, q);
     await c.atLeast(2);
-    await settle();
+    await roundTrip(ch, q);
     expect(bodies(c.messages)).toEqual(['m1', 'm2']);
   });
 
@@ -50,7 +48,7 @@ describe('basic.qos with global=false (per consumer)', () => {
     const b = await collect(ch, q2);
     await a.atLeast(2);
     await b.atLeast(2);
-    await settle();
+    await roundTrip(ch, q1, q2);
     expect([a.messages.length, b.messages.length]).toEqual([2, 2]);
   });
 
@@ -66,7 +64,7 @@ describe('basic.qos with global=false (per consumer)', () => {
     const three = await collect(ch, q3);
     await unlimited.atLeast(5);
     await three.atLeast(3);
-    await settle();
+    await roundTrip(ch, q1, q2, q3);
     expect([unlimited.messages.length, one.messages.length, three.messages.length]).toEqual([5, 1, 3]);
   });
 
@@ -78,7 +76,7 @@ describe('basic.qos with global=false (per consumer)', () => {
     await c.atLeast(2);
     ch.ack(c.messages[0]!);
     await c.atLeast(3);
-    await settle();
+    await roundTrip(ch, q);
     expect(bodies(c.messages)).toEqual(['m1', 'm2', 'm3']);
     ch.ack(c.messages[2]!, true);
     await c.atLeast(4);
@@ -136,12 +134,12 @@ describe('basic.qos with global=true (per channel)', () => {
     const a = await collect(ch, q1);
     const b = await collect(ch, q2);
     await a.atLeast(3);
-    await settle();
+    await roundTrip(ch, q1, q2);
     // a took the whole budget before b existed
     expect([a.messages.length, b.messages.length]).toEqual([3, 0]);
     ch.ack(a.messages[0]!);
     ch.ack(a.messages[1]!);
-    await settle();
+    await roundTrip(ch, q1, q2);
     expect(a.messages.length + b.messages.length).toBe(5);
   });
 
@@ -156,7 +154,8 @@ describe('basic.qos with global=true (per channel)', () => {
     const b = await collect(ch2, q);
     await a.atLeast(2);
     await b.atLeast(2);
-    await settle();
+    await roundTrip(ch1, q);
+    await roundTrip(ch2, q);
     expect([a.messages.length, b.messages.length]).toEqual([2, 2]);
   });
 
@@ -168,7 +167,7 @@ describe('basic.qos with global=true (per channel)', () => {
     await c.atLeast(1);
     await ch.prefetch(3, true);
     await c.atLeast(3);
-    await settle();
+    await roundTrip(ch, q);
     expect(c.messages.length).toBe(3);
   });
 
@@ -194,7 +193,7 @@ describe('per-consumer and per-channel limits together', () => {
     await cs[0]!.atLeast(2);
     await cs[1]!.atLeast(2);
     await cs[2]!.atLeast(1);
-    await settle();
+    await roundTrip(ch, ...qs);
     expect(cs.map((c) => c.messages.length)).toEqual([2, 2, 1]);
   });
 
@@ -208,7 +207,7 @@ describe('per-consumer and per-channel limits together', () => {
     const b = await collect(ch, q2);
     await a.atLeast(2);
     await b.atLeast(2);
-    await settle();
+    await roundTrip(ch, q1, q2);
     expect([a.messages.length, b.messages.length]).toEqual([2, 2]);
   });
 });

@@ -7,7 +7,7 @@
 import type { Channel } from 'amqplib';
 import { describe, expect, it } from 'vitest';
 import * as M from '../../src/protocol/generated/methods.js';
-import { eventually, sleep, withBroker } from '../helpers/broker.js';
+import { eventually, withBroker } from '../helpers/broker.js';
 import {
   basicRecover,
   bodies,
@@ -19,6 +19,7 @@ import {
   expectConnectionClosed,
   openChannel,
   rawPublish,
+  roundTrip,
   sync,
   tagged,
   withModel,
@@ -167,7 +168,7 @@ describe('basic.cancel', () => {
     await c.atLeast(1);
     expect(await ch.cancel(c.tag)).toEqual({ consumerTag: c.tag });
     await publish(ch, q, 1, 2);
-    await sleep(100);
+    await roundTrip(ch, q);
     expect(bodies(c.messages)).toEqual(['m1']);
     expect(await ch.checkQueue(q)).toEqual({ queue: q, messageCount: 1, consumerCount: 0 });
   });
@@ -561,7 +562,7 @@ describe('consumer priorities (x-priority)', () => {
     const none = await collect(ch, q, { noAck: true });
     await publish(ch, q, 5);
     await high.atLeast(5);
-    await sleep(50);
+    await roundTrip(ch, q);
     expect(bodies(high.messages)).toEqual(['m1', 'm2', 'm3', 'm4', 'm5']);
     expect([low.messages.length, none.messages.length]).toEqual([0, 0]);
   });
@@ -621,7 +622,7 @@ describe('single active consumer (x-single-active-consumer)', () => {
     const second = await collect(ch, q, { noAck: true });
     await publish(ch, q, 4);
     await first.atLeast(4);
-    await sleep(50);
+    await roundTrip(ch, q);
     expect(second.messages).toEqual([]);
     expect(await ch.checkQueue(q)).toMatchObject({ consumerCount: 2 });
   });
@@ -661,7 +662,7 @@ describe('single active consumer (x-single-active-consumer)', () => {
     const high = await collect(ch, q, { noAck: true, priority: 10 });
     await publish(ch, q, 2);
     await first.atLeast(2);
-    await sleep(50);
+    await roundTrip(ch, q);
     expect(high.messages).toEqual([]);
   });
 
@@ -689,7 +690,7 @@ describe('single active consumer (x-single-active-consumer)', () => {
     await first.atLeast(2);
     const second = await collect(ch, q);
     await ch.cancel(first.tag);
-    await sleep(50);
+    await roundTrip(ch, q);
     expect(second.messages).toEqual([]);
     ch.ack(first.messages[1]!, true);
     await publish(ch, q, 1, 3);
@@ -759,7 +760,6 @@ describe('queue deleted under its consumers', () => {
     await ch.deleteQueue(q);
     raw.sendEncoded((w) => M.encodeExchangeDeclare(w, 1, { exchange: 'amq.direct', passive: true }));
     await raw.method('exchange.declare-ok', 1);
-    await sleep(100);
     expect(raw.frames.some((f) => f.type === 'method' && f.name === 'basic.cancel')).toBe(false);
   });
 });

@@ -7,7 +7,7 @@
 import type { Channel } from 'amqplib';
 import { describe, expect, it } from 'vitest';
 import * as M from '../../src/protocol/generated/methods.js';
-import { eventually, sleep, withBroker } from '../helpers/broker.js';
+import { eventually, withBroker } from '../helpers/broker.js';
 import {
   bodies,
   drain,
@@ -627,7 +627,6 @@ describe('auto-delete exchanges', () => {
     const ch = await fx.channel();
     const x = m.exchange();
     await ch.assertExchange(x, 'fanout', { durable: false, autoDelete: true });
-    await sleep(50);
     await ch.checkExchange(x);
   });
 
@@ -849,7 +848,6 @@ describe('basic.publish routing outcomes', () => {
     ch.publish(x, 'nobody', Buffer.from('dropped'));
     ch.publish('', m.queue('missing'), Buffer.from('dropped'));
     await sync(ch);
-    await sleep(100);
     expect(returned).toEqual([]);
     await expectChannelAlive(ch);
   });
@@ -883,7 +881,6 @@ describe('basic.publish routing outcomes', () => {
     ch.publish('', q!, Buffer.from('routed'), { mandatory: true });
     await sync(ch);
     await eventually(async () => expect((await ch.checkQueue(q!)).messageCount).toBe(1));
-    await sleep(50);
     expect(returned).toEqual([]);
   });
 

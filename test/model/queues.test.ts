@@ -9,7 +9,7 @@
 import type { Channel } from 'amqplib';
 import { describe, expect, it } from 'vitest';
 import * as M from '../../src/protocol/generated/methods.js';
-import { eventually, sleep, withBroker } from '../helpers/broker.js';
+import { eventually, withBroker } from '../helpers/broker.js';
 import {
   collect,
   expectChannelAlive,
@@ -461,7 +461,6 @@ describe('auto-delete queues', () => {
     await ch.assertQueue(q, { durable: false, autoDelete: true });
     await publish(ch, q, 1);
     await ch.get(q, { noAck: true });
-    await sleep(50);
     expect(await ch.checkQueue(q)).toMatchObject({ queue: q });
   });
 

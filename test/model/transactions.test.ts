@@ -7,7 +7,7 @@
 import type { Channel, GetMessage } from 'amqplib';
 import { describe, expect, it } from 'vitest';
 import * as M from '../../src/protocol/generated/methods.js';
-import { eventually, sleep, withBroker } from '../helpers/broker.js';
+import { eventually, withBroker } from '../helpers/broker.js';
 import {
   bodies,
   drain,
@@ -125,7 +125,6 @@ describe('publishes in a transaction', () => {
     rawPublish(raw, 1, { routingKey: m.queue('nowhere'), mandatory: true }, 'back');
     raw.sendEncoded((w) => M.encodeExchangeDeclare(w, 1, { exchange: 'amq.direct', passive: true }));
     await raw.method('exchange.declare-ok', 1);
-    await sleep(100);
     expect(raw.frames.some((f) => f.type === 'method' && f.name === 'basic.return')).toBe(false);
     raw.sendEncoded((w) => M.encodeTxCommit(w, 1));
     await raw.method('tx.commit-ok', 1);

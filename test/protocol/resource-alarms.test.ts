@@ -84,6 +84,25 @@ async function consumer(): Promise<{ queue: string; got: string[]; ch: Channel }
   return { queue, got, ch };
 }
 
+/** A round trip on a connection that is being read (not blocked): frames the broker sent it before are in. */
+async function roundTripOn(conn: ChannelModel): Promise<void> {
+  const ch = await conn.createChannel();
+  await ch.checkExchange('amq.direct');
+  await ch.close();
+}
+
+/**
+ * What a check that something did not happen on a blocked connection waits for, instead of a sleep:
+ * two round trips on the consumer's connection, which stays read. Whatever the blocked connection
+ * sent before is then certainly readable at the broker, so a broker that (wrongly) read it would have
+ * done so by the first reply, and the deliveries, confirms or frames that produced went out before
+ * the second.
+ */
+async function settledOn(ch: Channel, queue: string): Promise<void> {
+  await ch.checkQueue(queue);
+  await ch.checkQueue(queue);
+}
+
 /** The broker's side of the newest connection. */
 function lastConnection(): Connection {
   const all = [...fx.broker.broker.connections];
@@ -122,7 +141,7 @@ describe('capabilities', () => {
 
 describe('connection.blocked and connection.unblocked', () => {
   it('sends nothing when the alarm goes off; blocks a connection when it publishes, with "low on memory"', async () => {
-    const { queue, got } = await consumer();
+    const { queue, got, ch: cch } = await consumer();
     const idle = await watched();
     const pub = await watched();
     const ch = await pub.conn.createConfirmChannel();
@@ -132,7 +151,9 @@ describe('connection.blocked and connection.unblocked', () => {
     expect(pubConn.blockState).toBe('running');
 
     alarms().set('memory');
-    await sleep(100);
+    // Both are still read: a connection.blocked sent to either would arrive before these replies.
+    await roundTripOn(idle.conn);
+    await roundTripOn(pub.conn);
     // Neither the idle connection nor the one that published before the alarm hear about it yet.
     expect(idle.events).toEqual([]);
     expect(pub.events).toEqual([]);
@@ -142,7 +163,7 @@ describe('connection.blocked and connection.unblocked', () => {
     ch.publish('', queue, Buffer.from('during'), {}, () => (confirmed = true));
     await eventually(() => expect(pub.events).toEqual(['blocked: low on memory']));
     expect(pubConn.blockState).toBe('blocked');
-    await sleep(150);
+    await settledOn(cch, queue);
     // The body frame after the header that blocked the connection is not read: nothing routed yet.
     expect(got).toEqual(['before']);
     expect(confirmed).toBe(false);
@@ -167,7 +188,7 @@ describe('connection.blocked and connection.unblocked', () => {
     alarms().clear('memory');
     await eventually(() => expect(got).toEqual(['1', '2']));
     alarms().set('disk');
-    await sleep(50);
+    await ch.checkExchange('amq.direct'); // read (it has not published since): a blocked frame would come first
     expect(pub.events).toEqual(['blocked: low on memory', 'unblocked']);
     ch.publish('', queue, Buffer.from('3'));
     await eventually(() => expect(pub.events).toEqual(['blocked: low on memory', 'unblocked', 'blocked: low on disk']));
@@ -177,13 +198,13 @@ describe('connection.blocked and connection.unblocked', () => {
   });
 
   it('blocks a client without the capability just the same, but tells it nothing', async () => {
-    const { queue, got } = await consumer();
+    const { queue, got, ch: cch } = await consumer();
     const pub = await watched(WITHOUT_BLOCKED);
     const ch = await pub.conn.createChannel();
     alarms().set('memory');
     ch.publish('', queue, Buffer.from('quiet'));
     await eventually(() => expect(lastConnection().blockState).toBe('blocked'));
-    await sleep(150);
+    await settledOn(cch, queue);
     expect(got).toEqual([]);
     alarms().clear('memory');
     await eventually(() => expect(got).toEqual(['quiet']));
@@ -196,10 +217,11 @@ describe('connection.blocked and connection.unblocked', () => {
     alarms().set('disk');
     rawPublish(c, queue, 'raw');
     await eventually(() => expect(lastConnection().blockState).toBe('blocked'));
-    await sleep(100);
     alarms().clear('disk');
     await eventually(() => expect(got).toEqual(['raw']));
-    await sleep(50);
+    // A round trip on the raw connection itself: any blocked or unblocked frame was sent before.
+    c.sendEncoded((w) => M.encodeExchangeDeclare(w, 1, { exchange: 'amq.direct', passive: true }));
+    await c.method('exchange.declare-ok', 1);
     expect(names(c)).not.toContain('connection.blocked');
     expect(names(c)).not.toContain('connection.unblocked');
   });
@@ -207,7 +229,7 @@ describe('connection.blocked and connection.unblocked', () => {
 
 describe('a blocked connection', () => {
   it('is not read until the alarm clears; then its frames are processed in order', async () => {
-    const { queue, got } = await consumer();
+    const { queue, got, ch: cch } = await consumer();
     const c = await rawClient({ 'connection.blocked': true });
     alarms().set('memory');
     // A message without a body is complete with its header: routed before the connection stops (as RabbitMQ).
@@ -217,7 +239,7 @@ describe('a blocked connection', () => {
     const blocked = await c.method('connection.blocked', 0);
     expect(blocked).toMatchObject({ reason: 'low on memory' });
     await eventually(() => expect(got).toEqual(['']));
-    await sleep(200);
+    await settledOn(cch, queue);
     expect(got).toEqual(['']);
     expect(names(c)).not.toContain('queue.declare-ok');
 
@@ -295,16 +317,16 @@ describe('consumers during an alarm', () => {
 
 describe('memory and disk alarms together', () => {
   it('unblocks only when both have cleared, with one connection.blocked', async () => {
-    const { queue, got } = await consumer();
+    const { queue, got, ch: cch } = await consumer();
     const pub = await watched();
     const ch = await pub.conn.createChannel();
     alarms().set('memory');
     ch.publish('', queue, Buffer.from('m'));
     await eventually(() => expect(pub.events).toEqual(['blocked: low on memory']));
     alarms().set('disk');
-    await sleep(50);
+    await settledOn(cch, queue);
     alarms().clear('memory');
-    await sleep(150);
+    await settledOn(cch, queue);
     expect(pub.events).toEqual(['blocked: low on memory']);
     expect(got).toEqual([]);
     expect(lastConnection().blockState).toBe('blocked');
@@ -332,7 +354,6 @@ describe('publisher flow control (store back-pressure)', () => {
     ch.publish('', queue, Buffer.from('a'));
     await eventually(() => expect(lastConnection().blockState).toBe('flow'));
     ch.publish('', queue, Buffer.from('b'));
-    await sleep(100);
     fx.broker.broker.storeBacklog.set(false);
     await eventually(() => expect(got).toEqual(['a', 'b']));
     expect(pub.events).toEqual([]);

@@ -69,7 +69,8 @@ describe('Persister', () => {
       for (let i = 0; i < 6; i++) appendTracked(files[i % 3]!, `b${turn}.${i}`, second);
       await new Promise((r) => setImmediate(r));
     }
-    await new Promise((r) => setTimeout(r, 30));
+    // One more turn of the event loop: whatever the persister does without the held disk has run.
+    await new Promise((r) => setImmediate(r));
     expect(first.every((o) => o === 'pending')).toBe(true);
     expect(second.every((o) => o === 'pending')).toBe(true);
     io.release();
@@ -116,7 +117,8 @@ describe('Persister', () => {
     const outcomes: Array<Error | undefined | 'pending'> = [];
     for (let i = 0; i < 10; i++) appendTracked(files[i % 2]!, `x${i}`, outcomes);
     await io.whenHeld();
-    await new Promise((r) => setTimeout(r, 20));
+    // A turn of the event loop: whatever the persister does without the held disk has run.
+    await new Promise((r) => setImmediate(r));
     expect(outcomes.every((o) => o === 'pending')).toBe(true);
     io.release();
     await eventually(() => expect(outcomes.every((o) => o === undefined)).toBe(true));
