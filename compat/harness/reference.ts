@@ -129,7 +129,7 @@ async function startContainer(): Promise<ReferenceBroker> {
 // (an epmd a node starts for itself outlives it; a shared one on 4369 belongs to whoever started it).
 
 /** A port the kernel says is free on loopback (released at once: a race only makes a start fail). */
-export function freePort(): Promise<number> {
+function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
     s.once('error', reject);
