@@ -16,7 +16,7 @@ import {
   verifyPassword,
   type HashingAlgorithm,
 } from './password-hashing.js';
-import { PcreSyntaxError, PcreUnsupportedError, compilePcre, type CompiledPattern } from './pcre.js';
+import { PcreSyntaxError, PcreUnsupportedError, compilePcre, type CompiledPattern } from '../util/pcre.js';
 import type { QueueType } from '../queue/arguments.js';
 
 /** Tags the management UI and rabbitmqctl give a meaning; any other string is a valid tag too. */

@@ -14,7 +14,7 @@
 import { accessRefused, notAllowed, preconditionFailed, type ChannelError } from '../errors.js';
 import type { AccessDatabase, AccessGrant, AuthenticatedUser, TopicPermissionRecord } from './access-database.js';
 import { compilePermissionRegex } from './access-database.js';
-import type { CompiledPattern } from './pcre.js';
+import type { CompiledPattern } from '../util/pcre.js';
 
 export type Permission = 'configure' | 'write' | 'read';
 export type ResourceKind = 'queue' | 'exchange';

@@ -8,7 +8,7 @@
  * them, decimals as RabbitMQ renders them ("~p.~p" of scale and value).
  */
 import type { FieldTable, FieldValue } from '../protocol/field-table.js';
-import { FloatValue, type JsonValue } from './json.js';
+import { FloatValue, type JsonValue } from '../util/json.js';
 
 export class TableConversionError extends Error {
   override name = 'TableConversionError';

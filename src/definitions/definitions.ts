@@ -28,14 +28,14 @@ import type { HashingAlgorithm } from '../access/password-hashing.js';
 import { algorithmForImportedHash, decodePasswordHash, encodePasswordHash } from '../access/password-hashing.js';
 import type { NewUser, NewVhost, PermissionRecord, TopicPermissionRecord, UserLimits, UserRecord, VhostLimits, VhostRecord } from '../access/access-database.js';
 import { compilePermissionRegex } from '../access/access-database.js';
-import { PcreSyntaxError, PcreUnsupportedError } from '../access/pcre.js';
+import { PcreSyntaxError, PcreUnsupportedError } from '../util/pcre.js';
 import { ChannelError } from '../errors.js';
 import type { FieldTable } from '../protocol/field-table.js';
 import { KNOWN_QUEUE_TYPES, checkDeclareArguments, queueTypeOf, type QueueType } from '../queue/arguments.js';
 import { policyFromProperties, validatePolicy, type Policy, type PolicyKind } from '../policy/policy.js';
 import { TableConversionError, byteOrder, jsonToTable, tableToJson } from './amqp-table-json.js';
-import { erlangTerm } from './erlang-term.js';
-import { JsonParseError, isJsonInteger, isJsonObject, jsonNumber, parseJson, writeJson, type JsonValue } from './json.js';
+import { erlangTerm } from '../protocol/erlang-term.js';
+import { JsonParseError, isJsonInteger, isJsonObject, jsonNumber, parseJson, writeJson, type JsonValue } from '../util/json.js';
 
 // --- the model ---------------------------------------------------------------------------------
 

@@ -19,9 +19,9 @@
  */
 import type { FieldTable, FieldValue } from '../protocol/field-table.js';
 import type { QueueType } from '../queue/arguments.js';
-import { PcreSyntaxError, PcreUnsupportedError, compilePcre, type CompiledPattern } from '../access/pcre.js';
-import { erlangString, erlangTerm } from '../definitions/erlang-term.js';
-import { type FloatValue, isJsonInteger, isJsonNumber, isJsonObject, jsonNumber, type JsonValue } from '../definitions/json.js';
+import { PcreSyntaxError, PcreUnsupportedError, compilePcre, type CompiledPattern } from '../util/pcre.js';
+import { erlangString, erlangTerm } from '../protocol/erlang-term.js';
+import { type FloatValue, isJsonInteger, isJsonNumber, isJsonObject, jsonNumber, type JsonValue } from '../util/json.js';
 
 export type PolicyKind = 'policy' | 'operator_policy';
 type ApplyTo = 'queues' | 'exchanges' | 'all';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MATCH_STEP_LIMIT, PcreSyntaxError, PcreUnsupportedError, byteString, compilePcre } from '../../src/access/pcre.js';
+import { MATCH_STEP_LIMIT, PcreSyntaxError, PcreUnsupportedError, byteString, compilePcre } from '../../src/util/pcre.js';
 import corpus from './fixtures/pcre-semantics.otp25.json' with { type: 'json' };
 import rabbit from './fixtures/regex-semantics.rabbitmq-3.10.8.json' with { type: 'json' };
 import tables from './fixtures/pcre-tables.otp25.json' with { type: 'json' };

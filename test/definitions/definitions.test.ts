@@ -14,7 +14,7 @@ import {
   type ExistingState,
   type ImportPlan,
 } from '../../src/definitions/definitions.js';
-import { parseJson, writeJson, type JsonValue } from '../../src/definitions/json.js';
+import { parseJson, writeJson, type JsonValue } from '../../src/util/json.js';
 
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
 /** rabbitmqctl export_definitions on 3.10.8 of a node with users, vhosts, policies, queues... */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { erlangBinary, erlangFloat, erlangString, erlangTerm } from '../../src/definitions/erlang-term.js';
-import { FloatValue } from '../../src/definitions/json.js';
+import { erlangBinary, erlangFloat, erlangString, erlangTerm } from '../../src/protocol/erlang-term.js';
+import { FloatValue } from '../../src/util/json.js';
 import floats from './fixtures/erlang-floats.otp25.json' with { type: 'json' };
 
 describe("erlangFloat: OTP 25's ~p of a float", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FloatValue, JsonParseError, isJsonInteger, isJsonNumber, isJsonObject, jsonNumber, parseJson } from '../../src/definitions/json.js';
+import { FloatValue, JsonParseError, isJsonInteger, isJsonNumber, isJsonObject, jsonNumber, parseJson } from '../../src/util/json.js';
 
 const error = (text: string): { reason: string; line: number; column: number } | undefined => {
   try {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fv, table } from '../../src/protocol/field-table.js';
 import type { QueueType } from '../../src/queue/arguments.js';
-import { parseJson, type JsonValue } from '../../src/definitions/json.js';
+import { parseJson, type JsonValue } from '../../src/util/json.js';
 import {
   PolicySet,
   effectiveExchangeSettings,

@@ -1,4 +1,4 @@
-import { FloatValue } from './json.js';
+import { FloatValue } from '../util/json.js';
 
 /**
  * JSON values as Erlang's `~p` prints them after RabbitMQ decoded them (rabbit_json): integers and
