@@ -23,11 +23,13 @@ const pids: number[] = [];
 
 afterEach(() => {
   for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
+  // A broker a failed test left behind; only while the pid is still one of ours (pids are reused).
   for (const pid of pids.splice(0)) {
+    if (!alive(pid) || !cmdline(pid).includes('bin/warren.js')) continue;
     try {
       process.kill(pid, 'SIGKILL');
     } catch {
-      // Gone already, as it should be.
+      // Gone meanwhile.
     }
   }
 });
@@ -99,6 +101,14 @@ function descendants(pid: number): number[] {
   };
   walk(pid);
   return out;
+}
+
+function cmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return '';
+  }
 }
 
 /** Running: present and not a zombie (an orphan's zombie may wait for a pid 1 that does not reap). */
