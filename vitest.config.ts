@@ -9,6 +9,8 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/**/*.test.ts'],
+          // A test that asserts nothing proves nothing: each must make at least one assertion.
+          expect: { requireAssertions: true },
           testTimeout: 20_000,
           hookTimeout: 30_000,
         },

@@ -18,11 +18,14 @@ export const PACE_BACKLOG = 10_000;
 export const PACE_AHEAD = 2_000;
 const PACE_ACTIVE_MS = 20;
 
+/** The queue as pacing sees it: `overPace` is a plain field of its own, read on every publish. */
+interface PacedQueue extends PacingSource {
+  overPace: boolean;
+}
+
 export class QueuePacing {
-  /** Messages taken in beyond deliveries while pacing applies. */
-  private ahead = 0;
-  /** Publishers should wait for the deliveries to catch up. */
-  overPace = false;
+  /** Messages taken in beyond deliveries while pacing applies (read inline by the queue). */
+  ahead = 0;
   /** When a consumer last settled (acknowledged, rejected) a delivery of the queue. */
   private lastCreditAt = 0;
   private readonly waiters = new Set<PacedPublisher>();
@@ -30,7 +33,7 @@ export class QueuePacing {
 
   constructor(
     /** The queue, as its waiting publishers know it. */
-    private readonly source: PacingSource,
+    private readonly source: PacedQueue,
     private readonly isDeleted: () => boolean,
   ) {}
 
@@ -38,17 +41,20 @@ export class QueuePacing {
   taken(backlog: number): void {
     if (backlog <= PACE_BACKLOG) return;
     if (Date.now() - this.lastCreditAt > PACE_ACTIVE_MS || !eventLoopBusy()) return;
-    if (++this.ahead > PACE_AHEAD) this.overPace = true;
+    if (++this.ahead > PACE_AHEAD) this.source.overPace = true;
   }
 
-  /** A message was delivered; `backlog` messages still wait. */
+  /**
+   * A message was delivered; `backlog` messages still wait. The queue calls this only when `ahead`
+   * is not 0 or the backlog is long (the common case pays one comparison).
+   */
   delivered(backlog: number): void {
     if (this.ahead > 0 || (this.ahead > -PACE_AHEAD && backlog > PACE_BACKLOG)) this.ahead--;
   }
 
   /** After a round of deliveries: the waiting publishers go once the deliveries have caught up. */
   deliveriesDone(backlog: number): void {
-    if (this.overPace && this.ahead <= this.releaseAt(backlog)) this.release(backlog > PACE_BACKLOG);
+    if (this.source.overPace && this.ahead <= this.releaseAt(backlog)) this.release(backlog > PACE_BACKLOG);
   }
 
   /** A consumer settled deliveries: the queue's consumers are taking messages. */
@@ -66,7 +72,7 @@ export class QueuePacing {
    * still long, or the queue is gone).
    */
   release(forgive = false): void {
-    this.overPace = false;
+    this.source.overPace = false;
     if (forgive) this.ahead = 0;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;

@@ -32,7 +32,7 @@ import type { MessageTarget, PublishOutcome } from './target.js';
 import type { PacedPublisher } from '../publisher-throttle.js';
 import { queueTypeOf, type QueueType } from './arguments.js';
 import { QueueEntry } from '../message/queue-entry.js';
-import { QueuePacing } from './pacing.js';
+import { PACE_BACKLOG, QueuePacing } from './pacing.js';
 import { PriorityReadyList } from './priority-ready-list.js';
 import { ReadyList, type Ready } from './ready-list.js';
 
@@ -201,14 +201,12 @@ export class Queue implements MessageTarget {
       }
     }
     if (limited) this.dropHeadOverLimit();
-    if (this.consumers.size > 0) this.pacing.taken(this.ready.length);
+    if (this.ready.length > PACE_BACKLOG && this.consumers.size > 0) this.pacing.taken(this.ready.length);
     return durable ? 'pending' : 'done';
   }
 
-  /** Publishers into this queue should wait now (publisher pacing). */
-  get overPace(): boolean {
-    return this.pacing.overPace;
-  }
+  /** Publishers into this queue should wait now (publisher pacing, set by `pacing`). */
+  overPace = false;
 
   paceWaiter(w: PacedPublisher): void {
     this.pacing.wait(w);
@@ -413,6 +411,7 @@ export class Queue implements MessageTarget {
       const ready = this.ready;
       const consumers = this.consumers;
       const single = this.singleActiveConsumer;
+      const pacing = this.pacing;
       let now = 0;
       while (ready.length > 0) {
         const head = ready.peek()!;
@@ -439,7 +438,7 @@ export class Queue implements MessageTarget {
         }
         const e = ready.shift()!;
         if (!c.noAck) this.unackedCount++;
-        this.pacing.delivered(ready.length);
+        if (pacing.ahead !== 0 || ready.length > PACE_BACKLOG) pacing.delivered(ready.length);
         c.deliver(e);
         this.markDelivered(e);
         if (c.noAck) this.store.remove(e);

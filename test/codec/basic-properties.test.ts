@@ -14,8 +14,8 @@ import {
   type BasicProperties,
 } from '../../src/protocol/generated/properties.js';
 import { Message, scanProperties } from '../../src/message/message.js';
-import { basicProperties, fieldTable, narrow, shortstr } from './arbitraries.js';
-import { toJson } from './json-form.js';
+import { basicProperties, fieldTable, narrow, shortstr } from '../helpers/arbitraries.js';
+import { toJson } from '../helpers/json-form.js';
 
 const NAMES = Object.keys(BasicPropertyFlag) as (keyof typeof BasicPropertyFlag)[];
 

@@ -6,8 +6,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DecodeError, EncodeError, Reader, Writer } from '../../src/protocol/codec-primitives.js';
-import { bytes, fieldTable, shortstr } from './arbitraries.js';
-import { toJson } from './json-form.js';
+import { bytes, fieldTable, shortstr } from '../helpers/arbitraries.js';
+import { toJson } from '../helpers/json-form.js';
 
 /** Writes with `write`, returns the bytes and a Reader over them. */
 function encoded(write: (w: Writer) => void): { buf: Buffer; r: Reader } {

@@ -13,8 +13,8 @@ import { describe, expect, it } from 'vitest';
 import { DecodeError, Reader, Writer } from '../../src/protocol/codec-primitives.js';
 import { FIELD_TYPES, fieldValuesEqual, tablesEqual, type FieldValue } from '../../src/protocol/field-table.js';
 import { skipTable } from '../../src/message/message.js';
-import { fieldTable, fieldValue, scalarField, truncateUtf8 } from './arbitraries.js';
-import { toJson } from './json-form.js';
+import { fieldTable, fieldValue, scalarField, truncateUtf8 } from '../helpers/arbitraries.js';
+import { toJson } from '../helpers/json-form.js';
 
 function encodeValue(v: FieldValue): Buffer {
   const w = new Writer(1);

@@ -18,7 +18,7 @@ import {
   type BasicProperties,
 } from '../../src/protocol/generated/properties.js';
 import { Message, scanProperties } from '../../src/message/message.js';
-import { fromJson, toJson, type Json } from './json-form.js';
+import { fromJson, toJson, type Json } from '../helpers/json-form.js';
 
 interface MethodVector {
   method: string;

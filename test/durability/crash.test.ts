@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { formatSummary, runCrashTest } from '../../scripts/crash-test.mjs';
-import { useTempDirs } from './helpers.js';
+import { useTempDirs } from '../helpers/disk-brokers.js';
 
 const BIN = fileURLToPath(new URL('../../bin/warren.js', import.meta.url));
 const tempDir = useTempDirs();

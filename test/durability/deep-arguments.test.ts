@@ -12,7 +12,7 @@ import { Reader, Writer } from '../../src/protocol/codec-primitives.js';
 import { decodeBasicProperties } from '../../src/protocol/generated/properties.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { deepFieldValue, headersOnlyProperties, nextContentProperties, rawMethods as raw, tableWith } from '../helpers/deep-fields.js';
-import { useDiskBrokers, useTempDirs } from './helpers.js';
+import { useDiskBrokers, useTempDirs } from '../helpers/disk-brokers.js';
 
 const tempDir = useTempDirs();
 const { start } = useDiskBrokers();

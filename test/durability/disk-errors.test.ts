@@ -11,7 +11,7 @@ import type { DiskPersistence } from '../../src/store/persistence.js';
 import { SegmentQueueStore } from '../../src/store/segment-store.js';
 import { eventually } from '../helpers/broker.js';
 import { txCommit, txSelect } from '../helpers/model.js';
-import { captureLog, FaultyIo, useDiskBrokers, useTempDirs } from './helpers.js';
+import { captureLog, FaultyIo, useDiskBrokers, useTempDirs } from '../helpers/disk-brokers.js';
 
 const tempDir = useTempDirs();
 const { start, connect, channel, confirmChannel } = useDiskBrokers();

@@ -14,7 +14,7 @@ import type { RunningBroker, StartOptions } from '../../src/index.js';
 import { FORMAT } from '../../src/store/data-dir.js';
 import { eventually } from '../helpers/broker.js';
 import { txCommit, txRollback, txSelect } from '../helpers/model.js';
-import { FaultyIo, sleep, useDiskBrokers, useTempDirs } from './helpers.js';
+import { FaultyIo, sleep, useDiskBrokers, useTempDirs } from '../helpers/disk-brokers.js';
 
 const tempDir = useTempDirs();
 const { start, connect, channel, confirmChannel } = useDiskBrokers();

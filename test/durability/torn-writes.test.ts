@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startBroker, type RunningBroker } from '../../src/index.js';
 import { readRecord } from '../../src/store/records.js';
-import { captureLog, useTempDirs, type LogLine } from './helpers.js';
+import { captureLog, useTempDirs, type LogLine } from '../helpers/disk-brokers.js';
 
 const tempDir = useTempDirs();
 const running: RunningBroker[] = [];

@@ -27,7 +27,7 @@ import {
   send,
   takeAll,
   text,
-} from './queue-helpers.js';
+} from '../helpers/queues.js';
 
 const fx = withBroker();
 const m = withModel(fx);

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect } from 'vitest';
 import { startBroker, type RunningBroker } from '../../src/index.js';
-import { useTempDirs } from '../durability/helpers.js';
+import { useTempDirs } from '../helpers/disk-brokers.js';
 import { eventually, sleep, warrenOnly, withBroker } from '../helpers/broker.js';
 import { expectChannelAlive, expectChannelClosed, expectConnectionClosed, openChannel, sync, withModel } from '../helpers/model.js';
 
@@ -308,8 +308,10 @@ describe('publishers', () => {
     const ch = await fx.confirmChannel();
     const x = await delayedExchange(ch);
     await boundQueue(ch, x);
-    ch.publish(x, 'k', Buffer.from('m'), { headers: { 'x-delay': 10_000 } });
-    await ch.waitForConfirms();
+    const confirmed = new Promise<void>((resolve, reject) =>
+      ch.publish(x, 'k', Buffer.from('m'), { headers: { 'x-delay': 10_000 } }, (err) => (err ? reject(err) : resolve())),
+    );
+    await expect(confirmed).resolves.toBeUndefined();
   });
 
   warrenOnly('a held message published in a transaction is held only once committed', async () => {

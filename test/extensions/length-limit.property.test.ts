@@ -17,7 +17,7 @@ import type { ConfirmChannel, GetMessage } from 'amqplib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { REFERENCE_URL, eventually, uniqueName, withBroker } from '../helpers/broker.js';
-import { deaths } from './queue-helpers.js';
+import { deaths } from '../helpers/queues.js';
 
 const fx = withBroker();
 

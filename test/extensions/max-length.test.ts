@@ -10,7 +10,7 @@ import type { Channel } from 'amqplib';
 import { describe, expect, it } from 'vitest';
 import { sleep, withBroker } from '../helpers/broker.js';
 import { collect, expectChannelAlive, roundTrip, expectChannelClosed, withModel } from '../helpers/model.js';
-import { count, deaths, expectCount, getOne, publishConfirmed, send, takeAll, text } from './queue-helpers.js';
+import { count, deaths, expectCount, getOne, publishConfirmed, send, takeAll, text } from '../helpers/queues.js';
 
 const fx = withBroker();
 const m = withModel(fx);

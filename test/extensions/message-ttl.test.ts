@@ -9,10 +9,10 @@
 import amqp, { type Channel, type ChannelModel } from 'amqplib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startBroker, type RunningBroker } from '../../src/index.js';
-import { useTempDirs } from '../durability/helpers.js';
+import { useTempDirs } from '../helpers/disk-brokers.js';
 import { eventually, sleep, warrenOnly, withBroker } from '../helpers/broker.js';
 import { collect, expectChannelAlive, expectChannelClosed, roundTrip, withModel } from '../helpers/model.js';
-import { count, expectCount, getOne, publishConfirmed, send, text } from './queue-helpers.js';
+import { count, expectCount, getOne, publishConfirmed, send, text } from '../helpers/queues.js';
 
 const fx = withBroker();
 const m = withModel(fx);

@@ -11,7 +11,7 @@ import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type Consum
 import { afterEach, describe, expect, it } from 'vitest';
 import { startBroker, type RunningBroker } from '../../src/index.js';
 import type { QueueEntry } from '../../src/message/queue-entry.js';
-import { useTempDirs } from '../durability/helpers.js';
+import { useTempDirs } from '../helpers/disk-brokers.js';
 import { eventually, warrenOnly, withBroker } from '../helpers/broker.js';
 import { bodies, collect, drain, expectChannelAlive, expectChannelClosed, openChannel, roundTrip, sync, withModel, type ExpectedClose } from '../helpers/model.js';
 

@@ -9,7 +9,7 @@ import type { Channel } from 'amqplib';
 import { describe, expect, it } from 'vitest';
 import { eventually, sleep, withBroker } from '../helpers/broker.js';
 import { expectChannelClosed, openChannel, withModel } from '../helpers/model.js';
-import { count, getOne, send } from './queue-helpers.js';
+import { count, getOne, send } from '../helpers/queues.js';
 
 const fx = withBroker();
 const m = withModel(fx);

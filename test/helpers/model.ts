@@ -1,5 +1,5 @@
 /**
- * Helpers for the AMQP model behaviour tests (test/model): names that are deleted after each test (the
+ * Helpers for the AMQP model behaviour tests (test/amqp-model): names that are deleted after each test (the
  * reference broker is shared and persistent), assertions on the exact close a broker sends (reply code,
  * RabbitMQ-formatted text, class and method ids), liveness checks for the channels and connections that
  * must carry on, and small message-collecting utilities.
@@ -90,7 +90,7 @@ export async function expectConnectionClosed(conn: ChannelModel, op: (() => unkn
 
 /** A round trip on `ch`: it is open and the server answers on it. */
 export async function expectChannelAlive(ch: Channel): Promise<void> {
-  await withTimeout(ch.checkExchange('amq.direct'), 5000, 'channel round trip');
+  await expect(withTimeout(ch.checkExchange('amq.direct'), 5000, 'channel round trip')).resolves.toBeDefined();
 }
 
 /** A new channel on `conn` works (the connection is still open). */

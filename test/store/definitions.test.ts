@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { DefinitionsLog, type BindingDefinition, type Definitions, type ExchangeDefinition, type QueueDefinition } from '../../src/store/definitions.js';
 import { Persister } from '../../src/store/persister.js';
 import { fv, table } from '../../src/protocol/field-table.js';
-import { captureLog, FaultyIo, silentLog, useTempDirs } from '../durability/helpers.js';
+import { captureLog, FaultyIo, silentLog, useTempDirs } from '../helpers/disk-brokers.js';
 
 const tempDir = useTempDirs();
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Persister, type AppendFile, type SyncMode } from '../../src/store/persister.js';
 import { eventually } from '../helpers/broker.js';
-import { captureLog, FaultyIo, silentLog, useTempDirs } from '../durability/helpers.js';
+import { captureLog, FaultyIo, silentLog, useTempDirs } from '../helpers/disk-brokers.js';
 
 const tempDir = useTempDirs();
 

@@ -12,7 +12,7 @@ import { Persister } from '../../src/store/persister.js';
 import { MemoryQueueStore, type QueueStore } from '../../src/store/queue-store.js';
 import { SegmentQueueStore, type SegmentStoreOptions } from '../../src/store/segment-store.js';
 import { eventually } from '../helpers/broker.js';
-import { makeEntry, messageParts, silentLog, useTempDirs } from '../durability/helpers.js';
+import { makeEntry, messageParts, silentLog, useTempDirs } from '../helpers/disk-brokers.js';
 
 const tempDir = useTempDirs();
 

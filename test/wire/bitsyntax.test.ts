@@ -15,8 +15,8 @@ import type { FieldTable, FieldValue } from '../../src/protocol/field-table.js';
 import { FRAME_BODY, FRAME_HEADER, FRAME_METHOD } from '../../src/protocol/generated/constants.js';
 import { Method, encodeMethod, type AnyMethod } from '../../src/protocol/generated/methods.js';
 import { BasicPropertyFlag, encodeBasicProperties, type BasicProperties } from '../../src/protocol/generated/properties.js';
-import { basicProperties, bytes, fieldTable, narrow, shortstr } from '../codec/arbitraries.js';
-import { toJson } from '../codec/json-form.js';
+import { basicProperties, bytes, fieldTable, narrow, shortstr } from '../helpers/arbitraries.js';
+import { toJson } from '../helpers/json-form.js';
 
 type Bindings = Record<string, number | Buffer>;
 

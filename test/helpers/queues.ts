@@ -5,7 +5,7 @@
  */
 import type { Channel, ConfirmChannel, GetMessage, Message } from 'amqplib';
 import { expect } from 'vitest';
-import { eventually } from '../helpers/broker.js';
+import { eventually } from './broker.js';
 
 /** The ready-message count of a queue, by passive declare (which RabbitMQ answers from the queue). */
 export async function count(ch: Channel, q: string): Promise<number> {

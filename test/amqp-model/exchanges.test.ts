@@ -413,7 +413,7 @@ describe('the pre-declared exchanges', () => {
   it.each(predeclared)('%s exists as a durable %s exchange (re-declaring it equivalently is allowed)', async (name, type) => {
     const ch = await fx.channel();
     await ch.checkExchange(name);
-    await ch.assertExchange(name, type, { durable: true });
+    await expect(ch.assertExchange(name, type, { durable: true })).resolves.toMatchObject({ exchange: name });
   });
 
   it.each(predeclared)('%s refuses a re-declare with another type: 406 inequivalent arg', async (name, type) => {
@@ -525,7 +525,7 @@ describe('exchange.declare', () => {
     const ch = await fx.channel();
     const x = m.exchange();
     await ch.assertExchange(x, 'direct', { durable: true, autoDelete: false, arguments: { 'alternate-exchange': 'ae' } });
-    await ch.assertExchange(x, 'direct', { durable: true, autoDelete: false, arguments: { 'alternate-exchange': 'ae' } });
+    await expect(ch.assertExchange(x, 'direct', { durable: true, autoDelete: false, arguments: { 'alternate-exchange': 'ae' } })).resolves.toMatchObject({ exchange: x });
   });
 
   it.each([
@@ -568,7 +568,7 @@ describe('exchange.declare', () => {
     const x = m.exchange();
     await ch.assertExchange(x, 'direct', { durable: false, arguments: { 'x-custom': 'a' } });
     await ch.assertExchange(x, 'direct', { durable: false, arguments: { 'x-custom': 'b', other: 1 } });
-    await ch.assertExchange(x, 'direct', { durable: false });
+    await expect(ch.assertExchange(x, 'direct', { durable: false })).resolves.toMatchObject({ exchange: x });
   });
 
   it('an unknown type: 503 COMMAND_INVALID closes the connection, other connections carry on', async () => {
@@ -627,7 +627,7 @@ describe('auto-delete exchanges', () => {
     const ch = await fx.channel();
     const x = m.exchange();
     await ch.assertExchange(x, 'fanout', { durable: false, autoDelete: true });
-    await ch.checkExchange(x);
+    await expect(ch.checkExchange(x)).resolves.toBeDefined();
   });
 
   it('are deleted when their last queue binding is removed', async () => {

@@ -255,7 +255,7 @@ describe('re-declaring a queue', () => {
     const q = m.queue();
     await ch.assertQueue(q, { durable: false, arguments: { 'x-max-length': 10 } });
     await ch.assertQueue(q, { durable: false, arguments: { 'x-max-length': { '!': 'long', value: 10 } } });
-    await ch.assertQueue(q, { durable: false, arguments: { 'x-max-length': { '!': 'int', value: 10 } } });
+    await expect(ch.assertQueue(q, { durable: false, arguments: { 'x-max-length': { '!': 'int', value: 10 } } })).resolves.toMatchObject({ queue: q });
   });
 
   it('ignores differences in arguments RabbitMQ does not know (they are not compared)', async () => {
@@ -263,14 +263,14 @@ describe('re-declaring a queue', () => {
     const q = m.queue();
     await ch.assertQueue(q, { durable: false, arguments: { 'x-custom': 'a' } });
     await ch.assertQueue(q, { durable: false, arguments: { 'x-custom': 'b' } });
-    await ch.assertQueue(q, { durable: false });
+    await expect(ch.assertQueue(q, { durable: false })).resolves.toMatchObject({ queue: q });
   });
 
   it("treats x-queue-type 'classic' as the same as no type", async () => {
     const ch = await fx.channel();
     const q = m.queue();
     await ch.assertQueue(q, { durable: true });
-    await ch.assertQueue(q, { durable: true, arguments: { 'x-queue-type': 'classic' } });
+    await expect(ch.assertQueue(q, { durable: true, arguments: { 'x-queue-type': 'classic' } })).resolves.toMatchObject({ queue: q });
   });
 
   it('compares the durable flag before auto-delete and the arguments', async () => {
@@ -347,7 +347,7 @@ describe('queue argument validation (on creation)', () => {
   it('accepts valid values at the edges of their ranges, and unknown arguments', async () => {
     const ch = await fx.channel();
     const q = m.queue();
-    await ch.assertQueue(q, {
+    const declared = ch.assertQueue(q, {
       durable: false,
       arguments: {
         'x-expires': 315_360_000_000,
@@ -365,6 +365,7 @@ describe('queue argument validation (on creation)', () => {
         'x-anything-else': 'ignored',
       },
     });
+    await expect(declared).resolves.toMatchObject({ queue: q, messageCount: 0 });
   });
 });
 
@@ -436,7 +437,7 @@ describe('exclusive queues', () => {
     await ch.assertQueue(q1, { exclusive: true, durable: true });
     await ch.assertQueue(q1, { exclusive: true, durable: false });
     await ch.assertQueue(q2, { exclusive: true, durable: false });
-    await ch.assertQueue(q2, { exclusive: true, durable: true });
+    await expect(ch.assertQueue(q2, { exclusive: true, durable: true })).resolves.toMatchObject({ queue: q2 });
   });
 
   it('cannot be re-declared as non-exclusive by their owner: 405 RESOURCE_LOCKED', async () => {

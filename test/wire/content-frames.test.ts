@@ -8,7 +8,7 @@ import { Writer } from '../../src/protocol/codec-primitives.js';
 import { encodeBasicDeliver } from '../../src/protocol/generated/methods.js';
 import { encodeBasicProperties } from '../../src/protocol/generated/properties.js';
 import { RouteBytesCache, encodeShortstr, writeDeliveryFrames } from '../../src/wire/content-frames.js';
-import { basicProperties, bytes, shortstr } from '../codec/arbitraries.js';
+import { basicProperties, bytes, shortstr } from '../helpers/arbitraries.js';
 
 function expected(ch: number, tag: string, dtag: number, redelivered: boolean, ex: string, rk: string, props: Buffer, body: Buffer, withBody: boolean): Buffer {
   const w = new Writer(16);
