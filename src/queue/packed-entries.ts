@@ -17,6 +17,8 @@ import { Deque } from '../util/deque.js';
 import { QueueEntry } from './queue-entry.js';
 
 const CHUNK = 4096;
+/** What one packed entry takes (the typed-array columns below). */
+export const PACKED_ENTRY_BYTES = 40;
 /** Flags: persistent in bit 0, the priority in bits 1 to 8, deliveries above (QueueEntry keeps 20 bits). */
 const PRIORITY_SHIFT = 1;
 const DELIVERIES_SHIFT = 9;
@@ -35,7 +37,7 @@ class Chunk {
 
   constructor() {
     // One allocation per chunk, 40 bytes per entry: the three 8-byte columns first (alignment).
-    const b = new ArrayBuffer(CHUNK * 40);
+    const b = new ArrayBuffer(CHUNK * PACKED_ENTRY_BYTES);
     this.seq = new Float64Array(b, 0, CHUNK);
     this.expiresAt = new Float64Array(b, CHUNK * 8, CHUNK);
     this.offset = new Float64Array(b, CHUNK * 16, CHUNK);

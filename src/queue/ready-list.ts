@@ -16,7 +16,7 @@
  */
 import { Deque } from '../util/deque.js';
 import { noteReleased } from '../util/idle-gc.js';
-import { PackedEntries } from './packed-entries.js';
+import { PACKED_ENTRY_BYTES, PackedEntries } from './packed-entries.js';
 import type { QueueEntry } from './queue-entry.js';
 
 /** The ready list of a queue: FIFO (ReadyList) or by priority (PriorityReadyList). */
@@ -237,7 +237,7 @@ export class ReadyList implements Ready {
   clear(): void {
     // Millions of entries may go here at once: the idle collector is told, so that the memory is
     // given back soon even if nothing allocates afterwards.
-    noteReleased(this.length * ENTRY_BYTES + this.bytes);
+    noteReleased((this.length - this.packed.length) * ENTRY_BYTES + this.packed.length * PACKED_ENTRY_BYTES + this.bytes);
     this.returns.clear();
     this.requeued.clear();
     this.zone.clear();
