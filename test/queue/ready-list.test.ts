@@ -14,7 +14,7 @@ const segmentB = { name: 'segment B' };
 /** An entry as a queue has it once its page-out (or persistent write) completed. */
 function settled(seq: number): QueueEntry {
   const e = new QueueEntry(null, seq, 10 + (seq % 7), seq % 3 === 0);
-  e.segment = seq < 500 ? segmentA : segmentB;
+  e.segment = seq < 5000 ? segmentA : segmentB;
   e.offset = seq * 100;
   e.recordSize = 90 + (seq % 5);
   e.expiresAt = seq % 4 === 0 ? 1_700_000_000_000 + seq : 0;
@@ -44,15 +44,16 @@ describe('ReadyList behind the zone', () => {
     const list = new ReadyList(8, 1 << 20);
     const refs: WeakRef<QueueEntry>[] = [];
     const want: ReturnType<typeof fields>[] = [];
-    for (let seq = 1; seq <= 1000; seq++) {
+    // 20,000: past several packed chunks (they start at 4,096 entries and double).
+    for (let seq = 1; seq <= 20_000; seq++) {
       // The first 8 fill the zone with their messages in memory; one behind it has not settled yet.
       const e = seq <= 8 ? QueueEntry.of(fakeMessage(), seq) : settled(seq);
-      if (seq === 900) e.stored = false;
+      if (seq === 19_900) e.stored = false;
       expect(list.push(e)).toBe(seq <= 8);
-      if (seq > 8 && seq < 900) refs.push(new WeakRef(e));
+      if (seq > 8 && seq < 19_900) refs.push(new WeakRef(e));
       want.push({ ...fields(e), ready: false });
     }
-    expect(list.length).toBe(1000);
+    expect(list.length).toBe(20_000);
     // WeakRefs hold their target to the end of the current job; collect after it.
     await new Promise((r) => setImmediate(r));
     gc();
