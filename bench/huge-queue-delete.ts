@@ -4,7 +4,7 @@
  * alarm went on. Not a test: a measurement for the note.
  *
  *   npm run bench:build && node node_modules/.cache/warren-bench/bench/huge-queue-delete.js \
- *     [--messages 7000000] [--size 16] [--watermark 1GiB] [--durability fsync] [--purge] [--watch-s 60]
+ *     [--messages 7000000] [--size 16] [--watermark 1GiB] [--durability fsync] [--purge] [--watch-s 60] [--warren-dir DIR]
  *
  * Warren runs from dist/ (`npm run build` first) as a child process with --log-level info; the alarm's
  * set and clear lines are read from its log. The report: RSS before the delete, the delete-ok's
@@ -36,7 +36,8 @@ const WATCH_MS = Number(opt('watch-s', '60')) * 1000;
 const SAMPLE_MS = 100;
 const MIB = 1024 * 1024;
 
-const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
+/** Warren's checkout (bin/ and dist/): this one, or --warren-dir (a build of another commit, for before/after). */
+const repoRoot = opt('warren-dir', fileURLToPath(new URL('../../../../', import.meta.url)));
 const watermarkBytes = parseInformationUnit(WATERMARK) ?? Number(WATERMARK);
 
 interface AlarmEvent {

@@ -10,12 +10,14 @@
  *
  * Memory: only the head of the FIFO, the "loaded zone" (up to `windowCount` messages and
  * `windowBytes` bytes), is meant to hold message bodies. Entries behind it may be paged out by the
- * queue once their record is on disk, and are read back into the zone as it empties. Requeued
- * entries were delivered, so they are in memory already.
+ * queue once their record is on disk, and are read back into the zone as it empties; once paged out
+ * they are not even objects any more (packed-entries.ts). Requeued entries were delivered, so they
+ * are in memory already.
  */
 import { Deque } from '../util/deque.js';
 import type { QueueEntry } from '../message/queue-entry.js';
 import { noteReleased } from '../util/idle-gc.js';
+import { PACKED_ENTRY_BYTES, PackedEntries } from './packed-entries.js';
 
 /** The ready list of a queue: FIFO (ReadyList) or by priority (PriorityReadyList). */
 export interface Ready extends Iterable<QueueEntry> {
@@ -53,15 +55,21 @@ const DEFAULT_WINDOW_BYTES = 8 * 1024 * 1024;
 /** Roughly what one ready entry holds besides its body: the entry, its message, two buffer views. */
 const ENTRY_BYTES = 400;
 
+/**
+ * The main FIFO is three runs, in order: `zone` (the loaded zone, objects), `packed` (settled entries
+ * behind it, as typed-array slots: see packed-entries.ts) and `behind` (the newest entries behind
+ * the zone, objects until their page-out or write completes; then they move to `packed`, oldest first).
+ * New entries join the zone while nothing waits behind it and the window has room.
+ */
 export class ReadyList implements Ready {
   /** Quorum queues' returned entries, in the order they came back; served first. */
   private readonly returns = new Deque<QueueEntry>(4);
-  private readonly fresh = new Deque<QueueEntry>(16);
-  /** Requeued entries, ascending by sequence number; all precede `fresh`. */
+  /** Requeued entries, ascending by sequence number; all precede the main FIFO. */
   private readonly requeued = new Deque<QueueEntry>(16);
+  private readonly zone = new Deque<QueueEntry>(16);
+  private readonly packed = new PackedEntries();
+  private readonly behind = new Deque<QueueEntry>(16);
   private bytes = 0;
-  /** The first `zoneCount` entries of `fresh` form the loaded zone. */
-  private zoneCount = 0;
   private zoneBytes = 0;
 
   constructor(
@@ -70,7 +78,7 @@ export class ReadyList implements Ready {
   ) {}
 
   get length(): number {
-    return this.returns.length + this.fresh.length + this.requeued.length;
+    return this.returns.length + this.requeued.length + this.zone.length + this.packed.length + this.behind.length;
   }
 
   /** Sum of body sizes of the ready messages. */
@@ -78,23 +86,45 @@ export class ReadyList implements Ready {
     return this.bytes;
   }
 
+  /** Entries of the main FIFO behind the loaded zone. */
+  private get behindZone(): number {
+    return this.packed.length + this.behind.length;
+  }
+
   /** Appends an entry; returns true if it joined the loaded zone (false: it may be paged out). */
   push(e: QueueEntry): boolean {
     e.ready = true;
-    this.fresh.push(e);
     this.bytes += e.bodySize;
-    if (this.zoneCount === this.fresh.length - 1 && this.zoneCount < this.windowCount && this.zoneBytes + e.bodySize <= this.windowBytes) {
-      this.zoneCount++;
-      this.zoneBytes += e.bodySize;
-      return true;
+    if (this.behindZone === 0) {
+      const n = this.zone.length;
+      // An entry bigger than the whole window still gets in when the zone is empty.
+      if (n === 0 || (n < this.windowCount && this.zoneBytes + e.bodySize <= this.windowBytes)) {
+        this.zone.push(e);
+        this.zoneBytes += e.bodySize;
+        return true;
+      }
     }
-    // An entry bigger than the whole window still gets in when the zone is empty.
-    if (this.zoneCount === 0 && this.fresh.length === 1) {
-      this.zoneCount = 1;
-      this.zoneBytes = e.bodySize;
-      return true;
-    }
+    this.behind.push(e);
+    this.packSettled();
     return false;
+  }
+
+  /**
+   * Moves the entries at the front of `behind` whose record is settled into `packed`. Called as
+   * entries arrive: each is packed once, so this is O(1) per entry over time. An entry that never
+   * settles (its page-out failed: it stays in memory) holds the ones after it back as objects.
+   */
+  private packSettled(): void {
+    const behind = this.behind;
+    for (let e = behind.peek(); e !== undefined && PackedEntries.settled(e); e = behind.peek()) {
+      behind.shift();
+      this.packed.push(e);
+    }
+  }
+
+  /** The next entry behind the zone, as an object, taken off its run. */
+  private takeBehind(): QueueEntry | undefined {
+    return this.packed.length > 0 ? this.packed.shift() : this.behind.shift();
   }
 
   /** Puts a previously delivered entry back at its original position. */
@@ -124,21 +154,29 @@ export class ReadyList implements Ready {
   }
 
   returnToBack(e: QueueEntry): void {
-    // Behind newer entries now: the sequence order of `fresh` no longer holds after it, which only
+    // Behind newer entries now: the sequence order of the FIFO no longer holds after it, which only
     // `inZone` relies on (and nothing asks it about quorum queues' entries).
-    const wasWholeZone = this.zoneCount === this.fresh.length;
     e.ready = true;
     this.bytes += e.bodySize;
-    this.fresh.push(e);
-    if (wasWholeZone) {
-      this.zoneCount++;
+    if (this.behindZone === 0) {
+      this.zone.push(e);
       this.zoneBytes += e.bodySize;
+    } else {
+      this.behind.push(e);
     }
   }
 
   peek(): QueueEntry | undefined {
     if (this.returns.length > 0) return this.returns.peek();
-    return this.requeued.length > 0 ? this.requeued.peek() : this.fresh.peek();
+    if (this.requeued.length > 0) return this.requeued.peek();
+    if (this.zone.length === 0) {
+      // The head must be the same object until it is shifted: it joins the (empty) zone.
+      const e = this.takeBehind();
+      if (e === undefined) return undefined;
+      this.zone.push(e);
+      this.zoneBytes += e.bodySize;
+    }
+    return this.zone.peek();
   }
 
   shift(): QueueEntry | undefined {
@@ -148,11 +186,9 @@ export class ReadyList implements Ready {
     } else if (this.requeued.length > 0) {
       e = this.requeued.shift();
     } else {
-      e = this.fresh.shift();
-      if (e !== undefined && this.zoneCount > 0) {
-        this.zoneCount--;
-        this.zoneBytes -= e.bodySize;
-      }
+      e = this.zone.shift();
+      if (e !== undefined) this.zoneBytes -= e.bodySize;
+      else e = this.takeBehind();
     }
     if (e !== undefined) {
       this.bytes -= e.bodySize;
@@ -164,14 +200,13 @@ export class ReadyList implements Ready {
   /** Whether a ready entry is in the loaded zone (and so must keep its message in memory). */
   inZone(e: QueueEntry): boolean {
     if (!e.ready) return false;
-    if (this.zoneCount === 0) return false;
-    const last = this.fresh.at(this.zoneCount - 1)!;
-    return e.seq <= last.seq;
+    const last = this.zone.peekLast();
+    return last !== undefined && e.seq <= last.seq;
   }
 
   /** The zone is less than half full while entries wait behind it: time to read some back. */
   get wantsRefill(): boolean {
-    return this.fresh.length > this.zoneCount && (this.zoneCount < this.windowCount / 2 || this.zoneBytes < this.windowBytes / 2);
+    return this.behindZone > 0 && (this.zone.length < this.windowCount / 2 || this.zoneBytes < this.windowBytes / 2);
   }
 
   /**
@@ -180,10 +215,11 @@ export class ReadyList implements Ready {
    */
   extendZone(): QueueEntry[] {
     const added: QueueEntry[] = [];
-    while (this.zoneCount < this.fresh.length && this.zoneCount < this.windowCount) {
-      const e = this.fresh.at(this.zoneCount)!;
-      if (this.zoneBytes + e.bodySize > this.windowBytes && this.zoneCount > 0) break;
-      this.zoneCount++;
+    while (this.behindZone > 0 && this.zone.length < this.windowCount) {
+      const bodySize = this.packed.length > 0 ? this.packed.peekBodySize()! : this.behind.peek()!.bodySize;
+      if (this.zoneBytes + bodySize > this.windowBytes && this.zone.length > 0) break;
+      const e = this.takeBehind()!;
+      this.zone.push(e);
       this.zoneBytes += e.bodySize;
       added.push(e);
     }
@@ -193,24 +229,30 @@ export class ReadyList implements Ready {
   forEach(visit: (e: QueueEntry) => void): void {
     this.returns.forEach(visit);
     this.requeued.forEach(visit);
-    this.fresh.forEach(visit);
+    this.zone.forEach(visit);
+    this.packed.forEach(visit);
+    this.behind.forEach(visit);
   }
 
   clear(): void {
     // Millions of entries may go here at once: the idle collector is told, so that the memory is
     // given back soon even if nothing allocates afterwards.
-    noteReleased(this.length * ENTRY_BYTES + this.bytes);
+    noteReleased((this.length - this.packed.length) * ENTRY_BYTES + this.packed.length * PACKED_ENTRY_BYTES + this.bytes);
     this.returns.clear();
     this.requeued.clear();
-    this.fresh.clear();
+    this.zone.clear();
+    this.packed.clear();
+    this.behind.clear();
     this.bytes = 0;
-    this.zoneCount = 0;
     this.zoneBytes = 0;
   }
 
+  /** Every entry in delivery order; packed ones as objects made for the occasion. */
   *[Symbol.iterator](): IterableIterator<QueueEntry> {
     yield* this.returns;
     yield* this.requeued;
-    yield* this.fresh;
+    yield* this.zone;
+    yield* this.packed.entries();
+    yield* this.behind;
   }
 }

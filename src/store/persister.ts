@@ -34,6 +34,12 @@ export class AppendFile {
   /** Whether a write since the last sync needs one. */
   unsynced = false;
   /**
+   * Whether durability fsync syncs this file at all. Page files of a transient queue hold copies of
+   * messages that do not survive a restart anyway: syncing them only made every round (and so every
+   * page-out, and the memory it releases) wait for the disk.
+   */
+  needsSync = true;
+  /**
    * Directories whose entries must be synced with this file's next sync: a new file (and a new
    * directory) is durable only once the directory holding its name is.
    */
@@ -237,7 +243,7 @@ export class Persister {
             await this.io.writev(w.f.fd, w.buffers, w.position);
             w.f.unsynced = true;
           }
-          if (w.f.failed === undefined && this.mode === 'fsync' && w.f.unsynced) {
+          if (w.f.failed === undefined && this.mode === 'fsync' && w.f.unsynced && w.f.needsSync) {
             w.f.unsynced = false;
             await this.io.fdatasync(w.f.fd);
             this.syncs++;

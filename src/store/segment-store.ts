@@ -122,6 +122,7 @@ export class SegmentQueueStore implements QueueStore {
     rmSync(seg.ackPath, { force: true }); // an ack log left by a crash between retire()'s unlinks must not apply to the new segment
     const fd = openSync(seg.path, 'w', 0o644);
     seg.file = this.persister.appendFile(seg.path, fd, 0);
+    seg.file.needsSync = this.durable;
     if (this.durable) seg.file.syncDirs = newDir ? [this.dir, dirname(this.dir)] : [this.dir];
     seg.file.append(MAGIC);
     seg.size = MAGIC.length;

@@ -448,6 +448,16 @@ describe('SegmentQueueStore: durability', () => {
     expect(segFiles(dir)).toHaveLength(1);
   });
 
+  it('with durability fsync, a store of pages writes without syncing; a durable store syncs', async () => {
+    const persister = new Persister(nodeIo, 'fsync', silentLog);
+    const pages = new SegmentQueueStore(join(tempDir(), 'p'), persister, silentLog, { durable: false, cleanStart: false });
+    await writeAndSettle(pages, persister, [makeEntry(1, 'p1'), makeEntry(2, 'p2', { persistent: true })]);
+    expect(persister.syncs).toBe(0);
+    const durable = segmentStore(join(tempDir(), 'q'), persister);
+    await writeAndSettle(durable, persister, [makeEntry(1, 'd1', { persistent: true })]);
+    expect(persister.syncs).toBeGreaterThan(0);
+  });
+
   it('a store of pages (a transient queue) recovers nothing, not even persistent records', async () => {
     const dir = join(tempDir(), 'p');
     const persister = new Persister(nodeIo, 'os', silentLog);

@@ -1,0 +1,255 @@
+/**
+ * A canary under abuse (issue 19, item 1): one small client does a publish/consume round trip every
+ * 200 ms, on its own queue, while something else loads the broker; its round-trip times are the
+ * figure. Not a test: a measurement for the note.
+ *
+ *   npm run bench:build && node node_modules/.cache/warren-bench/bench/canary.js [options]
+ *
+ *   --load flood|churn|none   flood: one connection publishing --size byte messages as fast as its
+ *                             socket takes them into a queue without consumers; churn: --connections
+ *                             connections opening and closing a channel, over and over (default flood)
+ *   --size 16  --connections 500  --seconds 30  --warmup-s 2
+ *   --durability fsync        Warren's --durability (the harness's default)
+ *   --watermark 1GiB          Warren's --vm-memory-high-watermark (issue 19's runs: 1 GiB)
+ *   --node-args "--trace-gc"  extra node flags for Warren (--cpu-prof, --trace-gc...)
+ *   --loop-delay              report Warren's event-loop delay (a preload with monitorEventLoopDelay)
+ *   --log-level debug         Warren's log level; debug also counts the store's back-pressure pauses
+ *   --warren-dir DIR          a checkout of Warren built elsewhere (before/after comparisons)
+ *   --url amqp://guest:guest@127.0.0.1:5672   an already running broker instead (RabbitMQ)
+ *
+ * Warren runs from dist/ (`npm run build` first). The report: canary round trips (count, p50, p99,
+ * max, and how many over 50 and 200 ms), what the load achieved, and, with --loop-delay, the
+ * broker's event-loop delay percentiles over the same time.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Writer } from '../src/protocol/codec-primitives.js';
+import {
+  encodeBasicConsume,
+  encodeChannelClose,
+  encodeChannelCloseOk,
+  encodeChannelOpen,
+  encodeQueueDeclare,
+  Method,
+} from '../src/protocol/generated/methods.js';
+import { LeanConnection, nowNs, type Endpoint } from './harness/client.js';
+import { freePort } from './harness/brokers.js';
+import { encodePublishBatch, messagesPerWrite } from './harness/frames.js';
+
+const args = process.argv.slice(2);
+const opt = (name: string, dflt: string) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1]! : dflt;
+};
+const LOAD = opt('load', 'flood') as 'flood' | 'churn' | 'none';
+const SIZE = Number(opt('size', '16'));
+const CONNECTIONS = Number(opt('connections', '500'));
+const SECONDS = Number(opt('seconds', '30'));
+const WARMUP_S = Number(opt('warmup-s', '2'));
+const DURABILITY = opt('durability', 'fsync');
+const WATERMARK = opt('watermark', '');
+const NODE_ARGS = opt('node-args', '').split(' ').filter((a) => a !== '');
+const LOOP_DELAY = args.includes('--loop-delay');
+const LOG_LEVEL = opt('log-level', 'warn');
+const URL_ARG = opt('url', '');
+const CANARY_EVERY_MS = 200;
+
+const benchDir = fileURLToPath(new URL('.', import.meta.url));
+/** Warren's checkout (bin/ and dist/): this one, or --warren-dir (a build of another commit, for before/after). */
+const repoRoot = opt('warren-dir', fileURLToPath(new URL('../../../../', import.meta.url)));
+
+/** Times Warren's store fell behind and paused every publishing connection (seen with --log-level debug). */
+let storePauses = 0;
+
+interface Broker {
+  endpoint: Endpoint;
+  loopDelay(): Promise<string | undefined>;
+  stop(): void;
+}
+
+async function startWarren(): Promise<Broker> {
+  const port = await freePort();
+  const dataDir = mkdtempSync(join(tmpdir(), 'warren-canary-'));
+  const nodeArgs = [...NODE_ARGS];
+  if (LOOP_DELAY) nodeArgs.push('--import', join(benchDir, 'loop-delay-preload.js'));
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [...nodeArgs, join(repoRoot, 'bin', 'warren.js'), '--port', String(port), '--host', '127.0.0.1', '--data-dir', dataDir, '--durability', DURABILITY, ...(WATERMARK ? ['--vm-memory-high-watermark', WATERMARK] : []), '--log-level', LOG_LEVEL],
+    { cwd: dataDir, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  // Log lines: warnings and worse are shown; the store's "pausing publishers" lines are counted.
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    out += d.toString();
+    let nl: number;
+    while ((nl = out.indexOf('\n')) >= 0) {
+      const line = out.slice(0, nl);
+      out = out.slice(nl + 1);
+      if (line.includes('store behind: pausing publishers')) storePauses++;
+      else if (/"level":(4|5|6)0/.test(line)) process.stdout.write(`${line}\n`);
+    }
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => {
+    const s = d.toString();
+    stderr += s;
+    if (!s.includes('loop-delay ')) process.stderr.write(s);
+  });
+  const endpoint = { host: '127.0.0.1', port };
+  for (let i = 0; ; i++) {
+    const c = await LeanConnection.open(endpoint, 'canary-probe').catch(() => undefined);
+    if (c !== undefined) {
+      await c.close();
+      break;
+    }
+    if (i > 400) throw new Error('Warren did not start');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return {
+    endpoint,
+    // The preload prints its percentiles on SIGUSR2 (and resets them).
+    async loopDelay() {
+      if (!LOOP_DELAY) return undefined;
+      const mark = stderr.length;
+      child.kill('SIGUSR2');
+      for (let i = 0; i < 100 && !stderr.slice(mark).includes('\n'); i++) await new Promise((r) => setTimeout(r, 20));
+      return /loop-delay (.*)/.exec(stderr.slice(mark))?.[1];
+    },
+    stop() {
+      // SIGINT: a profiling Warren writes its --cpu-prof file on the way out.
+      child.kill('SIGINT');
+      setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+      child.once('exit', () => rmSync(dataDir, { recursive: true, force: true }));
+    },
+  };
+}
+
+function external(url: string): Broker {
+  const u = new URL(url);
+  return {
+    endpoint: { host: u.hostname, port: Number(u.port || 5672), user: decodeURIComponent(u.username || 'guest'), password: decodeURIComponent(u.password || 'guest') },
+    loopDelay: async () => undefined,
+    stop() {},
+  };
+}
+
+const declare = (c: LeanConnection, queue: string, exclusive: boolean) =>
+  c.call((w: Writer) => encodeQueueDeclare(w, 1, { queue, exclusive, autoDelete: exclusive, arguments: new Map() }), Method.QueueDeclareOk);
+
+/** One connection publishing into a queue nobody consumes, as fast as its socket takes it. */
+async function flood(ep: Endpoint, stopAt: () => boolean): Promise<{ sent: number }> {
+  const c = await LeanConnection.open(ep, 'flood');
+  const queue = `flood-${process.pid}`;
+  await declare(c, queue, true);
+  const perWrite = messagesPerWrite(SIZE);
+  const batch = encodePublishBatch({ exchange: '', routingKeys: [queue], size: SIZE, persistent: false, channel: 1, frameMax: c.frameMax }, perWrite);
+  let sent = 0;
+  while (!stopAt() && c.error === undefined) {
+    sent += perWrite;
+    // A blocked flood (a memory alarm) may never drain: stop at the end regardless.
+    if (!c.socket.write(batch.buf)) await new Promise((r) => {
+      const poll = setInterval(() => stopAt() && done(), 100);
+      const done = () => {
+        clearInterval(poll);
+        c.socket.off('drain', done);
+        r(undefined);
+      };
+      c.socket.once('drain', done);
+    });
+  }
+  c.socket.destroy();
+  return { sent };
+}
+
+/** Connections opening and closing channel 2 in a loop (channel 1 stays open). */
+async function churn(ep: Endpoint, stopAt: () => boolean): Promise<{ cycles: number }> {
+  const conns: LeanConnection[] = [];
+  for (let i = 0; i < CONNECTIONS; i++) conns.push(await LeanConnection.open(ep, `churn-${i}`));
+  let cycles = 0;
+  await Promise.all(
+    conns.map(async (c) => {
+      while (!stopAt() && c.error === undefined) {
+        await c.call((w) => encodeChannelOpen(w, 2, {}), Method.ChannelOpenOk);
+        await c.call((w) => encodeChannelClose(w, 2, { replyCode: 200, replyText: 'bye', classId: 0, methodId: 0 }), Method.ChannelCloseOk);
+        cycles++;
+      }
+    }),
+  );
+  for (const c of conns) c.socket.destroy();
+  void encodeChannelCloseOk;
+  return { cycles };
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+async function main(): Promise<void> {
+  const broker = URL_ARG !== '' ? external(URL_ARG) : await startWarren();
+  try {
+    const ep = broker.endpoint;
+    const canary = await LeanConnection.open(ep, 'canary');
+    const cq = `canary-${process.pid}`;
+    await declare(canary, cq, true);
+    await canary.call((w) => encodeBasicConsume(w, 1, { queue: cq, noAck: true, arguments: new Map() }), Method.BasicConsumeOk);
+    const probe = encodePublishBatch({ exchange: '', routingKeys: [cq], size: 16, persistent: false, channel: 1, frameMax: canary.frameMax }, 1);
+    const rtts: number[] = [];
+    let measuring = false;
+    let outstanding = 0;
+    canary.onLatency = (sentNs) => {
+      outstanding--;
+      if (measuring) rtts.push(Number(nowNs() - sentNs) / 1e6);
+    };
+    let missed = 0;
+    let sentAt = 0;
+    const tick = setInterval(() => {
+      if (outstanding > 0) {
+        // The previous round trip has not come back: this one is not sent, and counted.
+        if (measuring) missed++;
+        return;
+      }
+      probe.buf.writeBigUInt64BE(nowNs(), probe.bodyOffsets[0]!);
+      sentAt = performance.now();
+      outstanding++;
+      canary.socket.write(probe.buf);
+    }, CANARY_EVERY_MS);
+
+    const end = performance.now() + (WARMUP_S + SECONDS) * 1000;
+    const stopAt = () => performance.now() >= end;
+    const load = LOAD === 'flood' ? flood(ep, stopAt) : LOAD === 'churn' ? churn(ep, stopAt) : new Promise<object>((r) => setTimeout(() => r({}), (WARMUP_S + SECONDS) * 1000));
+    await new Promise((r) => setTimeout(r, WARMUP_S * 1000));
+    await broker.loopDelay(); // resets the broker's histogram
+    measuring = true;
+    const loadResult = await load;
+    measuring = false;
+    const loopDelay = await broker.loopDelay();
+    clearInterval(tick);
+    // A round trip still out at the end counts as at least as long as it has been out.
+    const stillOut = outstanding > 0 ? performance.now() - sentAt : undefined;
+    if (stillOut !== undefined) rtts.push(stillOut);
+    const sorted = [...rtts].sort((a, b) => a - b);
+    const fmt = (n: number) => `${n.toFixed(1)} ms`;
+    console.log(`load: ${LOAD}${LOAD === 'flood' ? ` (${SIZE} B)` : LOAD === 'churn' ? ` (${CONNECTIONS} connections)` : ''}, ${SECONDS} s; broker ${URL_ARG || `Warren (${repoRoot}, --durability ${DURABILITY}${WATERMARK ? `, watermark ${WATERMARK}` : ''}${NODE_ARGS.length ? `, node ${NODE_ARGS.join(' ')}` : ''})`}`);
+    console.log(`load achieved: ${JSON.stringify(loadResult)}`);
+    console.log(
+      `canary: ${sorted.length} round trips, p50 ${fmt(percentile(sorted, 50))}, p99 ${fmt(percentile(sorted, 99))}, max ${fmt(sorted.at(-1) ?? NaN)}; over 50 ms: ${sorted.filter((x) => x > 50).length}, over 200 ms: ${sorted.filter((x) => x > 200).length}; ticks skipped while one was out: ${missed}${stillOut !== undefined ? `; one still out after ${fmt(stillOut)} (counted)` : ''}`,
+    );
+    if (loopDelay !== undefined) console.log(`broker event-loop delay: ${loopDelay}`);
+    if (LOG_LEVEL === 'debug') console.log(`store fell behind and paused the publishers ${storePauses} times`);
+    await canary.close().catch(() => {});
+  } finally {
+    broker.stop();
+  }
+}
+
+main().then(
+  () => setTimeout(() => process.exit(0), 200),
+  (e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  },
+);
