@@ -66,7 +66,7 @@ export interface VHostSettings {
   readonly defaultDeliveryLimit: number | undefined;
   /** The broker's direct reply-to registry (shared by all vhosts: a reply may cross vhosts). */
   readonly replies?: DirectReplies;
-  /** The RabbitMQ release imitated (personality.ts); unset: Warren's default. */
+  /** The RabbitMQ release imitated (personality.ts); unset (a vhost made outside a broker): 3.10. */
   readonly release?: { readonly personality: Personality; readonly deprecatedFeatures: DeprecatedFeatures | undefined };
 }
 

@@ -13,9 +13,9 @@ import type { Logger } from 'pino';
 import {
   AmqpError,
   ChannelError,
-  accessRefused,
   ConnectionError,
   SocketDrop,
+  accessRefused,
   channelError,
   commandInvalid,
   notFound,
