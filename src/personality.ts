@@ -68,13 +68,16 @@ export interface Personality {
    * for `AMQP 0 0 9+ x`, which still gets 0-9-1's (rabbit_reader:version_negotiation/2).
    */
   readonly refusalHeader: 'amqp-0-9-1' | 'amqp-1-0-sasl';
+  /** How x-death and the first/last-death headers are kept (DeathModel). */
   readonly deathModel: DeathModel;
   /**
    * Delivered headers come out sorted by key, duplicates dropped (3.13's message containers:
    * mc_amqpl:protocol_state/2 usorts the headers of every message it renders).
    */
   readonly sortsHeaders: boolean;
+  /** basic.qos global=true (rabbit_channel.erl: a deprecated feature since 3.13.0, denied in 4.3.0). */
   readonly globalQos: DeprecationPhase;
+  /** A new queue neither durable nor exclusive (rabbit_amqqueue.erl: as global_qos). */
   readonly transientNonExclusiveQueues: DeprecationPhase;
   /**
    * x-queue-master-locator on a classic queue (rabbit_queue_location.erl: deprecated in 4.0.0, denied
