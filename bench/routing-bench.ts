@@ -161,7 +161,7 @@ function encodePublishes(exchange: string, keys: readonly string[], headers: rea
 }
 
 async function runSetup(s: Setup): Promise<number> {
-  const broker: RunningBroker = await startBroker({ port: 0, logLevel: 'warn' });
+  const broker: RunningBroker = await startBroker({ port: 0, logLevel: 'warn', rabbitmqVersion: '3.10' });
   try {
     const v = broker.broker.vhosts.get('/')!;
     const { keys, headers } = s.prepare(v);
@@ -185,7 +185,7 @@ async function runSetup(s: Setup): Promise<number> {
 
 /** In a child process: 10,000 queues with 10 bindings each, then the resident set size. */
 async function memoryChild(): Promise<void> {
-  const broker = await startBroker({ port: 0, logLevel: 'warn' });
+  const broker = await startBroker({ port: 0, logLevel: 'warn', rabbitmqVersion: '3.10' });
   const v = broker.broker.vhosts.get('/')!;
   const gc = (globalThis as { gc?: () => void }).gc;
   gc?.();

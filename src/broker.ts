@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { UserStore } from './auth.js';
-import type { BrokerConfig } from './config.js';
+import { resolveConfig, type BrokerConfig, type BrokerSettings } from './config.js';
 import type { BrokerContext } from './connection/broker-context.js';
 import type { PeerInfo } from './connection/broker-context.js';
 import { Connection } from './connection/connection.js';
@@ -18,6 +18,9 @@ import type { FileIo } from './store/io.js';
 import { StoreBacklog } from './publisher-throttle.js';
 import { DirectReplies } from './direct-reply.js';
 import { DiskMonitor, MemoryMonitor, ResourceAlarms, systemProbes, type ResourceProbes } from './resource-alarms.js';
+import { personalityFor, type Personality } from './personality.js';
+import { DeprecatedFeatures } from './deprecated-features.js';
+import { UpgradeWarnings } from './upgrade-warnings.js';
 
 /** Capabilities advertised in connection.start: exactly the ones implemented, in RabbitMQ's order. */
 export const IMPLEMENTED_CAPABILITIES: readonly string[] = [
@@ -33,10 +36,18 @@ export const IMPLEMENTED_CAPABILITIES: readonly string[] = [
 ];
 
 export class Broker implements BrokerContext {
+  /** The settings, with the imitated release's defaults filled in. */
+  readonly config: BrokerConfig;
+  /** The RabbitMQ release imitated (--rabbitmq-version), read once here. */
+  readonly personality: Personality;
+  readonly deprecatedFeatures: DeprecatedFeatures;
+  /** Strict-upgrade mode's warnings and their counts; undefined when the mode is off. */
+  readonly upgradeWarnings: UpgradeWarnings | undefined;
   readonly users: UserStore;
   readonly vhosts = new Map<string, VHost>();
   readonly connections = new Set<Connection>();
   private properties: FieldTable | undefined;
+  private properties08: FieldTable | undefined;
   readonly persistence: Persistence;
   readonly storeBacklog = new StoreBacklog();
   /** Memory and disk alarms (set by the monitors, or directly by tests and embedders). */
@@ -49,10 +60,15 @@ export class Broker implements BrokerContext {
    * `recover()` then reads the queues' messages back. Throws if the directory is locked or unreadable.
    */
   constructor(
-    readonly config: BrokerConfig,
+    settings: BrokerSettings,
     readonly log: Logger,
     storage: { io?: FileIo; segmentSize?: number } = {},
   ) {
+    const config = resolveConfig(settings);
+    this.config = config;
+    this.personality = personalityFor(config.rabbitmqVersion);
+    this.deprecatedFeatures = new DeprecatedFeatures(this.personality, log);
+    this.upgradeWarnings = config.strictUpgrade ? new UpgradeWarnings(this.personality) : undefined;
     this.users = new UserStore(config.users);
     this.alarms = new ResourceAlarms(log, `warren@${hostname()}`);
     // rabbit_alarm tells every registered reader (connections past connection.open) of each change.
@@ -63,12 +79,13 @@ export class Broker implements BrokerContext {
       config.durability === 'memory'
         ? new MemoryPersistence()
         : new DiskPersistence({ dataDir: config.dataDir, mode: config.durability, log, io: storage.io, segmentSize: storage.segmentSize });
-    const settings = {
+    const vhostSettings = {
       nodeName: `warren@${hostname()}`,
       replies: new DirectReplies(),
       defaultDeliveryLimit: config.quorumDeliveryLimitDefault ? 20 : undefined,
+      release: { personality: this.personality, deprecatedFeatures: this.deprecatedFeatures },
     };
-    for (const name of config.vhosts) this.vhosts.set(name, new VHost(name, log.child({ vhost: name }), this.persistence, settings));
+    for (const name of config.vhosts) this.vhosts.set(name, new VHost(name, log.child({ vhost: name }), this.persistence, vhostSettings));
     if (this.persistence instanceof DiskPersistence) {
       this.restoreDefinitions(this.persistence);
       this.persistence.persister.onPressure = (high) => {
@@ -133,16 +150,28 @@ export class Broker implements BrokerContext {
     return conn;
   }
 
-  serverProperties(): FieldTable {
-    // Same keys and order as RabbitMQ's (sorted), with Warren's values.
+  /**
+   * connection.start's server-properties: RabbitMQ's keys in its order (rabbit_reader:
+   * server_properties/1 usorts them). With a personality the values are that release's, plus a
+   * `warren` entry with Warren's own version; without one they name Warren. A 0-8 connection.start
+   * (3.x answering an AMQP 0-8 header) carries an empty capabilities table, as server_capabilities/1
+   * gives for any protocol but 0-9-1.
+   */
+  serverProperties(protocol: '0-9-1' | '0-8' = '0-9-1'): FieldTable {
+    if (protocol === '0-8') {
+      this.properties08 ??= new Map([...this.serverProperties('0-9-1')].map(([k, v]) => [k, k === 'capabilities' ? fv.table(table()) : v] as const));
+      return this.properties08;
+    }
+    const id = this.personality.identity;
     this.properties ??= table([
       ['capabilities', fv.table(table(IMPLEMENTED_CAPABILITIES.map((name) => [name, fv.bool(true)] as const)))],
-      ['cluster_name', fv.str(`warren@${hostname()}`)],
-      ['copyright', fv.str('Copyright (c) the Warren developers')],
-      ['information', fv.str('Licensed under the MIT License. An AMQP 0-9-1 broker compatible with RabbitMQ clients.')],
-      ['platform', fv.str(`Node.js ${process.version}`)],
-      ['product', fv.str('Warren')],
-      ['version', fv.str(VERSION)],
+      ['cluster_name', fv.str(`${id === undefined ? 'warren' : 'rabbit'}@${hostname()}`)],
+      ['copyright', fv.str(id?.copyright ?? 'Copyright (c) the Warren developers')],
+      ['information', fv.str(id?.information ?? 'Licensed under the MIT License. An AMQP 0-9-1 broker compatible with RabbitMQ clients.')],
+      ['platform', fv.str(id?.platform ?? `Node.js ${process.version}`)],
+      ['product', fv.str(id?.product ?? 'Warren')],
+      ['version', fv.str(id?.version ?? VERSION)],
+      ...(id === undefined ? [] : [['warren', fv.str(VERSION)] as const]),
     ]);
     return this.properties;
   }

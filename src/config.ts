@@ -5,6 +5,7 @@
 import { parseArgs as parseNodeArgs, type ParseArgsConfig } from 'node:util';
 import type { UserDefinition } from './auth.js';
 import { DEFAULT_USERS } from './auth.js';
+import { RABBITMQ_VERSIONS, personalityFor, type RabbitMqVersion } from './personality.js';
 import {
   DEFAULT_DISK_FREE_LIMIT,
   DEFAULT_MEMORY_WATERMARK,
@@ -27,7 +28,7 @@ export interface BrokerConfig {
   channelMax: number;
   frameMax: number;
   heartbeat: number;
-  /** Largest message body accepted (RabbitMQ's max_message_size, 128 MiB by default). */
+  /** Largest message body accepted (RabbitMQ's max_message_size: 16 MiB in 4.x, 128 MiB in 3.x). */
   maxMessageSize: number;
   /** Time a client has to complete the handshake (RabbitMQ's handshake_timeout). */
   handshakeTimeoutMs: number;
@@ -42,14 +43,21 @@ export interface BrokerConfig {
   vhosts: readonly string[];
   /**
    * Quorum queues without x-delivery-limit get RabbitMQ 4's default limit of 20 deliveries
-   * (RabbitMQ 3.x: unlimited, the default here).
+   * (RabbitMQ 3.x: unlimited).
    */
   quorumDeliveryLimitDefault: boolean;
   /**
    * consumer_timeout in ms: a delivery unacknowledged this long closes its channel with 406 and
-   * requeues the channel's unacknowledged messages. 0 (the default here) turns it off.
+   * requeues the channel's unacknowledged messages (RabbitMQ's default: 30 minutes). 0 turns it off.
    */
   consumerTimeoutMs: number;
+  /**
+   * The RabbitMQ release whose behaviour Warren reproduces (src/personality.ts). Unset: the newest
+   * release's behaviour, with Warren naming itself in connection.start.
+   */
+  rabbitmqVersion: RabbitMqVersion | undefined;
+  /** Log (and count) each use of something the next RabbitMQ major removes or changes. */
+  strictUpgrade: boolean;
   /**
    * RabbitMQ's vm_memory_high_watermark: above this much resident memory (a fraction of the machine's
    * or cgroup's memory, or an absolute amount) a memory alarm blocks publishers. Default 0.4.
@@ -62,7 +70,13 @@ export interface BrokerConfig {
   diskFreeLimit: number;
 }
 
-export const DEFAULTS: BrokerConfig = {
+/** Settings whose default is the imitated release's (personality.ts): unset means that default. */
+type ReleaseDefaulted = 'maxMessageSize' | 'quorumDeliveryLimitDefault' | 'consumerTimeoutMs';
+
+/** Settings as given: those with a release-dependent default may be left out. */
+export type BrokerSettings = Omit<BrokerConfig, ReleaseDefaulted> & Partial<Pick<BrokerConfig, ReleaseDefaulted>>;
+
+export const DEFAULTS: BrokerSettings = {
   port: 5672,
   host: '::',
   dataDir: './data',
@@ -71,20 +85,30 @@ export const DEFAULTS: BrokerConfig = {
   channelMax: 2047,
   frameMax: 131072,
   heartbeat: 60,
-  maxMessageSize: 128 * 1024 * 1024,
   handshakeTimeoutMs: 10_000,
   silentCloseDelayMs: 3_000,
   closeTimeoutMs: 30_000,
   users: DEFAULT_USERS,
   vhosts: ['/'],
-  quorumDeliveryLimitDefault: false,
-  consumerTimeoutMs: 0,
+  rabbitmqVersion: undefined,
+  strictUpgrade: false,
   vmMemoryHighWatermark: DEFAULT_MEMORY_WATERMARK,
   diskFreeLimit: DEFAULT_DISK_FREE_LIMIT,
 };
 
 /** The smallest frame_max a client may negotiate (the spec's FRAME-MIN-SIZE). */
 export const FRAME_MIN_SIZE = 4096;
+
+/** The settings with every release-dependent default filled in from the chosen personality. */
+export function resolveConfig(s: BrokerSettings): BrokerConfig {
+  const p = personalityFor(s.rabbitmqVersion);
+  return {
+    ...s,
+    maxMessageSize: s.maxMessageSize ?? p.maxMessageSize,
+    quorumDeliveryLimitDefault: s.quorumDeliveryLimitDefault ?? p.quorumDeliveryLimit !== undefined,
+    consumerTimeoutMs: s.consumerTimeoutMs ?? p.consumerTimeoutMs,
+  };
+}
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -109,6 +133,8 @@ interface OptionSpec {
   short?: string;
   /** What the value is, for the usage text. */
   arg: string;
+  /** For a switch: the value the flag means when given alone (`--strict-upgrade`). */
+  bare?: string;
   env: string;
   parse: (v: string) => unknown;
   help: string;
@@ -149,11 +175,13 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'heartbeat', flag: '--heartbeat', arg: 'seconds', env: 'WARREN_HEARTBEAT', parse: int('heartbeat', 0, 65535), help: 'heartbeat interval offered to clients in seconds (default 60)' },
   { key: 'frameMax', flag: '--frame-max', arg: 'bytes', env: 'WARREN_FRAME_MAX', parse: int('frame-max', FRAME_MIN_SIZE, 0xffffffff), help: 'largest frame offered to clients (default 131072)' },
   { key: 'channelMax', flag: '--channel-max', arg: 'n', env: 'WARREN_CHANNEL_MAX', parse: int('channel-max', 1, 65535), help: 'most channels per connection (default 2047)' },
-  { key: 'consumerTimeoutMs', flag: '--consumer-timeout', arg: 'ms', env: 'WARREN_CONSUMER_TIMEOUT', parse: int('consumer-timeout', 0, 2 ** 31 - 1), help: 'close a channel whose delivery stays unacknowledged this many ms (406, as RabbitMQ); 0 = off (default)' },
-  { key: 'quorumDeliveryLimitDefault', flag: '--quorum-delivery-limit-default', arg: 'bool', env: 'WARREN_QUORUM_DELIVERY_LIMIT_DEFAULT', parse: bool('quorum-delivery-limit-default'), help: "true: quorum queues without x-delivery-limit get RabbitMQ 4's default of 20 (default false)" },
+  { key: 'consumerTimeoutMs', flag: '--consumer-timeout', arg: 'ms', env: 'WARREN_CONSUMER_TIMEOUT', parse: int('consumer-timeout', 0, 2 ** 31 - 1), help: 'close a channel whose delivery stays unacknowledged this many ms (406, as RabbitMQ; default 1800000); 0 = off' },
+  { key: 'quorumDeliveryLimitDefault', flag: '--quorum-delivery-limit-default', arg: 'bool', env: 'WARREN_QUORUM_DELIVERY_LIMIT_DEFAULT', parse: bool('quorum-delivery-limit-default'), help: "true: quorum queues without x-delivery-limit get RabbitMQ 4's default of 20 (default: true for 4.x, false for 3.x)" },
   { key: 'vmMemoryHighWatermark', flag: '--vm-memory-high-watermark', arg: 'value', env: 'WARREN_VM_MEMORY_HIGH_WATERMARK', parse: watermark, help: 'block publishers above this much memory: a fraction of total RAM (default 0.4) or an amount like 2GB' },
   { key: 'diskFreeLimit', flag: '--disk-free-limit', arg: 'value', env: 'WARREN_DISK_FREE_LIMIT', parse: bytes('disk-free-limit'), help: "block publishers when the data directory's disk has less free space (default 50MB; units kB MB GB KiB MiB GiB)" },
-  { key: 'maxMessageSize', flag: '--max-message-size', arg: 'bytes', env: 'WARREN_MAX_MESSAGE_SIZE', parse: int('max-message-size', 1, 512 * 1024 * 1024), help: 'largest message body in bytes (default 134217728)' },
+  { key: 'maxMessageSize', flag: '--max-message-size', arg: 'bytes', env: 'WARREN_MAX_MESSAGE_SIZE', parse: int('max-message-size', 1, 512 * 1024 * 1024), help: 'largest message body in bytes (default: 16777216 for 4.x, 134217728 for 3.x)' },
+  { key: 'rabbitmqVersion', flag: '--rabbitmq-version', arg: 'release', env: 'WARREN_RABBITMQ_VERSION', parse: oneOf('rabbitmq-version', RABBITMQ_VERSIONS), help: "behave as this RabbitMQ release and name it in connection.start: 3.10, 3.13 or 4.x (default: 4.x's behaviour, named Warren)" },
+  { key: 'strictUpgrade', flag: '--strict-upgrade', arg: 'bool', env: 'WARREN_STRICT_UPGRADE', bare: 'true', parse: bool('strict-upgrade'), help: 'warn once per connection about each use of something the next RabbitMQ major removes or changes (default false)' },
 ];
 
 /** Flags that take no value and stop the parse: they print something and exit. */
@@ -164,7 +192,7 @@ const ACTIONS = [
 
 /** node:util parseArgs' description of the flags; values are checked here, not there. */
 const NODE_OPTIONS: ParseArgsConfig['options'] = Object.fromEntries([
-  ...OPTIONS.map((o) => [o.flag.slice(2), { type: 'string' as const, ...(o.short ? { short: o.short } : {}) }]),
+  ...OPTIONS.map((o) => [o.flag.slice(2), { type: o.bare === undefined ? ('string' as const) : ('boolean' as const), ...(o.short ? { short: o.short } : {}) }]),
   ...ACTIONS.map((a) => [a.flag.slice(2), { type: 'boolean' as const, short: a.short }]),
 ]);
 
@@ -200,7 +228,11 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv): CliO
     if (action !== undefined) throw new ConfigError(`${action.flag} takes no value, got '${given}'`);
     const o = OPTIONS.find((x) => x.flag.slice(2) === t.name);
     if (o === undefined) throw new ConfigError(`unknown option '${given}' (see --help)`);
-    if (t.value === undefined) throw new ConfigError(`${o.flag} needs a value`);
+    if (t.value === undefined) {
+      if (o.bare === undefined) throw new ConfigError(`${o.flag} needs a value`);
+      out[o.key] = o.parse(o.bare);
+      continue;
+    }
     // `--data-dir --port 1` would take "--port" as the directory: a value that looks like a flag
     // must be given as --flag=value (the rule util.parseArgs applies in strict mode).
     if (!t.inlineValue && t.value.startsWith('-') && t.value.length > 1) {
@@ -212,9 +244,10 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv): CliO
 }
 
 export function usage(): string {
-  const name = (flag: string, short: string | undefined, arg?: string) => `${short ? `-${short}, ` : '    '}${flag}${arg ? ` <${arg}>` : ''}`;
+  const name = (flag: string, short: string | undefined, arg?: string, bare = false) =>
+    `${short ? `-${short}, ` : '    '}${flag}${arg === undefined ? '' : bare ? `[=<${arg}>]` : ` <${arg}>`}`;
   const rows = [
-    ...OPTIONS.map((o) => ({ name: name(o.flag, o.short, o.arg), help: o.help, env: o.env })),
+    ...OPTIONS.map((o) => ({ name: name(o.flag, o.short, o.arg, o.bare !== undefined), help: o.help, env: o.env })),
     ...ACTIONS.map((a) => ({ name: name(a.flag, a.short), help: a.help, env: undefined })),
   ];
   const width = Math.max(...rows.map((r) => r.name.length)) + 2;

@@ -5,7 +5,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { Broker } from './broker.js';
-import { DEFAULTS, type BrokerConfig } from './config.js';
+import { DEFAULTS, type BrokerConfig, type BrokerSettings } from './config.js';
 import { createLogger } from './log.js';
 import type { FileIo } from './store/io.js';
 import type { ResourceProbes } from './resource-alarms.js';
@@ -37,7 +37,7 @@ export interface RunningBroker {
  */
 export async function startBroker(options: StartOptions = {}): Promise<RunningBroker> {
   const { logger, storeIo, segmentSize, resourceProbes, ...rest } = options;
-  const config: BrokerConfig = {
+  const config: BrokerSettings = {
     ...DEFAULTS,
     host: '127.0.0.1',
     durability: 'memory',
@@ -46,6 +46,7 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
   };
   const log = logger ?? createLogger(config.logLevel);
   const broker = new Broker(config, log, { io: storeIo, segmentSize });
+  if (broker.personality.identity !== undefined) log.info({ rabbitmqVersion: broker.personality.release }, `behaving as RabbitMQ ${broker.personality.release}`);
   try {
     await broker.recover();
   } catch (e) {

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import {
   accessRefused,
   commandInvalid,
+  internalError,
   notFound,
   preconditionFailed,
   resourceLocked,
@@ -26,13 +27,14 @@ import { RouteCollector, Router } from './exchange/router.js';
 import { TopicExchange } from './exchange/topic.js';
 import type { Message } from './message/message.js';
 import { deadLetterMessage, isDeadLetterCycle, type DeathReason } from './queue/dead-letter.js';
-import { FIELD_TYPE_NAMES, type FieldTable, type FieldValue } from './protocol/field-table.js';
+import { FIELD_TYPE_NAMES, fv, type FieldTable, type FieldValue } from './protocol/field-table.js';
 import type { PacedPublisher } from './publisher-throttle.js';
 import {
   QUEUE_TYPE_ARGUMENTS,
   assertArgsEquivalence,
   assertFieldEquivalence,
   checkDeclareArguments,
+  queueTypeArguments,
   queueTypeOf,
 } from './queue/arguments.js';
 import { Queue, type QueueOptions } from './queue/queue.js';
@@ -40,6 +42,8 @@ import type { MessageTarget } from './queue/target.js';
 import type { ExchangeDefinition, QueueDefinition, BindingDefinition } from './store/definitions.js';
 import type { StoredCallback } from './store/persister.js';
 import { MemoryPersistence, type Persistence } from './store/persistence.js';
+import { deprecationText, personalityFor, type Personality } from './personality.js';
+import type { DeprecatedFeatures } from './deprecated-features.js';
 
 const EXCHANGE_TYPES = ['direct', 'fanout', 'topic', 'headers'] as const;
 export type ExchangeType = (typeof EXCHANGE_TYPES)[number];
@@ -62,6 +66,8 @@ export interface VHostSettings {
   readonly defaultDeliveryLimit: number | undefined;
   /** The broker's direct reply-to registry (shared by all vhosts: a reply may cross vhosts). */
   readonly replies?: DirectReplies;
+  /** The RabbitMQ release imitated (personality.ts); unset (a vhost made outside a broker): 3.10. */
+  readonly release?: { readonly personality: Personality; readonly deprecatedFeatures: DeprecatedFeatures | undefined };
 }
 
 export interface DeclareQueueRequest {
@@ -112,12 +118,16 @@ export class VHost {
    */
   private readonly internalRoutes = new RouteCollector();
 
+  /** The RabbitMQ release imitated, read once. */
+  private readonly personality: Personality;
+
   constructor(
     readonly name: string,
     readonly log: Logger,
     private readonly persistence: Persistence = new MemoryPersistence(),
     private readonly settings: VHostSettings = { nodeName: 'warren@localhost', defaultDeliveryLimit: undefined },
   ) {
+    this.personality = settings.release?.personality ?? personalityFor('3.10');
     this.replies = settings.replies ?? new DirectReplies();
     this.defaultExchange = new DefaultExchange(this.queues, name, this.replies);
     this.exchanges.set('', this.defaultExchange);
@@ -323,7 +333,8 @@ export class VHost {
   // ------------------------------------------------------------------------------------------
   // Queues
 
-  declareQueue(req: DeclareQueueRequest): Queue {
+  declareQueue(request: DeclareQueueRequest): Queue {
+    const req = this.personality.injectsQueueType && !request.passive ? withQueueType(request) : request;
     const requested = stripCrLf(req.name);
     if (req.passive) {
       const q = this.queues.get(requested);
@@ -350,7 +361,7 @@ export class VHost {
       assertFieldEquivalence('queue', name, this.name, 'durable', existing.options.durable, durable);
       assertFieldEquivalence('queue', name, this.name, 'auto_delete', existing.options.autoDelete, req.autoDelete);
       const type = queueTypeOf(existing.options.arguments);
-      assertArgsEquivalence('queue', name, this.name, existing.options.arguments, req.arguments, QUEUE_TYPE_ARGUMENTS[type] ?? []);
+      assertArgsEquivalence('queue', name, this.name, existing.options.arguments, req.arguments, queueTypeArguments(type, this.personality));
       existing.touch();
       return existing;
     }
@@ -358,8 +369,17 @@ export class VHost {
     if (dlx !== undefined && dlx.type !== 'S') {
       throw preconditionFailed(`invalid type '${FIELD_TYPE_NAMES[dlx.type]}' for arg 'x-dead-letter-exchange' in ${resourceName('queue', name, this.name)}`);
     }
-    checkDeclareArguments(name, this.name, req.arguments);
+    checkDeclareArguments(name, this.name, req.arguments, this.personality);
+    // rabbit_amqqueue:declare/7 (4.3: the deprecated feature transient_nonexcl_queues, denied by default).
+    const deprecated = this.settings.release?.deprecatedFeatures;
+    if (!durable && !req.exclusive && deprecated?.permitted('transient_nonexcl_queues') === false) {
+      throw internalError(deprecationText('transient_nonexcl_queues', 'denied'));
+    }
     const type = queueTypeOf(req.arguments);
+    // rabbit_classic_queue:validate_arguments/1 (4.3: the deprecated feature queue_master_locator).
+    if (type === 'classic' && req.arguments.has('x-queue-master-locator') && deprecated?.permitted('queue_master_locator') === false) {
+      throw internalError(deprecationText('queue_master_locator', 'denied'));
+    }
     if (type === 'quorum') {
       // rabbit_queue_type_util's checks for quorum queues, in RabbitMQ's order.
       const where = resourceName('queue', name, this.name);
@@ -456,7 +476,7 @@ export class VHost {
     const dlxName = q.deadLetterExchange!;
     const x = this.exchanges.get(dlxName);
     if (x === undefined) return; // a missing dead-letter exchange drops the message, as in RabbitMQ
-    const { message, routingKeys } = deadLetterMessage(msg, reason, q.name, dlxName, q.deadLetterRoutingKey, Date.now());
+    const { message, routingKeys } = deadLetterMessage(msg, reason, q.name, dlxName, q.deadLetterRoutingKey, Date.now(), this.personality.deathModel);
     let targets = this.route(x, routingKeys[0]!, message, routingKeys.length > 1 ? routingKeys.slice(1) : undefined);
     const headers = reason === 'rejected' ? undefined : message.decodedProperties.headers;
     if (headers !== undefined) {
@@ -566,6 +586,12 @@ function checkDelayedType(v: FieldValue | undefined): void {
 /** RabbitMQ strips CR and LF from names (rabbit_channel:strip_cr_lf). */
 function stripCrLf(name: string): string {
   return name.includes('\n') || name.includes('\r') ? name.replace(/[\r\n]/g, '') : name;
+}
+
+/** 4.x's augment_declare_args/5: a declaration without x-queue-type is one of the default type, classic. */
+function withQueueType(req: DeclareQueueRequest): DeclareQueueRequest {
+  if (req.arguments.has('x-queue-type')) return req;
+  return { ...req, arguments: new Map([...req.arguments, ['x-queue-type', fv.str('classic')]]) };
 }
 
 /** Server-named queues look like RabbitMQ's: "amq.gen-" and 22 URL-safe base64 characters. */

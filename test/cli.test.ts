@@ -200,7 +200,7 @@ describe('warren command line', () => {
       const r = await run([flag]);
       expect(r.code).toBe(0);
       for (const o of OPTIONS) {
-        const line = r.stdout.split('\n').findIndex((l) => l.includes(`${o.flag} <`));
+        const line = r.stdout.split('\n').findIndex((l) => l.includes(o.bare === undefined ? `${o.flag} <` : `${o.flag}[=<`));
         expect(line, o.flag).toBeGreaterThan(0);
         if (o.short !== undefined) expect(r.stdout.split('\n')[line]).toContain(`-${o.short}, ${o.flag}`);
         expect(r.stdout.split('\n')[line + 1]).toContain(`env ${o.env}`);
@@ -226,7 +226,7 @@ describe('warren command line', () => {
     const conn = await amqp.connect(`amqp://guest:guest@127.0.0.1:${port}`);
     conn.on('error', () => {});
     const ch = await conn.createChannel();
-    await ch.assertQueue('short-flags', { durable: false });
+    await ch.assertQueue('short-flags', { exclusive: true });
     // Declaring a queue is logged at debug level only.
     await eventually(() => expect(b.output()).toMatch(/"level":20,.*"queue":"short-flags".*"msg":"queue declared"/));
     b.child.kill('SIGTERM');
@@ -348,6 +348,15 @@ describe('command line parsing (util.parseArgs)', () => {
     expect(parseArgs(['--log-format', 'json'], { WARREN_LOG_FORMAT: 'pretty' })).toEqual({ logFormat: 'json' });
     expect(parseArgs(['--data-dir=-odd-name'], {})).toEqual({ dataDir: '-odd-name' });
     expect(parseArgs(['--', ], {})).toEqual({});
+  });
+
+  it('--rabbitmq-version picks a release (or WARREN_RABBITMQ_VERSION); --strict-upgrade is a switch', () => {
+    expect(parseArgs(['--rabbitmq-version', '3.13'], {})).toEqual({ rabbitmqVersion: '3.13' });
+    expect(parseArgs([], { WARREN_RABBITMQ_VERSION: '4.x', WARREN_STRICT_UPGRADE: 'true' })).toEqual({ rabbitmqVersion: '4.x', strictUpgrade: true });
+    expect(parseArgs(['--strict-upgrade', '--port', '1'], {})).toEqual({ strictUpgrade: true, port: 1 });
+    expect(parseArgs(['--strict-upgrade=false'], { WARREN_STRICT_UPGRADE: '1' })).toEqual({ strictUpgrade: false });
+    expect(() => parseArgs(['--rabbitmq-version', '3.12'], {})).toThrow('rabbitmq-version must be one of 3.10, 3.13, 4.x, got \'3.12\'');
+    expect(() => parseArgs([], { WARREN_RABBITMQ_VERSION: '4' })).toThrow("WARREN_RABBITMQ_VERSION: rabbitmq-version must be one of 3.10, 3.13, 4.x, got '4'");
   });
 
   it('--help and --version win over everything else, bad values included', () => {

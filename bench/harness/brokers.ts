@@ -177,7 +177,9 @@ async function startWarren(spec: BrokerSpec): Promise<BrokerHandle> {
   const durability = spec.durability ?? 'fsync';
   const logPath = join(dataDir, '..', `warren-${port}.log`);
   const out = openSync(logPath, 'w');
-  const args = [...(spec.nodeArgs ?? []), bin, '--port', String(port), '--host', '127.0.0.1', '--data-dir', dataDir, '--durability', durability, '--log-level', 'warn'];
+  // Compared with RabbitMQ 3.10.8, Warren imitates 3.10 (a build from before --rabbitmq-version has no flag for it).
+  const personality = existsSync(join(dir, 'dist', 'personality.js')) ? ['--rabbitmq-version', '3.10'] : [];
+  const args = [...(spec.nodeArgs ?? []), bin, '--port', String(port), '--host', '127.0.0.1', '--data-dir', dataDir, '--durability', durability, '--log-level', 'warn', ...personality];
   const t0 = performance.now();
   const child = spawn(process.execPath, args, { cwd: dir, detached: true, stdio: ['ignore', out, out] });
   closeSync(out);
@@ -199,7 +201,7 @@ async function startWarren(spec: BrokerSpec): Promise<BrokerHandle> {
     version: await announce(endpoint),
     coldStartMs,
     dataDir,
-    settings: `node ${process.version}${spec.nodeArgs?.length ? ` ${spec.nodeArgs.join(' ')}` : ''}, bin/warren.js --durability ${durability} --log-level warn`,
+    settings: `node ${process.version}${spec.nodeArgs?.length ? ` ${spec.nodeArgs.join(' ')}` : ''}, bin/warren.js --durability ${durability} --log-level warn ${personality.join(' ')}`.trimEnd(),
     stop: () => stopGroup(child, 10_000),
   };
 }

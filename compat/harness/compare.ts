@@ -128,7 +128,7 @@ export function compatSuite(title: string, defs: ScenarioDef[]): void {
     let warrenReason = 'not started';
     beforeAll(async () => {
       if (!env.referenceUrl) return;
-      const w = await startWarren();
+      const w = await startWarren({ rabbitmqVersion: env.personality ?? undefined });
       if (w.ok) warren = w.broker;
       else warrenReason = w.reason;
     });
@@ -205,13 +205,13 @@ export function compatRestartSuite(title: string, defs: ScenarioDef[]): void {
         await ref.restart!();
         return { name: 'rabbitmq', url: ref.url };
       });
-      const started = await startWarren({ dataDir, durability: 'os' });
+      const started = await startWarren({ dataDir, durability: 'os', rabbitmqVersion: env.personality ?? undefined });
       let warRun: Promise<Map<string, RunResult>>;
       if (started.ok) {
         warren = started.broker;
         warRun = runBatch(defs, { name: 'warren', url: warren.url }, async () => {
           await warren!.close();
-          const again = await startWarren({ dataDir, durability: 'os' });
+          const again = await startWarren({ dataDir, durability: 'os', rabbitmqVersion: env.personality ?? undefined });
           warren = again.ok ? again.broker : undefined;
           if (!again.ok) throw new Error(again.reason);
           return { name: 'warren', url: again.broker.url };

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { describePrerequisites } from './prerequisites.mjs';
-import { acquireReference, type ReferenceBroker } from './reference.js';
+import { acquireReference, referencePersonality, type ReferenceBroker } from './reference.js';
 import { printSummary } from './summary.js';
 
 /** COMPAT_RMQ_PORT: a fixed port for the shared reference (reused if a node already runs there); unset: a free one. */
@@ -17,6 +17,8 @@ declare module 'vitest' {
       referenceUrl: string | null;
       referenceDescription: string;
       unavailableReason: string | null;
+      /** The --rabbitmq-version Warren runs with: the reference's release series. */
+      personality: '3.10' | '3.13' | '4.x' | null;
       resultsDir: string;
       runId: string;
     };
@@ -30,9 +32,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const started = Date.now();
   const acquired = await acquireReference({ port: REFERENCE_PORT });
   let broker: ReferenceBroker | undefined;
+  let personality: '3.10' | '3.13' | '4.x' | null = null;
   if (acquired.ok) {
     broker = acquired.broker;
-    console.log(`[compat] reference broker: ${broker.description} (ready in ${Date.now() - started} ms)`);
+    const ref = await referencePersonality(broker.url);
+    personality = ref.personality;
+    console.log(`[compat] reference broker: ${broker.description}, RabbitMQ ${ref.version} (ready in ${Date.now() - started} ms); Warren runs with --rabbitmq-version ${personality}`);
   } else {
     const required = process.env.CI || process.env.COMPAT_REQUIRE_REFERENCE;
     const banner = [
@@ -52,6 +57,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     referenceUrl: broker?.url ?? null,
     referenceDescription: broker?.description ?? 'none',
     unavailableReason: acquired.ok ? null : acquired.reason,
+    personality,
     resultsDir,
     runId,
   });

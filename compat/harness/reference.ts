@@ -311,6 +311,21 @@ async function amqpAnswers(url: string, timeoutMs: number): Promise<boolean> {
   }
 }
 
+/**
+ * The release the reference runs (connection.start's server-properties `version`), as the
+ * `--rabbitmq-version` personality Warren must imitate to match it: 3.10.x -> 3.10, 3.13.x -> 3.13,
+ * 4.* -> 4.x. Another series has no personality of its own: the run stops with a message saying so.
+ */
+export async function referencePersonality(url: string): Promise<{ version: string; personality: '3.10' | '3.13' | '4.x' }> {
+  const amqp = (await import('amqplib')).default;
+  const conn = await amqp.connect(url, { timeout: 5_000 });
+  const version = String(conn.connection.serverProperties.version ?? '');
+  await conn.close();
+  const personality = version.startsWith('3.10.') ? '3.10' : version.startsWith('3.13.') ? '3.13' : version.startsWith('4.') ? '4.x' : undefined;
+  if (personality === undefined) throw new Error(`the reference runs RabbitMQ ${version || '(no version)'}, a release Warren has no personality for (3.10, 3.13, 4.x)`);
+  return { version, personality };
+}
+
 async function waitForAmqp(url: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {

@@ -310,10 +310,13 @@ export class Ctx {
   }
 }
 
-/** Server properties: the capabilities table matters to clients; product, version and the rest do not. */
+/**
+ * Server properties: the capabilities table matters to clients; product, version and the rest do not.
+ * The `warren` entry (Warren's own version beside the release it imitates) is left out.
+ */
 function serverPropertiesView(sp: Record<string, unknown>): Json {
   const out: { [k: string]: Json } = {};
-  for (const k of Object.keys(sp).sort()) out[k] = k === 'capabilities' ? renderValue(sp[k]) : '<server>';
+  for (const k of Object.keys(sp).sort()) if (k !== 'warren') out[k] = k === 'capabilities' ? renderValue(sp[k]) : '<server>';
   return out;
 }
 

@@ -1,5 +1,6 @@
 // Warren, the broker under test, through its embedding API (src/index.ts, written by the lead):
-//   startBroker({ port: 0, durability: 'memory', logLevel: 'silent' }) -> { port, url, close() }
+//   startBroker({ port: 0, durability: 'memory', logLevel: 'silent', rabbitmqVersion }) -> { port, url, close() }
+// with the personality of the reference's release, so that Warren is compared with what it imitates.
 // Until that module exists (or when it throws), the Warren side of every scenario is "unavailable"
 // and counts as a difference; the RabbitMQ side still has to pass.
 import { existsSync } from 'node:fs';
@@ -16,6 +17,8 @@ export interface WarrenStartOptions {
   dataDir?: string;
   durability?: 'memory' | 'os';
   logLevel?: string;
+  /** The release to imitate: the reference's (global-setup.ts). */
+  rabbitmqVersion?: '3.10' | '3.13' | '4.x';
 }
 
 type StartBroker = (opts: WarrenStartOptions) => Promise<WarrenHandle>;

@@ -464,11 +464,14 @@ export class RawConn {
   }
 }
 
-/** connection.start carries server properties: keep their keys and capabilities, not versions. */
+/**
+ * connection.start carries server properties: keep their keys and capabilities, not versions. The
+ * `warren` entry (Warren's own version beside the release it imitates) is left out.
+ */
 function viewFields(name: string, fields: Record<string, Json>): Json {
   if (name !== 'connection.start') return fields;
   const sp = fields['server-properties'] as Record<string, Json>;
   const out: Record<string, Json> = {};
-  for (const k of Object.keys(sp).sort()) out[k] = k === 'capabilities' ? sp[k]! : '<server>';
+  for (const k of Object.keys(sp).sort()) if (k !== 'warren') out[k] = k === 'capabilities' ? sp[k]! : '<server>';
   return { ...fields, 'server-properties': out };
 }

@@ -36,6 +36,16 @@ export default scenarios('quorum', 'amqplib', (scenario) => {
     await t.tryOp(ch.assertQueue(t.n('q'), { durable: true, arguments: { ...QQ, 'x-max-priority': 5 } }));
   });
 
+  // rabbit_queue_location:queue_leader_locators/0 takes the deprecated locators too.
+  scenario('leader-locator-values', async (t) => {
+    for (const locator of ['client-local', 'balanced', 'random', 'least-leaders', 'min-masters', 'nearest']) {
+      const ch = await t.channel();
+      const q = t.n(`q-${locator}`);
+      const ok = await t.tryOp(ch.assertQueue(q, { durable: true, arguments: { ...QQ, 'x-queue-leader-locator': locator } }));
+      if (ok !== undefined) await ch.deleteQueue(q);
+    }
+  });
+
   scenario('redeclare-as-classic-refused', async (t) => {
     const c = await t.conn();
     const ch = await c.channel();

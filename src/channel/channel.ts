@@ -15,6 +15,7 @@ import {
   ChannelError,
   ConnectionError,
   SocketDrop,
+  accessRefused,
   channelError,
   commandInvalid,
   notFound,
@@ -22,7 +23,7 @@ import {
   preconditionFailed,
   unexpectedFrame,
 } from '../errors.js';
-import { REPLY_QUEUE } from '../direct-reply.js';
+import { REPLY_PREFIX, REPLY_QUEUE } from '../direct-reply.js';
 import { FRAME_METHOD, ReplyCode } from '../protocol/generated/constants.js';
 import {
   METHOD_INFO,
@@ -205,6 +206,13 @@ export class Channel implements ChannelContext {
     this.host.out.frameDone();
   }
 
+  /** 4.3 refuses bindings to direct reply-to addresses (personality.ts, refusesReplyToBindings). */
+  refuseReplyToBinding(queue: string): void {
+    if (this.host.release.personality.refusesReplyToBindings && queue.startsWith(REPLY_PREFIX)) {
+      throw accessRefused('cannot bind or unbind to a volatile (direct reply-to) queue');
+    }
+  }
+
   queueNameOrLast(name: string): string {
     if (name !== '') return name;
     if (this.lastDeclaredQueue === '') throw notFound('no previously declared queue');
@@ -346,6 +354,7 @@ const HANDLERS: { [K in MethodKey]?: Handler<K> } = {
       ch.host.out.frameDone();
       return;
     }
+    ch.host.release.upgrade?.queueDeclare(m);
     const q = ch.host.vhost.declareQueue({
       name: m.queue,
       passive: m.passive,
@@ -360,12 +369,14 @@ const HANDLERS: { [K in MethodKey]?: Handler<K> } = {
   },
   [Method.QueueBind]: (ch, m) => {
     const queue = ch.queueNameOrLast(m.queue);
+    ch.refuseReplyToBinding(queue);
     const key = m.queue === '' && m.routingKey === '' ? queue : m.routingKey;
     ch.host.vhost.bind(m.exchange, 'queue', queue, key, m.arguments, ch.host.id);
     ch.reply(() => encodeQueueBindOk(ch.host.out, ch.number), m.nowait);
   },
   [Method.QueueUnbind]: (ch, m) => {
     const queue = ch.queueNameOrLast(m.queue);
+    ch.refuseReplyToBinding(queue);
     const key = m.queue === '' && m.routingKey === '' ? queue : m.routingKey;
     ch.host.vhost.unbind(m.exchange, 'queue', queue, key, m.arguments, ch.host.id);
     ch.reply(() => encodeQueueUnbindOk(ch.host.out, ch.number));

@@ -51,8 +51,12 @@ export class Deliveries {
   private globalUnacked = 0;
   /** consumer_timeout: fires when the oldest unacknowledged delivery may be overdue. */
   private ackTimer: NodeJS.Timeout | undefined;
+  /** Whether consumer_timeout applies to classic queue deliveries (not in 4.3: personality.ts). */
+  private readonly timeoutClassic: boolean;
 
-  constructor(readonly ctx: ChannelContext) {}
+  constructor(readonly ctx: ChannelContext) {
+    this.timeoutClassic = ctx.host.release.personality.consumerTimeoutClassic;
+  }
 
   /** The tag the next delivery will carry (a direct reply-to delivery shows it without using it). */
   get peekNextTag(): number {
@@ -128,7 +132,7 @@ export class Deliveries {
     const tag = this.nextTag++;
     const queue = c.queue;
     if (!c.noAck) {
-      this.unacked.push({ tag, queue, entry, consumer: c, deliveredAt: this.deliveryTime() });
+      this.unacked.push({ tag, queue, entry, consumer: c, deliveredAt: this.deliveryTime(queue) });
       c.unacked++;
       this.globalUnacked++;
     }
@@ -156,7 +160,7 @@ export class Deliveries {
       return;
     }
     const tag = this.nextTag++;
-    if (!noAck) this.unacked.push({ tag, queue, entry, consumer: undefined, deliveredAt: this.deliveryTime() });
+    if (!noAck) this.unacked.push({ tag, queue, entry, consumer: undefined, deliveredAt: this.deliveryTime(queue) });
     // Quorum queues put x-delivery-count on every basic.get, 0 included (rabbit_fifo_client:dequeue).
     const msg = queue.type === 'quorum' ? withDeliveryCount(entry.msg!, entry.deliveries) : entry.msg!;
     encodeBasicGetOk(out, this.ctx.number, {
@@ -277,6 +281,13 @@ export class Deliveries {
   qos(prefetchSize: number, prefetchCount: number, global: boolean): void {
     if (prefetchSize !== 0) throw notImplemented(`prefetch_size!=0 (${prefetchSize})`);
     if (global) {
+      const release = this.ctx.host.release;
+      release.upgrade?.used('global_qos', { prefetchCount });
+      // The deprecated feature global_qos (3.13: permitted, with a warning; 4.3: denied by default, and
+      // then rabbit_channel handles the qos as if global were false).
+      if (!release.deprecatedFeatures.permitted('global_qos')) global = false;
+    }
+    if (global) {
       this.globalPrefetch = prefetchCount;
     } else {
       // RabbitMQ 3.x: a per-consumer qos also lifts the channel-wide limit.
@@ -299,10 +310,13 @@ export class Deliveries {
   // ------------------------------------------------------------------------------------------
   // Delivery acknowledgement timeout (consumer_timeout)
 
-  /** The delivery time for a new unacknowledged delivery (0 when the timeout is off: no clock read). */
-  private deliveryTime(): number {
+  /**
+   * The delivery time for a new unacknowledged delivery (0 when the timeout is off, or does not apply
+   * to the queue's type: no clock read).
+   */
+  private deliveryTime(queue: Queue): number {
     const timeout = this.ctx.host.consumerTimeoutMs;
-    if (timeout === 0) return 0;
+    if (timeout === 0 || (!this.timeoutClassic && queue.type !== 'quorum')) return 0;
     const now = Date.now();
     if (this.ackTimer === undefined) this.armAckTimer(now + timeout);
     return now;
@@ -320,7 +334,7 @@ export class Deliveries {
    */
   private checkAckTimeout(): void {
     this.ackTimer = undefined;
-    const oldest = this.unacked.peek();
+    const oldest = this.oldestTimed();
     if (oldest === undefined || !this.ctx.isOpen) return;
     const timeout = this.ctx.host.consumerTimeoutMs;
     if (oldest.deliveredAt + timeout >= Date.now()) {
@@ -328,12 +342,20 @@ export class Deliveries {
       return;
     }
     const tag = oldest.consumer?.tag ?? 'basic.get';
+    if (oldest.queue.type === 'classic') this.ctx.host.release.upgrade?.used('consumer_timeout_classic_queue', { queue: oldest.queue.name });
     this.ctx.log.warn({ consumerTag: tag, timeoutMs: timeout }, 'consumer timed out waiting for a delivery acknowledgement');
     this.ctx.fail(
       preconditionFailed(
         `delivery acknowledgement on channel ${this.ctx.number} timed out. Timeout value used: ${timeout} ms. This timeout value can be configured, see consumers doc guide to learn more`,
       ),
     );
+  }
+
+  /** The oldest unacknowledged delivery the timeout applies to (in 4.x, deliveries of classic queues are not timed). */
+  private oldestTimed(): Unacked | undefined {
+    if (this.timeoutClassic) return this.unacked.peek();
+    for (const u of this.unacked) if (u.deliveredAt !== 0) return u;
+    return undefined;
   }
 
   // ------------------------------------------------------------------------------------------

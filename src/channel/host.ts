@@ -4,7 +4,10 @@
  * see the channel only through `ChannelContext`, so none of them imports the channel itself.
  */
 import type { Logger } from 'pino';
+import type { DeprecatedFeatures } from '../deprecated-features.js';
 import type { ConnectionError, SocketDrop } from '../errors.js';
+import type { Personality } from '../personality.js';
+import type { ConnectionUpgradeWarnings } from '../upgrade-warnings.js';
 import type { PacedPublisher } from '../publisher-throttle.js';
 import type { VHost } from '../vhost.js';
 import type { Outbound } from '../wire/outbound.js';
@@ -14,8 +17,17 @@ export interface ConfirmSender {
   flushConfirms(): void;
 }
 
+/** The RabbitMQ release a connection imitates, and what reports on it (read when a channel opens). */
+export interface ReleaseContext {
+  readonly personality: Personality;
+  readonly deprecatedFeatures: DeprecatedFeatures;
+  /** Strict-upgrade mode's tracker for this connection; undefined when the mode is off. */
+  readonly upgrade: ConnectionUpgradeWarnings | undefined;
+}
+
 export interface ChannelHost {
   readonly id: number;
+  readonly release: ReleaseContext;
   readonly out: Outbound;
   readonly vhost: VHost;
   readonly frameMax: number;

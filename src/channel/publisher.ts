@@ -6,6 +6,7 @@
  */
 import { internalError, notImplemented, preconditionFailed } from '../errors.js';
 import { asksForDirectReply, REPLY_PREFIX } from '../direct-reply.js';
+import { hasXDeathHeader, renderPublishedHeaders } from '../message/deaths.js';
 import { InvalidMessage, Message, expirationError, scanProperties, takeRoutingHeaders } from '../message/message.js';
 import { DecodeError } from '../protocol/codec-primitives.js';
 import { ReplyCode } from '../protocol/generated/constants.js';
@@ -14,12 +15,31 @@ import { writeContent } from '../wire/content-frames.js';
 import type { Confirms } from './confirms.js';
 import type { ChannelContext } from './host.js';
 import type { Transaction } from './transaction.js';
+import { MAX_MESSAGE_SIZE_4 } from '../upgrade-warnings.js';
 
 export class Publisher {
+  /** 3.13 and later deliver headers in key order (message/deaths.ts). */
+  private readonly rendersHeaders: boolean;
+  /** 3.13 reads a published x-death back into death records. */
+  private readonly recoversDeaths: boolean;
+  /** Strict upgrade: still to report a published x-death header on this channel's connection. */
+  private watchesXDeath: boolean;
+  /** Strict upgrade: a body larger than this is reported (once); Infinity when not watched. */
+  private reportAbove: number;
+  /** 4.2 and later: a mandatory direct reply is routed, never returned. */
+  private readonly replyRouted: boolean;
+
   constructor(
     private readonly ctx: ChannelContext,
     private readonly confirms: Confirms,
-  ) {}
+  ) {
+    const { personality, upgrade } = ctx.host.release;
+    this.rendersHeaders = personality.sortsHeaders;
+    this.recoversDeaths = personality.deathModel === '3.13';
+    this.watchesXDeath = upgrade?.watches('republished_x_death') ?? false;
+    this.reportAbove = upgrade?.watches('message_over_16MiB') ? MAX_MESSAGE_SIZE_4 : Infinity;
+    this.replyRouted = personality.replyToCountsAsRouted;
+  }
 
   /**
    * Publishes an assembled basic.publish. `replySuffix` is this channel's direct reply-to address
@@ -85,11 +105,31 @@ export class Publisher {
         throw e;
       }
     }
+    if (msg.hasHeaders && (this.rendersHeaders || this.watchesXDeath)) this.publishedHeaders(msg);
+    if (msg.bodySize > this.reportAbove) {
+      this.ctx.host.release.upgrade?.used('message_over_16MiB', { bodySize: msg.bodySize });
+      this.reportAbove = Infinity;
+    }
     return msg;
   }
 
-  /** basic.return 312 NO_ROUTE with the content, for an unroutable mandatory publish. */
+  /** The headers as the release delivers them, and strict upgrade's look for a published x-death. */
+  private publishedHeaders(msg: Message): void {
+    const xDeath = this.rendersHeaders ? renderPublishedHeaders(msg, this.recoversDeaths) : hasXDeathHeader(msg);
+    msg.publishedXDeath = xDeath;
+    if (xDeath && this.watchesXDeath) {
+      this.ctx.host.release.upgrade?.used('republished_x_death', { exchange: msg.exchange, routingKey: msg.routingKey });
+      this.watchesXDeath = false;
+    }
+  }
+
+  /**
+   * basic.return 312 NO_ROUTE with the content, for an unroutable mandatory publish. A direct reply
+   * (the default exchange, an amq.rabbitmq.reply-to.* key) never reaches a queue: until 4.1 it always
+   * comes back; since 4.2 it counts as routed and does not.
+   */
   returnUnroutable(msg: Message): void {
+    if (this.replyRouted && msg.exchange === '' && msg.routingKey.startsWith(REPLY_PREFIX)) return;
     const host = this.ctx.host;
     const out = host.out;
     encodeBasicReturn(out, this.ctx.number, { replyCode: ReplyCode.NO_ROUTE, replyText: 'NO_ROUTE', exchange: msg.exchange, routingKey: msg.routingKey });

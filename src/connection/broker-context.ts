@@ -5,6 +5,9 @@ import type { FieldTable } from '../protocol/field-table.js';
 import type { VHost } from '../vhost.js';
 import type { StoreBacklog } from '../publisher-throttle.js';
 import type { ResourceAlarms } from '../resource-alarms.js';
+import type { Personality } from '../personality.js';
+import type { DeprecatedFeatures } from '../deprecated-features.js';
+import type { UpgradeWarnings } from '../upgrade-warnings.js';
 
 /** What a connection needs from the broker that accepted it. */
 export interface BrokerContext {
@@ -12,8 +15,13 @@ export interface BrokerContext {
   readonly log: Logger;
   readonly users: UserStore;
   readonly vhosts: ReadonlyMap<string, VHost>;
-  /** The server-properties table of connection.start. */
-  serverProperties(): FieldTable;
+  /** The server-properties table of connection.start (of AMQP 0-8's, for a 3.x personality). */
+  serverProperties(protocol?: '0-9-1' | '0-8'): FieldTable;
+  /** The RabbitMQ release imitated. */
+  readonly personality: Personality;
+  readonly deprecatedFeatures: DeprecatedFeatures;
+  /** Strict-upgrade mode, when on. */
+  readonly upgradeWarnings: UpgradeWarnings | undefined;
   /** The store's back-pressure on publishers. */
   readonly storeBacklog: StoreBacklog;
   /** Memory and disk alarms: while one is in effect, connections that publish are blocked. */

@@ -22,7 +22,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { User } from '../auth.js';
 import { Channel } from '../channel/channel.js';
-import type { ChannelHost, ConfirmSender } from '../channel/host.js';
+import type { ChannelHost, ConfirmSender, ReleaseContext } from '../channel/host.js';
 import { FRAME_MIN_SIZE } from '../config.js';
 import {
   AmqpError,
@@ -37,7 +37,7 @@ import {
   notAllowed,
   unexpectedFrame,
 } from '../errors.js';
-import { FRAME_BODY, FRAME_METHOD, PROTOCOL_HEADER, ReplyCode } from '../protocol/generated/constants.js';
+import { FRAME_BODY, FRAME_METHOD, ReplyCode } from '../protocol/generated/constants.js';
 import {
   Method,
   encodeConnectionBlocked,
@@ -55,6 +55,7 @@ import { Outbound } from '../wire/outbound.js';
 import type { BrokerContext, PeerInfo } from './broker-context.js';
 import { Handshake } from './handshake.js';
 import { Heartbeats, type HeartbeatPeer } from './heartbeat.js';
+import { isAmqp08Header, judgeProtocolHeader } from './protocol-header.js';
 import { SocketInput, type InputSink } from './socket-input.js';
 
 export type ConnectionState = 'awaiting-header' | 'starting' | 'securing' | 'tuning' | 'opening' | 'running' | 'closed';
@@ -70,6 +71,10 @@ export class Connection implements InputSink, ChannelHost, BlockNotifier, Heartb
   private readonly handshake: Handshake;
   private readonly heartbeats = new Heartbeats();
   private headerBuf: Buffer | null = null;
+  /** The client sent an AMQP 0-8 header and got 3.x's 0-8 connection.start (Warren goes no further). */
+  private amqp08 = false;
+  /** The RabbitMQ release imitated, for this connection's channels. */
+  readonly release: ReleaseContext;
 
   readonly channels = new Map<number, Channel>();
   /**
@@ -107,6 +112,10 @@ export class Connection implements InputSink, ChannelHost, BlockNotifier, Heartb
     this.out = new Outbound(socket);
     this.input = new SocketInput(socket, this, this, broker.alarms, broker.storeBacklog);
     this.handshake = new Handshake(this.out, broker, peer);
+    this.release = { personality: broker.personality, deprecatedFeatures: broker.deprecatedFeatures, upgrade: broker.upgradeWarnings?.forConnection(() => this.log) };
+    // Before tune-ok, frames may be as large as the release's minimum frame_max (4.1: 8192).
+    this.frameMax = broker.personality.frameMinSize;
+    this.input.parser.setFrameMax(this.frameMax);
 
     socket.on('error', (err: Error) => {
       this.log.debug({ err: err.message }, 'socket error');
@@ -249,20 +258,23 @@ export class Connection implements InputSink, ChannelHost, BlockNotifier, Heartb
     }
     this.headerBuf = null;
     const h = have.subarray(0, 8);
-    // 0-9-1, and 0-9 (which RabbitMQ treats as 0-9-1). Anything else gets our header back.
-    const is091 = h.equals(PROTOCOL_HEADER);
-    const is09 = h[0] === 0x41 && h.toString('latin1', 0, 4) === 'AMQP' && h[4] === 1 && h[5] === 1 && h[6] === 0 && h[7] === 9;
-    if (!is091 && !is09) {
+    const verdict = judgeProtocolHeader(h, this.broker.personality);
+    if ('refuse' in verdict) {
       this.log.info({ header: erlangBinary(h) }, 'unsupported protocol header; refusing');
+      if (isAmqp08Header(h)) this.release.upgrade?.used('amqp_0_8');
       this.input.stop();
       this.ended = true;
-      this.endSocket(PROTOCOL_HEADER);
+      this.endSocket(verdict.refuse);
       this.cleanup();
       return Buffer.alloc(0);
     }
     this.log.info('accepting AMQP connection');
     this.state = 'starting';
-    this.handshake.start();
+    if (verdict.accept === '0-8') {
+      this.amqp08 = true;
+      this.release.upgrade?.used('amqp_0_8');
+    }
+    this.handshake.start(verdict.accept);
     return have.subarray(8);
   }
 
@@ -384,6 +396,13 @@ export class Connection implements InputSink, ChannelHost, BlockNotifier, Heartb
   }
 
   private startOk(m: Parameters<Handshake['startOk']>[0]): void {
+    if (this.amqp08) {
+      // RabbitMQ 3.x would go on in 0-8; Warren implements 0-9-1 only and stops here, as for any
+      // failed handshake: no reply, the socket closed after the pause.
+      this.log.error('AMQP 0-8 client: Warren does not implement AMQP 0-8 beyond connection.start; closing');
+      this.silentClose();
+      return;
+    }
     this.state = 'securing';
     const login = this.handshake.startOk(m);
     if ('refused' in login) {
@@ -412,6 +431,7 @@ export class Connection implements InputSink, ChannelHost, BlockNotifier, Heartb
 
   private tuneOk(m: Parameters<Handshake['tuneOk']>[0]): void {
     const t = this.handshake.tuneOk(m);
+    if (t.frameMax !== 0 && t.frameMax < 8192) this.release.upgrade?.used('frame_max_below_8192', { frameMax: t.frameMax });
     this.frameMax = t.frameMax;
     this.channelMax = t.channelMax;
     this.heartbeat = t.heartbeat;

@@ -5,7 +5,6 @@
  * what may arrive when, and turns errors into replies (or RabbitMQ's silent close).
  */
 import { SASL_MECHANISMS, SASL_MECHANISM_LIST, isLoopbackAddress, type User } from '../auth.js';
-import { FRAME_MIN_SIZE } from '../config.js';
 import { commandInvalid, notAllowed, syntaxError } from '../errors.js';
 import type { FieldTable } from '../protocol/field-table.js';
 import {
@@ -47,12 +46,15 @@ export class Handshake {
     return v !== undefined && v.type === 't' && v.value;
   }
 
-  /** connection.start, once the client's protocol header was accepted. */
-  start(): void {
+  /**
+   * connection.start, once the client's protocol header was accepted; for an AMQP 0-8 header (3.x
+   * personalities) the 0-8 one, version 8-0 (rabbit_reader:start_connection/3 of 3.10).
+   */
+  start(protocol: '0-9-1' | '0-8' = '0-9-1'): void {
     encodeConnectionStart(this.out, 0, {
-      versionMajor: 0,
-      versionMinor: 9,
-      serverProperties: this.broker.serverProperties(),
+      versionMajor: protocol === '0-8' ? 8 : 0,
+      versionMinor: protocol === '0-8' ? 0 : 9,
+      serverProperties: this.broker.serverProperties(protocol),
       mechanisms: Buffer.from(SASL_MECHANISM_LIST),
       locales: Buffer.from('en_US'),
     });
@@ -83,7 +85,7 @@ export class Handshake {
   /** tune-ok: the client's values, refused outside the server's range (validate_negotiated_integer_value). */
   tuneOk(m: ConnectionTuneOk): Tuning {
     const c = this.broker.config;
-    negotiate('frame_max', FRAME_MIN_SIZE, c.frameMax, m.frameMax);
+    negotiate('frame_max', this.broker.personality.frameMinSize, c.frameMax, m.frameMax);
     negotiate('channel_max', 1, c.channelMax, m.channelMax);
     return { frameMax: m.frameMax, channelMax: m.channelMax, heartbeat: m.heartbeat };
   }

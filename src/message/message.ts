@@ -55,6 +55,10 @@ export class Message {
   userIdEnd = -1;
   /** The headers hold CC or BCC keys (sender-selected distribution), found while scanning. */
   hasRoutingHeaders = false;
+  /** Its publisher wrote an x-death header (RabbitMQ 4.x does not count those deaths: message/deaths.ts). */
+  publishedXDeath = false;
+  /** For a message dead-lettered under 3.13 or 4.x: the routing keys its next death records. */
+  deathRoutingKeys: readonly string[] | undefined = undefined;
   private decoded: BasicProperties | undefined;
 
   constructor(

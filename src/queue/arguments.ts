@@ -49,6 +49,8 @@ const dlxRoutingKeyArg: Validator = (v, args) => {
 };
 const queueVersionArg: Validator = (v, a) =>
   nonNegInt(v, a) ?? (num(v) === 1 || num(v) === 2 ? undefined : quoted(`unsupported queue version '${num(v)}'`));
+/** 4.3.0 removed classic queue storage version 1 (rabbit_amqqueue:check_queue_version/2 of 4.3). */
+const queueVersion2Only: Validator = (v, a) => nonNegInt(v, a) ?? (num(v) === 2 ? undefined : quoted(`unsupported queue version '${num(v)}'`));
 const maxAgeArg: Validator = (v) => {
   if (v.type !== 'S') return `{unacceptable_type,${FIELD_TYPE_NAMES[v.type]}}`;
   const m = /^([0-9]*)(.*)$/.exec(str(v));
@@ -65,6 +67,9 @@ const QUEUE_TYPES: readonly QueueType[] = ['classic', 'quorum'];
 /** Every queue type RabbitMQ 3.10 knows (a definitions file or vhost metadata may name any of them). */
 export const KNOWN_QUEUE_TYPES: readonly QueueType[] = ['classic', 'quorum', 'stream'];
 const queueTypeArg = oneOfStrings(QUEUE_TYPES, (s) => quoted(`unsupported queue type '${s}'`));
+
+/** rabbit_queue_location:queue_leader_locators/0 of 3.10: the current locators and the deprecated ones. */
+const RULES_3_10_LOCATORS = ['client-local', 'balanced', 'random', 'least-leaders'];
 
 /** RabbitMQ's declare_args(), in its order. */
 const DECLARE_VALIDATORS: readonly (readonly [string, Validator])[] = [
@@ -87,7 +92,8 @@ const DECLARE_VALIDATORS: readonly (readonly [string, Validator])[] = [
   ['x-max-age', maxAgeArg],
   ['x-stream-max-segment-size-bytes', nonNegInt],
   ['x-initial-cluster-size', positiveInt],
-  ['x-queue-leader-locator', oneOfStrings(['client-local', 'balanced'], () => 'invalid_queue_locator_arg')],
+  // Checked against the release's list of locators (checkDeclareArguments).
+  ['x-queue-leader-locator', oneOfStrings(RULES_3_10_LOCATORS, () => 'invalid_queue_locator_arg')],
   // x-delivery-limit is not validated in 3.10.8 (it is missing from declare_args()): a negative limit
   // is accepted and dead-letters a message at its first return.
 ];
@@ -118,8 +124,31 @@ export function queueTypeOf(args: FieldTable): QueueType {
   return v === undefined ? 'classic' : (str(v) as QueueType);
 }
 
+/** What the imitated release accepts of the classic queue arguments it retired (personality.ts). */
+export interface DeclareRules {
+  readonly queueVersion1: boolean;
+  readonly queueModeValidated: boolean;
+  /** Classic queues take x-queue-leader-locator (4.0). */
+  readonly classicLeaderLocator: boolean;
+  /** The values x-queue-leader-locator takes. */
+  readonly leaderLocators: readonly string[];
+}
+
+const RULES_3_10: DeclareRules = {
+  queueVersion1: true,
+  queueModeValidated: true,
+  classicLeaderLocator: false,
+  leaderLocators: RULES_3_10_LOCATORS,
+};
+const CLASSIC_4 = [...QUEUE_TYPE_ARGUMENTS.classic, 'x-queue-leader-locator'];
+
+/** The arguments a queue type accepts in the imitated release (and compares on redeclaration). */
+export function queueTypeArguments(type: QueueType, rules: DeclareRules = RULES_3_10): readonly string[] {
+  return type === 'classic' && rules.classicLeaderLocator ? CLASSIC_4 : (QUEUE_TYPE_ARGUMENTS[type] ?? []);
+}
+
 /** rabbit_amqqueue:check_declare_arguments: throws the 406 RabbitMQ gives for the first bad argument. */
-export function checkDeclareArguments(queue: string, vhost: string, args: FieldTable): void {
+export function checkDeclareArguments(queue: string, vhost: string, args: FieldTable, rules: DeclareRules = RULES_3_10): void {
   const where = resourceName('queue', queue, vhost);
   const run = (key: string, validate: Validator) => {
     const v = args.get(key);
@@ -129,8 +158,14 @@ export function checkDeclareArguments(queue: string, vhost: string, args: FieldT
   };
   run('x-queue-type', queueTypeArg);
   const type = queueTypeOf(args);
-  const known = QUEUE_TYPE_ARGUMENTS[type];
-  for (const [key, validate] of DECLARE_VALIDATORS) if (known.includes(key)) run(key, validate);
+  const known = queueTypeArguments(type, rules);
+  for (const [key, validate] of DECLARE_VALIDATORS) {
+    if (!known.includes(key)) continue;
+    // 4.3 has no validator for x-queue-mode (any value is accepted, and ignored) and accepts only 2 as x-queue-version.
+    if (key === 'x-queue-mode' && !rules.queueModeValidated) continue;
+    if (key === 'x-queue-leader-locator') run(key, oneOfStrings(rules.leaderLocators, () => 'invalid_queue_locator_arg'));
+    else run(key, key === 'x-queue-version' && !rules.queueVersion1 ? queueVersion2Only : validate);
+  }
   for (const key of args.keys()) {
     if (ALL_QUEUE_ARGUMENTS.has(key) && !known.includes(key)) {
       throw preconditionFailed(`invalid arg '${key}' for ${where} of queue type rabbit_${type}_queue`);

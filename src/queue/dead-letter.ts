@@ -10,11 +10,17 @@
  * moves it to the front (its other fields kept); the older tables behind the new one come out in
  * reverse order when there are two or more (groupByQueueAndReason). Either way the tables written
  * then have their keys sorted, and so do the message headers, as rabbit_misc:set_table_value/4
- * leaves them. Warren also writes x-last-death-reason, -queue and -exchange, which RabbitMQ writes
- * since 3.13 (KNOWN_DIFFS).
- * The expiration property is removed; with an x-dead-letter-routing-key the CC header goes too.
+ * leaves them. The expiration property is removed; with an x-dead-letter-routing-key the CC header
+ * goes too.
+ *
+ * 3.13 and 4.x keep death records instead (message/deaths.ts, mc:record_death/3): the same (queue,
+ * reason) grouping and recency order, but rendered afresh each time, with x-last-death-reason, -queue
+ * and -exchange beside the first-death headers, and the CC header kept (rabbit_dead_letter:publish/5
+ * only replaces the routing keys). 4.x ignores an x-death header the publisher wrote.
  */
+import { deathTable, recoverDeaths, usortHeaders, type DeathRecord } from '../message/deaths.js';
 import { Message } from '../message/message.js';
+import type { DeathModel } from '../personality.js';
 import type { BasicProperties } from '../protocol/generated/properties.js';
 import { fv, stringValue, type FieldTable, type FieldValue } from '../protocol/field-table.js';
 
@@ -35,7 +41,9 @@ export function deadLetterMessage(
   dlx: string,
   dlrk: string | undefined,
   nowMs: number,
+  model: DeathModel = '3.10',
 ): DeadLetter {
+  if (model !== '3.10') return deadLetterWithRecords(msg, reason, queue, dlx, dlrk, nowMs, model);
   const props = msg.decodedProperties;
   let headers: FieldTable = new Map(props.headers ?? []);
   // The first key is the publish's routing key; the others come from the CC header (BCC is gone).
@@ -73,19 +81,73 @@ export function deadLetterMessage(
     // Not an array (a client re-published it as something else): RabbitMQ starts it afresh.
     headers.set('x-death', fv.array([fv.table(new Map([['count', fv.long(1)], ...info]))]));
   }
-  headers.set('x-last-death-reason', fv.str(reason));
-  headers.set('x-last-death-queue', fv.str(queue));
-  headers.set('x-last-death-exchange', fv.str(msg.exchange));
   if (dlrk !== undefined) headers.delete('CC');
   headers = byKey(headers);
+  return republished(msg, { ...props, headers, expiration: undefined }, dlx, dlrk, nowMs);
+}
 
-  const next: BasicProperties = { ...props, headers, expiration: undefined };
+/** The dead-lettered copy, addressed to the dead-letter exchange with the routing keys it goes by. */
+function republished(msg: Message, props: BasicProperties, dlx: string, dlrk: string | undefined, nowMs: number): DeadLetter {
   const routingKeys = dlrk !== undefined ? [dlrk] : [msg.routingKey, ...(msg.extraKeys ?? [])];
   const dead = new Message(dlx, routingKeys[0]!, Buffer.alloc(0), msg.bodyPieces ?? msg.body);
-  dead.setProperties(next);
+  dead.setProperties(props);
   dead.extraKeys = routingKeys.length > 1 ? routingKeys.slice(1) : undefined;
   dead.publishedAt = nowMs;
   return { message: dead, routingKeys };
+}
+
+/**
+ * 3.13 and 4.x (mc:record_death/3, mc_amqpl:protocol_state/2): the death goes to the front of the
+ * records (a repeated (queue, reason) moves there with its count raised, its other fields kept); the
+ * first-death headers are written when the message had no records yet, the last-death headers every
+ * time; the headers come out in key order.
+ */
+function deadLetterWithRecords(
+  msg: Message,
+  reason: DeathReason,
+  queue: string,
+  dlx: string,
+  dlrk: string | undefined,
+  nowMs: number,
+  model: DeathModel,
+): DeadLetter {
+  const props = msg.decodedProperties;
+  const headers: FieldTable = new Map(props.headers ?? []);
+  // 4.x reads no x-death a publisher wrote: its records are the broker's own (release notes 4.0.1).
+  const prior = model === '4.x' && msg.publishedXDeath ? undefined : recoverDeaths(headers.get('x-death'));
+  // The routing keys of the death exclude BCC (mc:record_death/3): the publish's key and its CC keys,
+  // or, for a message dead-lettered before, the keys it was dead-lettered with.
+  const cc = headers.get('CC');
+  const deathKeys = msg.deathRoutingKeys ?? [msg.routingKey, ...(cc?.type === 'A' ? cc.value.map((v) => stringValue(v)).filter((k): k is string => k !== undefined) : [])];
+  const i = prior === undefined ? -1 : prior.findIndex((d) => d.queue === queue && d.reason === reason);
+  let records: DeathRecord[];
+  if (prior !== undefined && i >= 0) {
+    records = [{ ...prior[i]!, count: prior[i]!.count + 1 }, ...prior.filter((_, k) => k !== i)];
+  } else {
+    const ttl = msg.ttl;
+    const death: DeathRecord = {
+      queue,
+      reason,
+      count: 1,
+      time: Math.floor(nowMs / 1000),
+      exchange: msg.exchange,
+      routingKeys: deathKeys,
+      originalExpiration: ttl >= 0 ? String(ttl) : undefined,
+    };
+    records = [death, ...(prior ?? [])];
+  }
+  if (prior === undefined) {
+    headers.set('x-first-death-reason', fv.str(reason));
+    headers.set('x-first-death-queue', fv.str(queue));
+    headers.set('x-first-death-exchange', fv.str(msg.exchange));
+  }
+  headers.set('x-last-death-reason', fv.str(reason));
+  headers.set('x-last-death-queue', fv.str(queue));
+  headers.set('x-last-death-exchange', fv.str(msg.exchange));
+  headers.set('x-death', fv.array(records.map(deathTable)));
+  const dead = republished(msg, { ...props, headers: usortHeaders([...headers]), expiration: undefined }, dlx, dlrk, nowMs);
+  dead.message.deathRoutingKeys = dlrk !== undefined ? [dlrk] : deathKeys;
+  return dead;
 }
 
 /**

@@ -24,7 +24,7 @@ const LAYERS: readonly { name: string; paths: readonly string[] }[] = [
   { name: 'back-pressure', paths: ['publisher-throttle.ts'] },
   { name: 'store', paths: ['store/'] },
   { name: 'message', paths: ['message/'] },
-  { name: 'support', paths: ['config.ts', 'auth.ts', 'log.ts', 'log-sink.ts', 'log-pretty.ts', 'version.ts', 'resource-alarms.ts'] },
+  { name: 'support', paths: ['config.ts', 'auth.ts', 'log.ts', 'log-sink.ts', 'log-pretty.ts', 'version.ts', 'resource-alarms.ts', 'personality.ts', 'deprecated-features.ts', 'upgrade-warnings.ts'] },
   { name: 'wire', paths: ['wire/'] },
   { name: 'protocol', paths: ['protocol/', 'errors.ts'] },
   { name: 'util', paths: ['util/'] },

@@ -61,7 +61,7 @@ interface Child {
 }
 
 async function startChild(args: string[]): Promise<Child> {
-  const c = spawn(process.execPath, [BIN, '--host', '127.0.0.1', '--log-level', 'info', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const c = spawn(process.execPath, [BIN, '--host', '127.0.0.1', '--log-level', 'info', '--rabbitmq-version', '3.10', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(c);
   let out = '';
   c.stdout!.on('data', (d) => (out += d));

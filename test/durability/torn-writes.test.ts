@@ -42,7 +42,7 @@ interface Started {
 
 async function start(dataDir: string, segmentSize?: number): Promise<Started> {
   const cap = captureLog('info');
-  const broker = await startBroker({ port: 0, dataDir, durability: 'fsync', logger: cap.logger, segmentSize });
+  const broker = await startBroker({ port: 0, dataDir, durability: 'fsync', logger: cap.logger, segmentSize, rabbitmqVersion: '3.10' });
   running.push(broker);
   return { broker, log: cap.lines, repairs: () => cap.lines.filter((l) => l.level >= 40) };
 }

@@ -3,7 +3,8 @@
  * 3.10.8): which events dead-letter a message, where it goes (x-dead-letter-exchange, with its own
  * routing keys or x-dead-letter-routing-key), the x-death history RabbitMQ writes, the rule that drops
  * a message going round a cycle of queues without a rejection, and at-most-once delivery with
- * publisher confirms. Every test but the x-last-death one passes against RabbitMQ 3.10.8 first.
+ * publisher confirms. Every test passes against RabbitMQ 3.10.8 first (later releases' history:
+ * test/versions/dead-letter-history.test.ts).
  *
  * Negative checks ("was not dead-lettered") use a sentinel: a later message rejected from the same
  * queue. Dead letters of one queue reach a dead-letter queue in order, so once the sentinel is there,
@@ -11,7 +12,7 @@
  */
 import type { Channel } from 'amqplib';
 import { describe, expect, it } from 'vitest';
-import { warrenOnly, withBroker } from '../helpers/broker.js';
+import { withBroker } from '../helpers/broker.js';
 import { withModel } from '../helpers/model.js';
 import {
   FIRST_DEATH_KEYS,
@@ -495,7 +496,7 @@ describe('the x-death header', () => {
     expect(headersOf(dead!)).toMatchObject({ 'x-first-death-queue': a, 'x-first-death-reason': 'rejected' });
   });
 
-  warrenOnly('Warren also writes x-last-death-reason, -queue and -exchange (RabbitMQ 3.13; KNOWN_DIFFS KD-5)', async () => {
+  it('after two deaths the first-death headers name the first, and there are no x-last-death-* (3.13 added those)', async () => {
     const ch = await fx.channel();
     const { dlx, dlq } = await sink(ch);
     const dlx1 = m.exchange('dlx1');
@@ -506,14 +507,8 @@ describe('the x-death header', () => {
     await send(ch, q1, ['m']);
     ch.reject(await getOne(ch, q1), false);
     const dead = await nextMessage(ch, dlq);
-    expect(dead.properties.headers).toMatchObject({
-      'x-last-death-reason': 'expired',
-      'x-last-death-queue': q2,
-      'x-last-death-exchange': dlx1,
-      'x-first-death-reason': 'rejected',
-      'x-first-death-queue': q1,
-      'x-first-death-exchange': '',
-    });
+    expect(dead.properties.headers).toMatchObject({ 'x-first-death-reason': 'rejected', 'x-first-death-queue': q1, 'x-first-death-exchange': '' });
+    expect(Object.keys(dead.properties.headers ?? {}).filter((k) => k.startsWith('x-last-death-'))).toEqual([]);
   });
 });
 

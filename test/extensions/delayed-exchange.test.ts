@@ -354,7 +354,7 @@ afterEach(async () => {
 });
 
 async function diskBroker(dataDir: string): Promise<RunningBroker> {
-  const b = await startBroker({ port: 0, dataDir, durability: 'fsync', logLevel: 'silent' });
+  const b = await startBroker({ port: 0, dataDir, durability: 'fsync', logLevel: 'silent', rabbitmqVersion: '3.10' });
   brokers.push(b);
   return b;
 }

@@ -280,7 +280,7 @@ describe('TTL across a broker restart', () => {
     await Promise.all(running.splice(0).map((b) => b.close().catch(() => {})));
   });
   async function start(dataDir: string): Promise<RunningBroker> {
-    const b = await startBroker({ port: 0, dataDir, durability: 'fsync', logLevel: 'silent' });
+    const b = await startBroker({ port: 0, dataDir, durability: 'fsync', logLevel: 'silent', rabbitmqVersion: '3.10' });
     running.push(b);
     return b;
   }

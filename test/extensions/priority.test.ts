@@ -316,7 +316,7 @@ afterEach(async () => {
 });
 
 async function startDurable(dataDir: string): Promise<RunningBroker> {
-  const b = await startBroker({ port: 0, dataDir, durability: 'fsync', logLevel: 'silent' });
+  const b = await startBroker({ port: 0, dataDir, durability: 'fsync', logLevel: 'silent', rabbitmqVersion: '3.10' });
   running.push(b);
   return b;
 }

@@ -596,6 +596,7 @@ beforeAll(async () => {
   };
   running = await startBroker({
     port: 0,
+    rabbitmqVersion: '3.10',
     logger: pino({ level: 'error' }, sink),
     silentCloseDelayMs: 20,
     handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS,

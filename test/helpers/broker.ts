@@ -25,13 +25,17 @@ export const REFERENCE_URL = process.env.WARREN_TEST_REFERENCE_URL;
 /** `it` for tests that inspect Warren's internals and cannot run against the reference broker. */
 export const warrenOnly = (REFERENCE_URL === undefined ? it : it.skip) as typeof it;
 
-/** Starts one broker for the test file; connections opened through the fixture close after each test. */
+/**
+ * Starts one broker for the test file; connections opened through the fixture close after each test.
+ * Behaviour tests describe RabbitMQ 3.10.8 (the reference they can run against), so the broker
+ * imitates 3.10 unless a test asks for another release.
+ */
 export function withBroker(options: StartOptions = {}): BrokerFixture {
   let running: RunningBroker | undefined;
   const open: ChannelModel[] = [];
   beforeAll(async () => {
     if (REFERENCE_URL !== undefined) return;
-    running = await startBroker({ port: 0, logLevel: 'silent', silentCloseDelayMs: 50, ...options });
+    running = await startBroker({ port: 0, logLevel: 'silent', silentCloseDelayMs: 50, rabbitmqVersion: '3.10', ...options });
   });
   afterEach(async () => {
     const conns = open.splice(0);

@@ -55,7 +55,7 @@ export function useDiskBrokers(): DiskBrokers {
   };
   return {
     async start(dataDir, options = {}) {
-      const b = await startBroker({ port: 0, dataDir, durability: 'fsync', logLevel: 'silent', ...options });
+      const b = await startBroker({ port: 0, dataDir, durability: 'fsync', logLevel: 'silent', rabbitmqVersion: '3.10', ...options });
       running.push(b);
       return b;
     },

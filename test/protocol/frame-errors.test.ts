@@ -240,7 +240,7 @@ describe('malformed and unexpected frames', () => {
   it('refuses a body over the maximum message size with 406 and reads the rest of it', async () => {
     const small = await (async () => {
       const { startBroker } = await import('../../src/index.js');
-      return startBroker({ port: 0, logLevel: 'silent', maxMessageSize: 1000 });
+      return startBroker({ port: 0, logLevel: 'silent', maxMessageSize: 1000, rabbitmqVersion: '3.10' });
     })();
     try {
       const c = await RawClient.connect(small.port);

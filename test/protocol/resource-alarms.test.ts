@@ -264,7 +264,7 @@ describe('a blocked connection', () => {
   });
 
   it('still completes a close the broker starts, reading the close-ok', async () => {
-    const b = await startBroker({ port: 0, logLevel: 'silent', resourceProbes: { memoryUsed: () => 0 } });
+    const b = await startBroker({ port: 0, logLevel: 'silent', resourceProbes: { memoryUsed: () => 0 }, rabbitmqVersion: '3.10' });
     try {
       const c = await RawClient.connect(b.port);
       raws.push(c);
@@ -385,7 +385,7 @@ describe('monitors and settings', () => {
     await Promise.all(started.splice(0).map((b) => b.close()));
   });
   async function start(options: Parameters<typeof startBroker>[0]): Promise<RunningBroker> {
-    const b = await startBroker({ port: 0, logLevel: 'silent', ...options });
+    const b = await startBroker({ port: 0, logLevel: 'silent', rabbitmqVersion: '3.10', ...options });
     started.push(b);
     return b;
   }

@@ -13,7 +13,7 @@ import { RawClient } from '../helpers/raw-client.js';
 
 let running: RunningBroker;
 beforeAll(async () => {
-  running = await startBroker({ port: 0, logLevel: 'silent', silentCloseDelayMs: 50 });
+  running = await startBroker({ port: 0, logLevel: 'silent', silentCloseDelayMs: 50, rabbitmqVersion: '3.10' });
 });
 afterAll(async () => {
   await running.close();
