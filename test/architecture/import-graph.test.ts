@@ -12,16 +12,20 @@ const SRC = resolve(import.meta.dirname, '../../src');
 /** Top to bottom. A file belongs to the first layer with a matching path prefix (relative to src/). */
 const LAYERS: readonly { name: string; paths: readonly string[] }[] = [
   { name: 'entry', paths: ['cli.ts', 'index.ts', 'server.ts'] },
-  { name: 'broker', paths: ['broker.ts'] },
+  { name: 'broker', paths: ['broker.ts', 'broker/'] },
+  // definitions files and rabbitmq.conf: read and written for the broker and the command line
+  { name: 'formats', paths: ['definitions/definitions.ts', 'definitions/access-definitions.ts', 'config-file/'] },
   { name: 'connection', paths: ['connection/'] },
   { name: 'channel', paths: ['channel/'] },
   { name: 'vhost', paths: ['vhost.ts'] },
+  // users, permissions, policies and their regexes; the JSON values policies are made of
+  { name: 'access', paths: ['access/', 'policy/', 'definitions/'] },
   { name: 'exchange', paths: ['exchange/', 'direct-reply.ts'] },
   { name: 'queue', paths: ['queue/'] },
   { name: 'back-pressure', paths: ['publisher-throttle.ts'] },
   { name: 'store', paths: ['store/'] },
   { name: 'message', paths: ['message/'] },
-  { name: 'support', paths: ['config.ts', 'auth.ts', 'log.ts', 'log-sink.ts', 'version.ts', 'resource-alarms.ts'] },
+  { name: 'support', paths: ['config.ts', 'auth.ts', 'log.ts', 'log-sink.ts', 'log-pretty.ts', 'version.ts', 'resource-alarms.ts'] },
   { name: 'wire', paths: ['wire/'] },
   { name: 'protocol', paths: ['protocol/', 'errors.ts'] },
   { name: 'util', paths: ['util/'] },
