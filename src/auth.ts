@@ -1,69 +1,14 @@
 /**
- * Users and SASL: the PLAIN and AMQPLAIN mechanisms RabbitMQ offers by default, a user store, and the
- * loopback restriction on the default user.
+ * SASL: the PLAIN and AMQPLAIN mechanisms RabbitMQ offers by default, and what a loopback interface
+ * is (for loopback_users). The users themselves are in src/access/access-database.ts.
  *
  * Each mechanism turns the client's response into credentials or a protocol error, as RabbitMQ's
  * `rabbit_auth_mechanism_plain` and `rabbit_auth_mechanism_amqplain` do. Failures never say whether the
  * user or the password was wrong.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { Reader, DecodeError } from './protocol/codec-primitives.js';
 import type { FieldTable } from './protocol/field-table.js';
 import { erlangBinary } from './wire/frame-parser.js';
-
-export interface User {
-  readonly name: string;
-  readonly tags: readonly string[];
-}
-
-interface StoredUser extends User {
-  readonly passwordHash: Buffer;
-  /** Like RabbitMQ's `loopback_users`: may only connect to a loopback interface. */
-  readonly loopbackOnly: boolean;
-}
-
-export interface UserDefinition {
-  name: string;
-  password: string;
-  tags?: string[];
-  loopbackOnly?: boolean;
-}
-
-const hash = (password: string | Buffer) => createHash('sha256').update(password).digest();
-
-export class UserStore {
-  private readonly users = new Map<string, StoredUser>();
-
-  constructor(definitions: readonly UserDefinition[]) {
-    for (const d of definitions) this.add(d);
-  }
-
-  add(d: UserDefinition): void {
-    this.users.set(d.name, {
-      name: d.name,
-      tags: d.tags ?? [],
-      passwordHash: hash(d.password),
-      loopbackOnly: d.loopbackOnly ?? false,
-    });
-  }
-
-  /** The user when name and password match; undefined otherwise (which one was wrong is not said). */
-  check(name: string, password: Buffer): StoredUser | undefined {
-    const user = this.users.get(name);
-    // Hash even for unknown users so that timing does not tell whether the name exists.
-    const given = hash(password);
-    if (user === undefined) return undefined;
-    return timingSafeEqual(given, user.passwordHash) ? user : undefined;
-  }
-
-  isLoopbackOnly(name: string): boolean {
-    return this.users.get(name)?.loopbackOnly ?? false;
-  }
-}
-
-export const DEFAULT_USERS: readonly UserDefinition[] = [
-  { name: 'guest', password: 'guest', tags: ['administrator'], loopbackOnly: true },
-];
 
 type SaslResult =
   | { kind: 'credentials'; username: string; password: Buffer }

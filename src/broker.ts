@@ -1,17 +1,25 @@
 /**
- * The broker: configuration, users, virtual hosts, and the live connections. It accepts any Duplex
- * stream as a client connection; TCP (src/server.ts) is a thin listener around `acceptStream`.
+ * The broker: configuration, users and permissions (the AccessDatabase), virtual hosts, and the live
+ * connections. It accepts any Duplex stream as a client connection; TCP (src/server.ts) is a thin
+ * listener around `acceptStream`.
+ *
+ * The AccessDatabase is the truth about users, vhosts and permissions; the broker follows its changes:
+ * each is appended to the definitions log, a vhost added there gets its exchanges, a vhost deleted
+ * there closes its connections (320, "vhost 'v' is deleted") and takes everything in it along, and a
+ * deleted user's connections are closed the same way (rabbit_connection_tracking_handler).
  */
 import { hostname } from 'node:os';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { UserStore } from './auth.js';
+import { AccessDatabase } from './access/access-database.js';
+import { closedBecause, type ConnectionCounts } from './access/permissions.js';
+import { recordAccessChanges, restoreAccess } from './broker/access-records.js';
 import type { BrokerConfig } from './config.js';
 import type { BrokerContext } from './connection/broker-context.js';
 import type { PeerInfo } from './connection/broker-context.js';
 import { Connection } from './connection/connection.js';
 import { fv, table, type FieldTable } from './protocol/field-table.js';
-import { VHost } from './vhost.js';
+import { VHost, type VHostSettings } from './vhost.js';
 import { VERSION } from './version.js';
 import { DiskPersistence, MemoryPersistence, type Persistence } from './store/persistence.js';
 import type { FileIo } from './store/io.js';
@@ -33,7 +41,8 @@ export const IMPLEMENTED_CAPABILITIES: readonly string[] = [
 ];
 
 export class Broker implements BrokerContext {
-  readonly users: UserStore;
+  /** Users, vhosts, permissions: change them here, the broker follows (and persists them). */
+  readonly access: AccessDatabase;
   readonly vhosts = new Map<string, VHost>();
   readonly connections = new Set<Connection>();
   private properties: FieldTable | undefined;
@@ -43,6 +52,7 @@ export class Broker implements BrokerContext {
   readonly alarms: ResourceAlarms;
   private memoryMonitor: MemoryMonitor | undefined;
   private diskMonitor: DiskMonitor | undefined;
+  private readonly vhostSettings: VHostSettings;
 
   /**
    * Opens the data directory (durability `fsync` or `os`) and rebuilds the durable definitions;
@@ -53,7 +63,6 @@ export class Broker implements BrokerContext {
     readonly log: Logger,
     storage: { io?: FileIo; segmentSize?: number } = {},
   ) {
-    this.users = new UserStore(config.users);
     this.alarms = new ResourceAlarms(log, `warren@${hostname()}`);
     // rabbit_alarm tells every registered reader (connections past connection.open) of each change.
     this.alarms.onChange(() => {
@@ -63,12 +72,32 @@ export class Broker implements BrokerContext {
       config.durability === 'memory'
         ? new MemoryPersistence()
         : new DiskPersistence({ dataDir: config.dataDir, mode: config.durability, log, io: storage.io, segmentSize: storage.segmentSize });
-    const settings = {
+    this.vhostSettings = {
       nodeName: `warren@${hostname()}`,
       replies: new DirectReplies(),
       defaultDeliveryLimit: config.quorumDeliveryLimitDefault ? 20 : undefined,
     };
-    for (const name of config.vhosts) this.vhosts.set(name, new VHost(name, log.child({ vhost: name }), this.persistence, settings));
+    this.access = new AccessDatabase({ loopbackUsers: config.loopbackUsers });
+    const recovered = this.persistence instanceof DiskPersistence ? this.persistence.recovered : undefined;
+    if (recovered !== undefined) restoreAccess(this.access, recovered, log);
+    for (const v of this.access.listVhosts()) this.addVhostObject(v.name);
+    this.access.listen(recordAccessChanges(this.persistence));
+    this.access.listen({
+      vhostPut: (v, created) => {
+        if (created) this.addVhostObject(v.name);
+      },
+      vhostDeleted: (name) => this.vhostDeleted(name),
+      userDeleted: (name) => this.closeConnectionsWhere((c) => c.userName === name, closedBecause.userDeleted(name)),
+    });
+    if (recovered?.accessInitialised !== true) {
+      this.createDefaultAccess();
+      // A data directory of format 2 has queues and exchanges of vhosts (its built-in '/') it never recorded.
+      if (recovered !== undefined) {
+        for (const e of [...recovered.exchanges.values(), ...recovered.queues.values()]) {
+          if (this.access.vhost(e.vhost) === undefined) this.access.putVhost({ name: e.vhost });
+        }
+      }
+    }
     if (this.persistence instanceof DiskPersistence) {
       this.restoreDefinitions(this.persistence);
       this.persistence.persister.onPressure = (high) => {
@@ -78,12 +107,67 @@ export class Broker implements BrokerContext {
     }
   }
 
+  /**
+   * A first start (RabbitMQ's rabbit:insert_default_data/0): the default vhost, the default user with
+   * its tags, and its permissions there; then the log's marker, so that they are never created again
+   * (a broker whose users were all deleted stays so). Re-running it after a crash before the marker
+   * changes nothing.
+   */
+  private createDefaultAccess(): void {
+    const c = this.config;
+    this.access.putVhost({ name: c.defaultVhost, description: 'Default virtual host' });
+    this.access.putUser({ name: c.defaultUser, password: c.defaultPass, tags: c.defaultUserTags });
+    this.access.setPermissions(c.defaultUser, c.defaultVhost, ...c.defaultPermissions);
+    this.persistence.accessChanged({ t: 'access-initialised' });
+    this.log.info({ user: c.defaultUser, vhost: c.defaultVhost }, 'created the default user and vhost');
+  }
+
+  private addVhostObject(name: string): void {
+    this.vhosts.set(name, new VHost(name, this.log.child({ vhost: name }), this.persistence, this.vhostSettings));
+  }
+
+  /** rabbit_vhost:delete/2: its connections are closed, then everything in it goes (durably). */
+  private vhostDeleted(name: string): void {
+    this.closeConnectionsWhere((c) => c.vhostName === name, closedBecause.vhostDeleted(name));
+    const v = this.vhosts.get(name);
+    if (v === undefined) return;
+    this.vhosts.delete(name);
+    v.deleteEverything();
+    this.log.info({ vhost: name }, 'vhost deleted');
+  }
+
+  private closeConnectionsWhere(affected: (c: Connection) => boolean, text: string): void {
+    for (const c of [...this.connections]) if (affected(c)) c.closeForced(text);
+  }
+
+  /** Open connections to `vhost` and of `user`, counted only if a limit asks (connection.open). */
+  connectionCounts(vhost: string, user: string): ConnectionCounts {
+    const connections = this.connections;
+    const count = (matches: (c: Connection) => boolean) => {
+      let n = 0;
+      for (const c of connections) if (c.state === 'running' && matches(c)) n++;
+      return n;
+    };
+    return {
+      get inVhost() {
+        return count((c) => c.vhostName === vhost);
+      },
+      get ofUser() {
+        return count((c) => c.userName === user);
+      },
+    };
+  }
+
   private restoreDefinitions(p: DiskPersistence): void {
     const d = p.recovered;
+    const orphans = [...d.exchanges.values(), ...d.queues.values()].filter((e) => !this.vhosts.has(e.vhost));
+    if (orphans.length > 0) {
+      this.log.warn({ vhosts: [...new Set(orphans.map((e) => e.vhost))], entities: orphans.length }, 'durable queues and exchanges of vhosts that do not exist were not restored');
+    }
     for (const x of d.exchanges.values()) this.vhosts.get(x.vhost)?.restoreExchange(x);
     for (const q of d.queues.values()) this.vhosts.get(q.vhost)?.restoreQueue(q);
     for (const b of d.bindings.values()) this.vhosts.get(b.vhost)?.restoreBinding(b);
-    p.pruneQueueStores([...d.queues.values()].map((q) => q.id));
+    p.pruneQueueStores([...d.queues.values()].filter((q) => this.vhosts.has(q.vhost)).map((q) => q.id));
     p.pruneHeldMessages([...this.vhosts.values()].flatMap((v) => v.heldMessages().map((h) => ({ vhost: v.name, name: h.name }))));
     this.log.info({ exchanges: d.exchanges.size, queues: d.queues.size, bindings: d.bindings.size, cleanStart: p.cleanStart }, 'definitions recovered');
   }

@@ -3,8 +3,6 @@
  * environment set them.
  */
 import { parseArgs as parseNodeArgs, type ParseArgsConfig } from 'node:util';
-import type { UserDefinition } from './auth.js';
-import { DEFAULT_USERS } from './auth.js';
 import {
   DEFAULT_DISK_FREE_LIMIT,
   DEFAULT_MEMORY_WATERMARK,
@@ -38,8 +36,19 @@ export interface BrokerConfig {
   silentCloseDelayMs: number;
   /** Longest wait for a client's connection.close-ok before the socket is closed anyway (RabbitMQ: 30 s). */
   closeTimeoutMs: number;
-  users: readonly UserDefinition[];
-  vhosts: readonly string[];
+  /**
+   * What a first start creates (RabbitMQ's default_user, default_pass, default_vhost,
+   * default_user_tags, default_permissions): a user with these tags and permissions on the vhost.
+   * A data directory that has users and vhosts already keeps its own.
+   */
+  defaultUser: string;
+  defaultPass: string;
+  defaultVhost: string;
+  defaultUserTags: readonly string[];
+  /** configure, write, read */
+  defaultPermissions: readonly [string, string, string];
+  /** RabbitMQ's loopback_users: these users may only connect through a loopback interface. */
+  loopbackUsers: readonly string[];
   /**
    * Quorum queues without x-delivery-limit get RabbitMQ 4's default limit of 20 deliveries
    * (RabbitMQ 3.x: unlimited, the default here).
@@ -75,8 +84,12 @@ export const DEFAULTS: BrokerConfig = {
   handshakeTimeoutMs: 10_000,
   silentCloseDelayMs: 3_000,
   closeTimeoutMs: 30_000,
-  users: DEFAULT_USERS,
-  vhosts: ['/'],
+  defaultUser: 'guest',
+  defaultPass: 'guest',
+  defaultVhost: '/',
+  defaultUserTags: ['administrator'],
+  defaultPermissions: ['.*', '.*', '.*'],
+  loopbackUsers: ['guest'],
   quorumDeliveryLimitDefault: false,
   consumerTimeoutMs: 0,
   vmMemoryHighWatermark: DEFAULT_MEMORY_WATERMARK,

@@ -25,7 +25,7 @@ export interface RunningBroker {
   readonly broker: Broker;
   readonly port: number;
   readonly host: string;
-  /** amqp://guest:guest@host:port, for clients. */
+  /** amqp://user:pass@host:port with the default user (and vhost, unless '/'), for clients. */
   readonly url: string;
   /** Stops listening, closes every connection with 320 CONNECTION_FORCED, and releases resources. */
   close(): Promise<void>;
@@ -78,7 +78,7 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
     broker,
     port: address.port,
     host: address.host,
-    url: `amqp://guest:guest@${urlHost}:${address.port}`,
+    url: amqpUrl(config, urlHost, address.port),
     close() {
       closing ??= (async () => {
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -132,6 +132,12 @@ function listen(server: Server, port: number, host: string): Promise<{ host: str
       resolve({ host: a.address, port: a.port });
     });
   });
+}
+
+function amqpUrl(config: BrokerConfig, host: string, port: number): string {
+  const e = encodeURIComponent;
+  const vhost = config.defaultVhost === '/' ? '' : `/${e(config.defaultVhost)}`;
+  return `amqp://${e(config.defaultUser)}:${e(config.defaultPass)}@${host}:${port}${vhost}`;
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

@@ -73,6 +73,11 @@ export interface DeclareQueueRequest {
   arguments: FieldTable;
   /** Id of the declaring connection (exclusive queues belong to it). */
   connectionId: number;
+  /**
+   * The channel's access checks, run where rabbit_channel runs them: once the name is final (CR and
+   * LF stripped, or generated: `serverNamed`), before the queue is looked up. Passive declares need none.
+   */
+  authorize?: (name: string, serverNamed: boolean) => void;
 }
 
 export interface DeclareExchangeRequest {
@@ -83,6 +88,8 @@ export interface DeclareExchangeRequest {
   autoDelete: boolean;
   internal: boolean;
   arguments: FieldTable;
+  /** The channel's access checks, after the type and default-exchange checks and before the lookup. */
+  authorize?: (name: string) => void;
 }
 
 /**
@@ -199,6 +206,7 @@ export class VHost {
     }
     if (!isExchangeType(req.type) && req.type !== DELAYED_EXCHANGE_TYPE) throw commandInvalid(`unknown exchange type '${req.type}'`);
     if (name === '') throw accessRefused('operation not permitted on the default exchange');
+    req.authorize?.(name);
     let x = this.exchanges.get(name);
     if (x === undefined) {
       if (name.startsWith('amq.')) throw accessRefused(`exchange name '${name}' contains reserved prefix 'amq.*'`);
@@ -343,6 +351,7 @@ export class VHost {
     } else if (name.startsWith('amq.')) {
       throw accessRefused(`queue name '${name}' contains reserved prefix 'amq.*'`);
     }
+    req.authorize?.(name, requested === '');
     const owner = req.exclusive ? req.connectionId : undefined;
     const existing = this.queues.get(name);
     if (existing !== undefined) {
@@ -469,6 +478,22 @@ export class VHost {
     this.enqueue(targets, message, undefined, undefined);
   }
 
+  /**
+   * The vhost itself is being deleted (its connections are closed already): every queue and exchange
+   * goes, with its messages and bindings, as rabbit_vhost:delete/2 removes them.
+   */
+  deleteEverything(): void {
+    for (const q of [...this.queues.values()]) this.deleteQueue(q);
+    for (const x of [...this.exchanges.values()]) {
+      if (x === this.defaultExchange) continue;
+      if (isStandardExchange(x.name)) {
+        // Never recorded (every vhost is made with them): nothing to remove from the store.
+        x.deleted = true;
+        this.exchanges.delete(x.name);
+      } else this.removeExchange(x);
+    }
+  }
+
   /** Deletes the exclusive queues of a connection that went away. */
   connectionClosed(connectionId: number): void {
     for (const q of [...this.queues.values()]) {
@@ -563,8 +588,12 @@ function checkDelayedType(v: FieldValue | undefined): void {
   if (!isExchangeType(type)) throw commandInvalid(`unknown exchange type '${type}'`);
 }
 
+function isStandardExchange(name: string): boolean {
+  return STANDARD_EXCHANGES.some(([n]) => n === name);
+}
+
 /** RabbitMQ strips CR and LF from names (rabbit_channel:strip_cr_lf). */
-function stripCrLf(name: string): string {
+export function stripCrLf(name: string): string {
   return name.includes('\n') || name.includes('\r') ? name.replace(/[\r\n]/g, '') : name;
 }
 

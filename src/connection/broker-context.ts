@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import type { UserStore } from '../auth.js';
+import type { AccessDatabase } from '../access/access-database.js';
+import type { ConnectionCounts } from '../access/permissions.js';
 import type { BrokerConfig } from '../config.js';
 import type { FieldTable } from '../protocol/field-table.js';
 import type { VHost } from '../vhost.js';
@@ -10,8 +11,11 @@ import type { ResourceAlarms } from '../resource-alarms.js';
 export interface BrokerContext {
   readonly config: BrokerConfig;
   readonly log: Logger;
-  readonly users: UserStore;
+  /** Users, vhosts and permissions: login and connection.open check against it. */
+  readonly access: AccessDatabase;
   readonly vhosts: ReadonlyMap<string, VHost>;
+  /** Connections already open to a vhost and of a user (for their connection limits). */
+  connectionCounts(vhost: string, user: string): ConnectionCounts;
   /** The server-properties table of connection.start. */
   serverProperties(): FieldTable;
   /** The store's back-pressure on publishers. */

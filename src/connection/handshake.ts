@@ -4,7 +4,9 @@
  * and connection.open of a virtual host. Only the steps: the connection keeps the state, decides
  * what may arrive when, and turns errors into replies (or RabbitMQ's silent close).
  */
-import { SASL_MECHANISMS, SASL_MECHANISM_LIST, isLoopbackAddress, type User } from '../auth.js';
+import type { AccessGrant, AuthenticatedUser } from '../access/access-database.js';
+import { checkVhostAccess } from '../access/permissions.js';
+import { SASL_MECHANISMS, SASL_MECHANISM_LIST, isLoopbackAddress } from '../auth.js';
 import { FRAME_MIN_SIZE } from '../config.js';
 import { commandInvalid, notAllowed, syntaxError } from '../errors.js';
 import type { FieldTable } from '../protocol/field-table.js';
@@ -27,7 +29,7 @@ export interface Tuning {
 }
 
 /** The outcome of start-ok: go on to tuning, or a refused login (with the reason for the log). */
-export type LoginResult = { readonly user: User } | { readonly refused: string };
+export type LoginResult = { readonly user: AuthenticatedUser } | { readonly refused: string };
 
 export class Handshake {
   /** The client's capability flags (connection.start-ok client-properties.capabilities). */
@@ -69,10 +71,13 @@ export class Handshake {
     this.mechanism = mechanism.name;
     const result = mechanism.handleResponse(m.response);
     if (result.kind === 'protocol-error') throw syntaxError(result.explanation);
-    const user = this.broker.users.check(result.username, result.password);
-    if (user === undefined) return { refused: `user '${result.username}' - invalid credentials` };
-    if (user.loopbackOnly && !isLoopbackAddress(this.peer.localAddress)) {
-      return { refused: `user '${result.username}' can only connect via localhost` };
+    // rabbit_reader:auth_phase/2: the login (rabbit_access_control:check_user_login/2), then the
+    // loopback restriction (check_user_loopback/2).
+    const login = this.broker.access.authenticate(result.username, result.password);
+    if (!login.ok) return { refused: login.reason };
+    const user = login.user;
+    if (this.broker.access.isLoopbackOnly(user.name) && !isLoopbackAddress(this.peer.localAddress)) {
+      return { refused: `user '${user.name}' can only connect via localhost` };
     }
     const c = this.broker.config;
     encodeConnectionTune(this.out, 0, { channelMax: c.channelMax, frameMax: c.frameMax, heartbeat: c.heartbeat });
@@ -88,13 +93,17 @@ export class Handshake {
     return { frameMax: m.frameMax, channelMax: m.channelMax, heartbeat: m.heartbeat };
   }
 
-  /** connection.open: the virtual host, or 530 when it does not exist; open-ok goes out. */
-  open(vhostName: string): VHost {
+  /**
+   * connection.open: the vhost's and the user's connection limits and the user's access to the vhost
+   * (530 for each, checkVhostAccess), then open-ok. The grant is what the channels check against.
+   */
+  open(vhostName: string, user: AuthenticatedUser): { vhost: VHost; grant: AccessGrant } {
+    const grant = checkVhostAccess(this.broker.access, user, vhostName, this.broker.connectionCounts(vhostName, user.name));
     const vhost = this.broker.vhosts.get(vhostName);
     if (vhost === undefined) throw notAllowed(`vhost ${vhostName} not found`);
     encodeConnectionOpenOk(this.out, 0, {});
     this.out.frameDone();
-    return vhost;
+    return { vhost, grant };
   }
 }
 
