@@ -8,12 +8,17 @@
  * there closes its connections (320, "vhost 'v' is deleted") and takes everything in it along, and a
  * deleted user's connections are closed the same way (rabbit_connection_tracking_handler).
  */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { AccessDatabase } from './access/access-database.js';
 import { closedBecause, type ConnectionCounts } from './access/permissions.js';
 import { recordAccessChanges, restoreAccess } from './broker/access-records.js';
+import { LoadDefinitionsError, importDefinitions, type ImportResult } from './broker/definitions-import.js';
+import { DefinitionsError } from './definitions/definitions.js';
+import type { JsonValue } from './definitions/json.js';
 import type { BrokerConfig } from './config.js';
 import type { BrokerContext } from './connection/broker-context.js';
 import type { PeerInfo } from './connection/broker-context.js';
@@ -53,6 +58,8 @@ export class Broker implements BrokerContext {
   private memoryMonitor: MemoryMonitor | undefined;
   private diskMonitor: DiskMonitor | undefined;
   private readonly vhostSettings: VHostSettings;
+  /** A first start that imports definitions instead of creating the defaults: the marker waits for the import. */
+  private awaitingFirstImport = false;
 
   /**
    * Opens the data directory (durability `fsync` or `os`) and rebuilds the durable definitions;
@@ -90,7 +97,9 @@ export class Broker implements BrokerContext {
       userDeleted: (name) => this.closeConnectionsWhere((c) => c.userName === name, closedBecause.userDeleted(name)),
     });
     if (recovered?.accessInitialised !== true) {
-      this.createDefaultAccess();
+      // rabbit:maybe_insert_default_data/0: nothing is seeded when definitions are to be imported.
+      if (config.loadDefinitions === undefined) this.createDefaultAccess();
+      else this.awaitingFirstImport = true;
       // A data directory of format 2 has queues and exchanges of vhosts (its built-in '/') it never recorded.
       if (recovered !== undefined) {
         for (const e of [...recovered.exchanges.values(), ...recovered.queues.values()]) {
@@ -120,6 +129,49 @@ export class Broker implements BrokerContext {
     this.access.setPermissions(c.defaultUser, c.defaultVhost, ...c.defaultPermissions);
     this.persistence.accessChanged({ t: 'access-initialised' });
     this.log.info({ user: c.defaultUser, vhost: c.defaultVhost }, 'created the default user and vhost');
+  }
+
+  /**
+   * Imports a definitions file (RabbitMQ's JSON, as text or parsed): users, vhosts, permissions,
+   * topic permissions, vhost limits, exchanges, queues and bindings, durably. A file with any problem
+   * is refused as a whole with DefinitionsError (every problem, with where it is) and changes nothing.
+   */
+  importDefinitions(input: string | JsonValue): ImportResult {
+    const result = importDefinitions(this, input);
+    if (this.awaitingFirstImport) {
+      this.awaitingFirstImport = false;
+      this.persistence.accessChanged({ t: 'access-initialised' });
+    }
+    return result;
+  }
+
+  /**
+   * load_definitions: a file, or every *.json file of a directory in name order (RabbitMQ 3.9+),
+   * each imported whole. Throws DefinitionsError (its message names the file) or the read error.
+   */
+  loadDefinitionsFrom(path: string): void {
+    let files: string[];
+    try {
+      files = statSync(path).isDirectory()
+        ? readdirSync(path)
+            .filter((f) => f.endsWith('.json'))
+            .sort()
+            .map((f) => join(path, f))
+        : [path];
+    } catch (e) {
+      throw new LoadDefinitionsError(path, e);
+    }
+    for (const file of files) {
+      let text: string;
+      try {
+        text = readFileSync(file, 'utf8');
+        this.importDefinitions(text);
+      } catch (e) {
+        if (e instanceof DefinitionsError || (e as NodeJS.ErrnoException).code !== undefined) throw new LoadDefinitionsError(file, e);
+        throw e;
+      }
+      this.log.info({ file }, 'definitions loaded');
+    }
   }
 
   private addVhostObject(name: string): void {

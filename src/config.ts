@@ -50,6 +50,11 @@ export interface BrokerConfig {
   /** RabbitMQ's loopback_users: these users may only connect through a loopback interface. */
   loopbackUsers: readonly string[];
   /**
+   * RabbitMQ's load_definitions: a definitions JSON file (or a directory of them) imported at every
+   * start, before clients are accepted. With it, a first start creates no default user and vhost.
+   */
+  loadDefinitions: string | undefined;
+  /**
    * Quorum queues without x-delivery-limit get RabbitMQ 4's default limit of 20 deliveries
    * (RabbitMQ 3.x: unlimited, the default here).
    */
@@ -90,6 +95,7 @@ export const DEFAULTS: BrokerConfig = {
   defaultUserTags: ['administrator'],
   defaultPermissions: ['.*', '.*', '.*'],
   loopbackUsers: ['guest'],
+  loadDefinitions: undefined,
   quorumDeliveryLimitDefault: false,
   consumerTimeoutMs: 0,
   vmMemoryHighWatermark: DEFAULT_MEMORY_WATERMARK,
@@ -110,12 +116,14 @@ export type LogFormat = 'json' | 'pretty';
 export interface CliOptions extends Partial<BrokerConfig> {
   /** Not a broker setting: embedders pass their own logger. Unset: pretty on a terminal, else JSON. */
   logFormat?: LogFormat;
+  /** The rabbitmq.conf to read (the command line reads it; its settings go under the flags'). */
+  configFile?: string;
   help?: true;
   version?: true;
 }
 
 interface OptionSpec {
-  key: keyof BrokerConfig | 'logFormat';
+  key: keyof BrokerConfig | 'logFormat' | 'configFile';
   /** The long flag, `--name`. */
   flag: string;
   /** A one-letter alias for the options people type most. */
@@ -141,6 +149,8 @@ const oneOf = <T extends string>(name: string, values: readonly T[]) => (v: stri
   if (!values.includes(v as T)) throw new ConfigError(`${name} must be one of ${values.join(', ')}, got '${v}'`);
   return v as T;
 };
+/** loopback_users as a list: comma-separated names, or `none`. */
+const userList = (v: string) => (v === 'none' ? [] : v.split(',').map((u) => u.trim()).filter((u) => u !== ''));
 const watermark = (v: string) => {
   const w = parseMemoryWatermark(v);
   if (w === undefined) throw new ConfigError(`vm-memory-high-watermark must be a fraction from 0 to 1 or an amount like 2GB, got '${v}'`);
@@ -167,6 +177,13 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'vmMemoryHighWatermark', flag: '--vm-memory-high-watermark', arg: 'value', env: 'WARREN_VM_MEMORY_HIGH_WATERMARK', parse: watermark, help: 'block publishers above this much memory: a fraction of total RAM (default 0.4) or an amount like 2GB' },
   { key: 'diskFreeLimit', flag: '--disk-free-limit', arg: 'value', env: 'WARREN_DISK_FREE_LIMIT', parse: bytes('disk-free-limit'), help: "block publishers when the data directory's disk has less free space (default 50MB; units kB MB GB KiB MiB GiB)" },
   { key: 'maxMessageSize', flag: '--max-message-size', arg: 'bytes', env: 'WARREN_MAX_MESSAGE_SIZE', parse: int('max-message-size', 1, 512 * 1024 * 1024), help: 'largest message body in bytes (default 134217728)' },
+  // RabbitMQ's own variables where it has one (its container image documents them).
+  { key: 'configFile', flag: '--config', short: 'c', arg: 'file', env: 'RABBITMQ_CONFIG_FILE', parse: String, help: 'a rabbitmq.conf to read (default /etc/rabbitmq/rabbitmq.conf if it exists); flags and variables win over it' },
+  { key: 'loadDefinitions', flag: '--load-definitions', arg: 'file', env: 'WARREN_LOAD_DEFINITIONS', parse: String, help: 'a RabbitMQ definitions JSON file (or a directory of them) to import at every start' },
+  { key: 'defaultUser', flag: '--default-user', arg: 'name', env: 'RABBITMQ_DEFAULT_USER', parse: String, help: 'the user a first start creates (default guest)' },
+  { key: 'defaultPass', flag: '--default-pass', arg: 'password', env: 'RABBITMQ_DEFAULT_PASS', parse: String, help: "that user's password (default guest)" },
+  { key: 'defaultVhost', flag: '--default-vhost', arg: 'name', env: 'RABBITMQ_DEFAULT_VHOST', parse: String, help: 'the vhost a first start creates (default /)' },
+  { key: 'loopbackUsers', flag: '--loopback-users', arg: 'users', env: 'WARREN_LOOPBACK_USERS', parse: userList, help: 'users who may connect only through loopback, comma-separated, or none (default guest)' },
 ];
 
 /** Flags that take no value and stop the parse: they print something and exit. */
@@ -236,7 +253,8 @@ export function usage(): string {
     'Usage: warren [options]',
     '',
     'Warren, an AMQP 0-9-1 broker compatible with RabbitMQ clients.',
-    'Every option can also be set by its environment variable; a flag wins over the variable.',
+    'Every option can also be set by its environment variable; a flag wins over the variable, and both',
+    'over the configuration file (rabbitmq.conf).',
     '',
     ...lines,
     '',

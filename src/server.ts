@@ -48,6 +48,7 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
   const broker = new Broker(config, log, { io: storeIo, segmentSize });
   try {
     await broker.recover();
+    if (config.loadDefinitions !== undefined) broker.loadDefinitionsFrom(config.loadDefinitions);
   } catch (e) {
     // Half-recovered: give the data directory back without marking a clean shutdown.
     broker.abandon();

@@ -210,12 +210,8 @@ export class VHost {
     let x = this.exchanges.get(name);
     if (x === undefined) {
       if (name.startsWith('amq.')) throw accessRefused(`exchange name '${name}' contains reserved prefix 'amq.*'`);
-      const ae = req.arguments.get('alternate-exchange');
-      if (ae !== undefined && ae.type !== 'S') {
-        throw preconditionFailed(`invalid type '${FIELD_TYPE_NAMES[ae.type]}' for arg 'alternate-exchange' in ${resourceName('exchange', name, this.name)}`);
-      }
-      if (req.type === DELAYED_EXCHANGE_TYPE) checkDelayedType(req.arguments.get('x-delayed-type'));
-      x = this.createExchange(req.type, name, {
+      this.checkNewExchange(name, req.type, req.arguments);
+      x = this.createExchange(req.type as ExchangeType | typeof DELAYED_EXCHANGE_TYPE, name, {
         durable: req.durable,
         autoDelete: req.autoDelete,
         internal: req.internal,
@@ -233,6 +229,20 @@ export class VHost {
     eq('internal', x.options.internal, req.internal);
     assertArgsEquivalence('exchange', name, this.name, x.options.arguments, req.arguments, ['alternate-exchange']);
     return x;
+  }
+
+  /**
+   * What the declaration of a new exchange is refused for once its name is allowed: an unknown type,
+   * an alternate-exchange that is not a longstr, a delayed exchange without a valid x-delayed-type.
+   * Changes nothing (a definitions import checks every exchange before it declares any).
+   */
+  checkNewExchange(name: string, type: string, args: FieldTable): void {
+    if (!isExchangeType(type) && type !== DELAYED_EXCHANGE_TYPE) throw commandInvalid(`unknown exchange type '${type}'`);
+    const ae = args.get('alternate-exchange');
+    if (ae !== undefined && ae.type !== 'S') {
+      throw preconditionFailed(`invalid type '${FIELD_TYPE_NAMES[ae.type]}' for arg 'alternate-exchange' in ${resourceName('exchange', name, this.name)}`);
+    }
+    if (type === DELAYED_EXCHANGE_TYPE) checkDelayedType(args.get('x-delayed-type'));
   }
 
   deleteExchange(rawName: string, ifUnused: boolean): void {
@@ -273,6 +283,27 @@ export class VHost {
     if (to === undefined) this.bindingsTo.set(destination, (to = new Set()));
     to.add(b);
     if (persist) this.persistence.bound(b);
+  }
+
+  /**
+   * A binding from a definitions import (rabbit_binding:add/3 without a channel): both ends exist,
+   * the arguments were checked (bindingProblem); no exclusive-queue check, as RabbitMQ makes none.
+   */
+  importBinding(sourceName: string, destKind: 'queue' | 'exchange', destName: string, routingKey: string, args: FieldTable): void {
+    const source = this.exchanges.get(sourceName);
+    const destination = destKind === 'queue' ? this.queues.get(destName) : this.exchanges.get(destName);
+    if (source === undefined || destination === undefined) throw notFound(`no ${resourceName(source === undefined ? 'exchange' : destKind, source === undefined ? sourceName : destName, this.name)}`);
+    this.addBinding(source, destination, routingKey, args, true);
+  }
+
+  /**
+   * Why a binding with these arguments from an exchange of `sourceType` would be refused (406), or
+   * undefined: the exchange type's validate_binding, for a source that may not exist yet.
+   */
+  bindingProblem(sourceType: string, sourceArgs: FieldTable, args: FieldTable): string | undefined {
+    const type = sourceType === DELAYED_EXCHANGE_TYPE ? stringArg(sourceArgs.get('x-delayed-type')) : sourceType;
+    if (type === undefined || !isExchangeType(type)) return undefined;
+    return createExchange(type, '', this.name, { durable: false, autoDelete: false, internal: false, arguments: new Map() }).validateBinding(args);
   }
 
   /** queue.unbind and exchange.unbind: like RabbitMQ, unbinding what is not there is fine. */
@@ -363,19 +394,7 @@ export class VHost {
       existing.touch();
       return existing;
     }
-    const dlx = req.arguments.get('x-dead-letter-exchange');
-    if (dlx !== undefined && dlx.type !== 'S') {
-      throw preconditionFailed(`invalid type '${FIELD_TYPE_NAMES[dlx.type]}' for arg 'x-dead-letter-exchange' in ${resourceName('queue', name, this.name)}`);
-    }
-    checkDeclareArguments(name, this.name, req.arguments);
-    const type = queueTypeOf(req.arguments);
-    if (type === 'quorum') {
-      // rabbit_queue_type_util's checks for quorum queues, in RabbitMQ's order.
-      const where = resourceName('queue', name, this.name);
-      if (req.autoDelete) throw preconditionFailed(`invalid property 'auto-delete' for ${where}`);
-      if (req.exclusive) throw preconditionFailed(`invalid property 'exclusive-owner' for ${where}`);
-      if (!durable) throw preconditionFailed(`invalid property 'non-durable' for ${where}`);
-    }
+    this.checkNewQueue(name, durable, req.exclusive, req.autoDelete, req.arguments);
     const options: QueueOptions = {
       durable,
       exclusive: req.exclusive,
@@ -388,6 +407,25 @@ export class VHost {
     this.persistence.queueDeclared(q);
     this.log.debug({ queue: name }, 'queue declared');
     return q;
+  }
+
+  /**
+   * What the declaration of a new queue is refused for once its name and access are allowed: the
+   * x-dead-letter-exchange type, the x-arguments, a quorum queue's properties. Changes nothing.
+   */
+  checkNewQueue(name: string, durable: boolean, exclusive: boolean, autoDelete: boolean, args: FieldTable): void {
+    const dlx = args.get('x-dead-letter-exchange');
+    if (dlx !== undefined && dlx.type !== 'S') {
+      throw preconditionFailed(`invalid type '${FIELD_TYPE_NAMES[dlx.type]}' for arg 'x-dead-letter-exchange' in ${resourceName('queue', name, this.name)}`);
+    }
+    checkDeclareArguments(name, this.name, args);
+    if (queueTypeOf(args) === 'quorum') {
+      // rabbit_queue_type_util's checks for quorum queues, in RabbitMQ's order.
+      const where = resourceName('queue', name, this.name);
+      if (autoDelete) throw preconditionFailed(`invalid property 'auto-delete' for ${where}`);
+      if (exclusive) throw preconditionFailed(`invalid property 'exclusive-owner' for ${where}`);
+      if (!durable) throw preconditionFailed(`invalid property 'non-durable' for ${where}`);
+    }
   }
 
   private createQueue(name: string, options: QueueOptions, storeId: string | undefined): Queue {

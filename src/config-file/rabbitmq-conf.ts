@@ -32,7 +32,7 @@ export class ConfigFileError extends Error {
     readonly reason: string,
     readonly file?: string,
   ) {
-    super(`${file ?? 'rabbitmq.conf'}, line ${line}: ${reason}`);
+    super(line > 0 ? `${file ?? 'rabbitmq.conf'}, line ${line}: ${reason}` : `${file ?? 'rabbitmq.conf'}: ${reason}`);
   }
 }
 

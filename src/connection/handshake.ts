@@ -90,7 +90,8 @@ export class Handshake {
     const c = this.broker.config;
     negotiate('frame_max', FRAME_MIN_SIZE, c.frameMax, m.frameMax);
     negotiate('channel_max', 1, c.channelMax, m.channelMax);
-    return { frameMax: m.frameMax, channelMax: m.channelMax, heartbeat: m.heartbeat };
+    // channel_max 0 is "no limit": the channel number's own range (a server offering 0 accepts it).
+    return { frameMax: m.frameMax, channelMax: m.channelMax === 0 ? 65535 : m.channelMax, heartbeat: m.heartbeat };
   }
 
   /**
