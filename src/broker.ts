@@ -13,12 +13,15 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { AccessDatabase } from './access/access-database.js';
+import { AccessDatabase, AccessDatabaseError } from './access/access-database.js';
 import { closedBecause, type ConnectionCounts } from './access/permissions.js';
 import { recordAccessChanges, restoreAccess } from './broker/access-records.js';
+import { definitionsModel } from './broker/definitions-export.js';
 import { LoadDefinitionsError, importDefinitions, type ImportResult } from './broker/definitions-import.js';
-import { DefinitionsError } from './definitions/definitions.js';
-import type { JsonValue } from './definitions/json.js';
+import { policySet, restorePolicies, storedPolicy, validPolicy } from './broker/policies.js';
+import { DefinitionsError, exportDefinitionsText } from './definitions/definitions.js';
+import { parseJson, writeJson, type JsonValue } from './definitions/json.js';
+import type { Policy, PolicyKind, PolicyProperties } from './policy/policy.js';
 import type { BrokerConfig } from './config.js';
 import type { BrokerContext } from './connection/broker-context.js';
 import type { PeerInfo } from './connection/broker-context.js';
@@ -49,6 +52,8 @@ export class Broker implements BrokerContext {
   /** Users, vhosts, permissions: change them here, the broker follows (and persists them). */
   readonly access: AccessDatabase;
   readonly vhosts = new Map<string, VHost>();
+  /** Global runtime parameters (cluster_name, ...) from definitions imports: kept and exported, not used. */
+  readonly globalParameters = new Map<string, JsonValue>();
   readonly connections = new Set<Connection>();
   private properties: FieldTable | undefined;
   readonly persistence: Persistence;
@@ -88,6 +93,10 @@ export class Broker implements BrokerContext {
     const recovered = this.persistence instanceof DiskPersistence ? this.persistence.recovered : undefined;
     if (recovered !== undefined) restoreAccess(this.access, recovered, log);
     for (const v of this.access.listVhosts()) this.addVhostObject(v.name);
+    if (recovered !== undefined) {
+      restorePolicies(recovered.policies.values(), this.vhosts, log);
+      for (const [name, value] of recovered.globalParameters) this.globalParameters.set(name, parseJson(value));
+    }
     this.access.listen(recordAccessChanges(this.persistence));
     this.access.listen({
       vhostPut: (v, created) => {
@@ -143,6 +152,54 @@ export class Broker implements BrokerContext {
       this.persistence.accessChanged({ t: 'access-initialised' });
     }
     return result;
+  }
+
+  /**
+   * rabbitmqctl set_policy (kind 'policy') or set_operator_policy ('operator_policy'): validated with
+   * RabbitMQ's texts (PolicyValidationError), then put in place of any of that name, durably.
+   */
+  setPolicy(vhost: string, name: string, props: PolicyProperties, kind: PolicyKind = 'policy'): Policy {
+    const v = this.vhostOrThrow(vhost);
+    const policy = validPolicy(kind, vhost, name, props);
+    this.putPolicy(v, kind, policy);
+    return policy;
+  }
+
+  /** clear_policy / clear_operator_policy; false when there was none of that name. */
+  clearPolicy(vhost: string, name: string, kind: PolicyKind = 'policy'): boolean {
+    const v = this.vhostOrThrow(vhost);
+    if (!policySet(v, kind).delete(name)) return false;
+    this.persistence.accessChanged({ t: 'policy-cleared', kind, vhost, name });
+    return true;
+  }
+
+  /** Puts an already validated policy in place and records it. */
+  putPolicy(v: VHost, kind: PolicyKind, policy: Policy): void {
+    policySet(v, kind).put(policy);
+    this.persistence.accessChanged({ t: 'policy', def: storedPolicy(kind, policy) });
+  }
+
+  /** A global parameter from a definitions import (kept and exported again). */
+  setGlobalParameter(name: string, value: JsonValue): void {
+    this.globalParameters.set(name, value);
+    this.persistence.accessChanged({ t: 'global-parameter', name, value: writeJson(value) });
+  }
+
+  /**
+   * The broker's definitions as RabbitMQ's JSON (rabbitmqctl export_definitions): users with their
+   * hashes, vhosts, permissions, topic permissions, policies, operator policies, vhost limits, global
+   * parameters, queues (not exclusive ones), exchanges and bindings. With `vhost`, that vhost's
+   * entities and policies only (as the management API's per-vhost export).
+   */
+  exportDefinitions(vhost?: string): string {
+    if (vhost !== undefined) this.vhostOrThrow(vhost);
+    return exportDefinitionsText(definitionsModel(this, vhost));
+  }
+
+  private vhostOrThrow(name: string): VHost {
+    const v = this.vhosts.get(name);
+    if (v === undefined) throw new AccessDatabaseError('no_such_vhost', `vhost '${name}' does not exist`);
+    return v;
   }
 
   /**

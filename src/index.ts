@@ -3,6 +3,7 @@ export { startBroker, ListenError, type RunningBroker, type StartOptions } from 
 export { DataDirError } from './store/data-dir.js';
 export { LoadDefinitionsError, type ImportResult } from './broker/definitions-import.js';
 export { DefinitionsError, type DefinitionsIssue } from './definitions/definitions.js';
+export { PolicyValidationError } from './broker/policies.js';
 export { ConfigFileError } from './config-file/rabbitmq-conf.js';
 export { readConfigFile, type ConfigFileSettings } from './config-file/broker-settings.js';
 export { Broker } from './broker.js';

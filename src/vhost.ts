@@ -25,6 +25,7 @@ import { HeadersExchange } from './exchange/headers.js';
 import { RouteCollector, Router } from './exchange/router.js';
 import { TopicExchange } from './exchange/topic.js';
 import type { Message } from './message/message.js';
+import { PolicySet } from './policy/policy.js';
 import { deadLetterMessage, isDeadLetterCycle, type DeathReason } from './queue/dead-letter.js';
 import { FIELD_TYPE_NAMES, type FieldTable, type FieldValue } from './protocol/field-table.js';
 import type { PacedPublisher } from './publisher-throttle.js';
@@ -105,6 +106,9 @@ export interface PublishTracker {
 
 export class VHost {
   readonly queues = new Map<string, Queue>();
+  /** The vhost's policies and operator policies (rabbit_policy), set through the broker. */
+  readonly policies = new PolicySet();
+  readonly operatorPolicies = new PolicySet();
   readonly replies: DirectReplies;
   readonly exchanges = new Map<string, Exchange>();
   private readonly defaultExchange: DefaultExchange;

@@ -7,8 +7,9 @@
  * anything is applied, the declarations are also checked the way a declare would refuse them (an
  * alternate-exchange that is not a string, a delayed exchange without a valid x-delayed-type, a
  * dead-letter exchange that is not a string, binding arguments the source's type refuses), so that
- * applying cannot fail half way. Then, in RabbitMQ's order: users, vhosts, limits, permissions,
- * topic permissions, exchanges, queues, bindings.
+ * applying cannot fail half way. Then, in RabbitMQ's order (rabbit_definitions:apply_defs/3): users,
+ * vhosts, limits, permissions, topic permissions, exchanges, global parameters, policies, operator
+ * policies, queues, bindings.
  */
 import type { Logger } from 'pino';
 import type { AccessDatabase } from '../access/access-database.js';
@@ -16,6 +17,7 @@ import { applyAccessPlan } from '../definitions/access-definitions.js';
 import { DefinitionsError, planImport, type DefinitionsIssue, type ExistingState, type ImportPlan } from '../definitions/definitions.js';
 import type { JsonValue } from '../definitions/json.js';
 import { AmqpError } from '../errors.js';
+import type { Policy, PolicyKind } from '../policy/policy.js';
 import type { FieldTable } from '../protocol/field-table.js';
 import { VHost } from '../vhost.js';
 
@@ -23,6 +25,8 @@ export interface ImportTarget {
   readonly access: AccessDatabase;
   readonly vhosts: ReadonlyMap<string, VHost>;
   readonly log: Logger;
+  putPolicy(v: VHost, kind: PolicyKind, policy: Policy): void;
+  setGlobalParameter(name: string, value: JsonValue): void;
 }
 
 export interface ImportResult {
@@ -104,24 +108,30 @@ function checkDeclarations(t: ImportTarget, plan: ImportPlan): DefinitionsIssue[
 export function importDefinitions(t: ImportTarget, input: string | JsonValue): ImportResult {
   const plan = planImport(input, existingState(t));
   const issues = checkDeclarations(t, plan);
-  if (plan.policies.length > 0 || plan.operatorPolicies.length > 0) {
-    issues.push({ path: 'policies', message: 'policies and operator policies are not supported by this Warren' });
-  }
   if (issues.length > 0) throw new DefinitionsError(issues);
   applyAccessPlan(t.access, plan);
   for (const x of plan.exchanges) {
     t.vhosts.get(x.vhost)!.declareExchange({ name: x.name, type: x.type, passive: false, durable: x.durable, autoDelete: x.autoDelete, internal: x.internal, arguments: x.arguments });
   }
+  for (const g of plan.globalParameters) t.setGlobalParameter(g.name, g.value);
+  for (const p of plan.policies) t.putPolicy(t.vhosts.get(p.vhost)!, 'policy', p);
+  for (const p of plan.operatorPolicies) t.putPolicy(t.vhosts.get(p.vhost)!, 'operator_policy', p);
   for (const q of plan.queues) {
     t.vhosts.get(q.vhost)!.declareQueue({ name: q.name, passive: false, durable: q.durable, exclusive: false, autoDelete: q.autoDelete, arguments: q.arguments, connectionId: 0 });
   }
   for (const b of plan.bindings) t.vhosts.get(b.vhost)!.importBinding(b.source, b.destinationType, b.destination, b.routingKey, b.arguments);
   for (const s of plan.skipped) t.log.info({ path: s.path }, `definitions: ${s.message}`);
-  if (plan.globalParameters.length > 0) {
-    t.log.info({ names: plan.globalParameters.map((g) => g.name) }, 'definitions: global parameters are not used by Warren; not kept');
-  }
   t.log.info(
-    { users: plan.users.length, vhosts: plan.vhosts.length, permissions: plan.permissions.length, exchanges: plan.exchanges.length, queues: plan.queues.length, bindings: plan.bindings.length, skipped: plan.skipped.length },
+    {
+      users: plan.users.length,
+      vhosts: plan.vhosts.length,
+      permissions: plan.permissions.length,
+      policies: plan.policies.length + plan.operatorPolicies.length,
+      exchanges: plan.exchanges.length,
+      queues: plan.queues.length,
+      bindings: plan.bindings.length,
+      skipped: plan.skipped.length,
+    },
     'definitions imported',
   );
   return { rabbitVersion: plan.rabbitVersion, skipped: plan.skipped };

@@ -112,6 +112,8 @@ export type AccessChange =
   | { t: 'topic-permission-cleared'; user: string; vhost: string; exchange?: string }
   | { t: 'policy'; def: StoredPolicy }
   | { t: 'policy-cleared'; kind: 'policy' | 'operator_policy'; vhost: string; name: string }
+  /** A global parameter (from a definitions import); the value as definitions-file JSON text. */
+  | { t: 'global-parameter'; name: string; value: string }
   /** The default user, vhost and permissions exist (written once, after them, on a first start). */
   | { t: 'access-initialised' };
 
@@ -134,6 +136,8 @@ export class Definitions {
   readonly permissions = new Map<string, StoredPermission>();
   readonly topicPermissions = new Map<string, StoredTopicPermission>();
   readonly policies = new Map<string, StoredPolicy>();
+  /** name -> value (JSON text) */
+  readonly globalParameters = new Map<string, string>();
   /** The log says the defaults were created: the access records are the whole truth. */
   accessInitialised = false;
 
@@ -177,6 +181,9 @@ export class Definitions {
         break;
       case 'policy-cleared':
         this.policies.delete(key(c.kind, c.vhost, c.name));
+        break;
+      case 'global-parameter':
+        this.globalParameters.set(c.name, c.value);
         break;
       case 'access-initialised':
         this.accessInitialised = true;
@@ -253,6 +260,7 @@ export class DefinitionsLog {
     for (const def of state.permissions.values()) write({ t: 'permission', def });
     for (const def of state.topicPermissions.values()) write({ t: 'topic-permission', def });
     for (const def of state.policies.values()) write({ t: 'policy', def });
+    for (const [name, value] of state.globalParameters) write({ t: 'global-parameter', name, value });
     if (state.accessInitialised) write({ t: 'access-initialised' });
     for (const def of state.exchanges.values()) write({ t: 'exchange', def });
     for (const def of state.queues.values()) write({ t: 'queue', def });
