@@ -162,6 +162,7 @@ export class Broker implements BrokerContext {
     const v = this.vhostOrThrow(vhost);
     const policy = validPolicy(kind, vhost, name, props);
     this.putPolicy(v, kind, policy);
+    v.policiesChanged();
     return policy;
   }
 
@@ -170,10 +171,11 @@ export class Broker implements BrokerContext {
     const v = this.vhostOrThrow(vhost);
     if (!policySet(v, kind).delete(name)) return false;
     this.persistence.accessChanged({ t: 'policy-cleared', kind, vhost, name });
+    v.policiesChanged();
     return true;
   }
 
-  /** Puts an already validated policy in place and records it. */
+  /** Puts an already validated policy in place and records it (the caller tells the vhost, once for many). */
   putPolicy(v: VHost, kind: PolicyKind, policy: Policy): void {
     policySet(v, kind).put(policy);
     this.persistence.accessChanged({ t: 'policy', def: storedPolicy(kind, policy) });
@@ -232,7 +234,9 @@ export class Broker implements BrokerContext {
   }
 
   private addVhostObject(name: string): void {
-    this.vhosts.set(name, new VHost(name, this.log.child({ vhost: name }), this.persistence, this.vhostSettings));
+    const v = new VHost(name, this.log.child({ vhost: name }), this.persistence, this.vhostSettings);
+    v.defaultQueueType = this.access.vhost(name)?.defaultQueueType;
+    this.vhosts.set(name, v);
   }
 
   /** rabbit_vhost:delete/2: its connections are closed, then everything in it goes (durably). */

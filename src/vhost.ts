@@ -25,7 +25,13 @@ import { HeadersExchange } from './exchange/headers.js';
 import { RouteCollector, Router } from './exchange/router.js';
 import { TopicExchange } from './exchange/topic.js';
 import type { Message } from './message/message.js';
-import { PolicySet } from './policy/policy.js';
+import {
+  PolicySet,
+  effectiveExchangeSettings,
+  effectiveQueueSettings,
+  type EffectiveExchangeSettings,
+  type EffectiveQueueSettings,
+} from './policy/policy.js';
 import { deadLetterMessage, isDeadLetterCycle, type DeathReason } from './queue/dead-letter.js';
 import { FIELD_TYPE_NAMES, type FieldTable, type FieldValue } from './protocol/field-table.js';
 import type { PacedPublisher } from './publisher-throttle.js';
@@ -35,6 +41,7 @@ import {
   assertFieldEquivalence,
   checkDeclareArguments,
   queueTypeOf,
+  type QueueType,
 } from './queue/arguments.js';
 import { Queue, type QueueOptions } from './queue/queue.js';
 import type { MessageTarget } from './queue/target.js';
@@ -109,6 +116,8 @@ export class VHost {
   /** The vhost's policies and operator policies (rabbit_policy), set through the broker. */
   readonly policies = new PolicySet();
   readonly operatorPolicies = new PolicySet();
+  /** The vhost's metadata default_queue_type: durable queues declared without x-queue-type get it. */
+  defaultQueueType: QueueType | undefined;
   readonly replies: DirectReplies;
   readonly exchanges = new Map<string, Exchange>();
   private readonly defaultExchange: DefaultExchange;
@@ -376,9 +385,10 @@ export class VHost {
       return q;
     }
     const durable = req.durable && !req.exclusive;
+    const args = this.augmentDeclareArguments(req);
     let name = requested;
     if (name === '') {
-      const type = queueTypeOf(req.arguments);
+      const type = queueTypeOf(args);
       if (type !== 'classic' && QUEUE_TYPE_ARGUMENTS[type] !== undefined) {
         throw preconditionFailed(`Cannot declare a server-named queue for type rabbit_${type}_queue`);
       }
@@ -394,16 +404,16 @@ export class VHost {
       assertFieldEquivalence('queue', name, this.name, 'durable', existing.options.durable, durable);
       assertFieldEquivalence('queue', name, this.name, 'auto_delete', existing.options.autoDelete, req.autoDelete);
       const type = queueTypeOf(existing.options.arguments);
-      assertArgsEquivalence('queue', name, this.name, existing.options.arguments, req.arguments, QUEUE_TYPE_ARGUMENTS[type] ?? []);
+      assertArgsEquivalence('queue', name, this.name, existing.options.arguments, args, QUEUE_TYPE_ARGUMENTS[type] ?? []);
       existing.touch();
       return existing;
     }
-    this.checkNewQueue(name, durable, req.exclusive, req.autoDelete, req.arguments);
+    this.checkNewQueue(name, durable, req.exclusive, req.autoDelete, args);
     const options: QueueOptions = {
       durable,
       exclusive: req.exclusive,
       autoDelete: req.autoDelete,
-      arguments: req.arguments,
+      arguments: args,
       owner,
     };
     const q = this.createQueue(name, options, undefined);
@@ -411,6 +421,17 @@ export class VHost {
     this.persistence.queueDeclared(q);
     this.log.debug({ queue: name }, 'queue declared');
     return q;
+  }
+
+  /**
+   * rabbit_amqqueue:augment_declare_args/5: a durable, non-exclusive, non-auto-delete queue declared
+   * without x-queue-type in a vhost with a default queue type gets that type (recorded on RabbitMQ
+   * 3.10.8: the server-named check and the argument checks then see it).
+   */
+  private augmentDeclareArguments(req: DeclareQueueRequest): FieldTable {
+    const t = this.defaultQueueType;
+    if (t === undefined || req.arguments.has('x-queue-type') || !req.durable || req.exclusive || req.autoDelete) return req.arguments;
+    return new Map([...req.arguments, ['x-queue-type', { type: 'S', value: t }]]);
   }
 
   /**
@@ -441,7 +462,39 @@ export class VHost {
     q.log = this.log;
     q.store = this.persistence.queueStore(q, storeId);
     this.queues.set(name, q);
+    this.applyQueuePolicies(q);
     return q;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Policies
+
+  /** The effective settings of a queue: x-arguments, policy and operator policy combined (rabbit_policy). */
+  queueSettings(q: Queue): EffectiveQueueSettings {
+    const subject = { kind: 'queue' as const, name: q.name, type: q.type };
+    return effectiveQueueSettings({ type: q.type, arguments: q.options.arguments }, this.policies.match(subject), this.operatorPolicies.match(subject));
+  }
+
+  exchangeSettings(x: Exchange): EffectiveExchangeSettings {
+    const subject = { kind: 'exchange' as const, name: x.name };
+    return effectiveExchangeSettings(x.options, this.policies.match(subject), this.operatorPolicies.match(subject));
+  }
+
+  private applyQueuePolicies(q: Queue): void {
+    q.applySettings(this.queueSettings(q));
+  }
+
+  private applyExchangePolicies(x: Exchange): void {
+    x.alternateExchange = this.exchangeSettings(x).alternateExchange;
+  }
+
+  /**
+   * A policy or operator policy was set or cleared: every queue and exchange takes its settings
+   * again (rabbit_policy:update_policies/1 calls each one's policy_changed), at once.
+   */
+  policiesChanged(): void {
+    for (const q of [...this.queues.values()]) if (!q.deleted) this.applyQueuePolicies(q);
+    for (const x of this.exchanges.values()) if (x !== this.defaultExchange) this.applyExchangePolicies(x);
   }
 
   /** The queue, or 404 as RabbitMQ answers for a missing one; exclusive queues of others give 405. */
@@ -569,6 +622,12 @@ export class VHost {
 
   /** Builds an exchange of a known type; a delayed exchange gets its holding area and store. */
   private createExchange(type: ExchangeType | typeof DELAYED_EXCHANGE_TYPE, name: string, options: ExchangeOptions): Exchange {
+    const x = this.newExchange(type, name, options);
+    this.applyExchangePolicies(x);
+    return x;
+  }
+
+  private newExchange(type: ExchangeType | typeof DELAYED_EXCHANGE_TYPE, name: string, options: ExchangeOptions): Exchange {
     if (type !== DELAYED_EXCHANGE_TYPE) return createExchange(type, name, this.name, options);
     const inner = stringArg(options.arguments.get('x-delayed-type'));
     const x = new DelayedExchange(name, this.name, options, createExchange(inner !== undefined && isExchangeType(inner) ? inner : 'direct', name, this.name, options));

@@ -116,6 +116,8 @@ export function importDefinitions(t: ImportTarget, input: string | JsonValue): I
   for (const g of plan.globalParameters) t.setGlobalParameter(g.name, g.value);
   for (const p of plan.policies) t.putPolicy(t.vhosts.get(p.vhost)!, 'policy', p);
   for (const p of plan.operatorPolicies) t.putPolicy(t.vhosts.get(p.vhost)!, 'operator_policy', p);
+  // The queues and exchanges there take the new policies once (those declared below at declaration).
+  for (const name of new Set([...plan.policies, ...plan.operatorPolicies].map((p) => p.vhost))) t.vhosts.get(name)!.policiesChanged();
   for (const q of plan.queues) {
     t.vhosts.get(q.vhost)!.declareQueue({ name: q.name, passive: false, durable: q.durable, exclusive: false, autoDelete: q.autoDelete, arguments: q.arguments, connectionId: 0 });
   }

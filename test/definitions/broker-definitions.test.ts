@@ -188,4 +188,17 @@ describe('policies and global parameters are durable', () => {
     expect(v.operatorPolicies.list().map((p) => p.name)).toEqual(['op']);
     expect(again.broker.globalParameters.get('cluster_tags')).toEqual([['region', 'eu-west']]);
   });
+
+  it('a recovered queue takes its policy again: the limit holds after a restart', async () => {
+    const dir = tempDir();
+    const b = await brokers.start(dir);
+    const ch = await brokers.channel(b);
+    await ch.assertQueue('k-limited', { durable: true });
+    b.broker.setPolicy('/', 'keep', { pattern: '^k-', definition: { 'max-length': 2 }, 'apply-to': 'queues' });
+    await b.close();
+    const again = await brokers.start(dir);
+    const ch2 = await brokers.channel(again);
+    for (let i = 0; i < 5; i++) ch2.sendToQueue('k-limited', Buffer.from(String(i)), { persistent: true });
+    expect((await ch2.checkQueue('k-limited')).messageCount).toBe(2);
+  });
 });

@@ -23,6 +23,12 @@ const REFERENCE_CTL = process.env.WARREN_TEST_REFERENCE_CTL;
 /** `it` for tests that make users and vhosts: they run on the reference only when rabbitmqctl is given. */
 export const accessTest = (REFERENCE_URL === undefined || REFERENCE_CTL !== undefined ? it : it.skip) as typeof it;
 
+interface PolicyOptions {
+  priority?: number;
+  applyTo?: 'queues' | 'exchanges' | 'all';
+  operator?: boolean;
+}
+
 export interface AccessSetup {
   addVhost(name: string): void;
   deleteVhost(name: string): void;
@@ -32,6 +38,11 @@ export interface AccessSetup {
   setPermissions(user: string, vhost: string, configure: string, write: string, read: string): void;
   clearPermissions(user: string, vhost: string): void;
   setTopicPermissions(user: string, vhost: string, exchange: string, write: string, read: string): void;
+  /** rabbitmqctl set_policy (or set_operator_policy with `operator`). */
+  setPolicy(vhost: string, name: string, pattern: string, definition: Record<string, unknown>, options?: PolicyOptions): void;
+  clearPolicy(vhost: string, name: string, operator?: boolean): void;
+  /** add_vhost --default-queue-type */
+  addVhostWithDefaultQueueType(name: string, type: 'classic' | 'quorum'): void;
   /** amqp URL of the broker for this user and vhost. */
   url(user: string, password: string, vhost: string): string;
 }
@@ -72,6 +83,13 @@ export function accessSetup(fx: BrokerFixture): AccessSetup {
       setPermissions: (user, vhost, c, w, r) => ctl('set_permissions', '-p', vhost, user, c, w, r),
       clearPermissions: (user, vhost) => ctl('clear_permissions', '-p', vhost, user),
       setTopicPermissions: (user, vhost, x, w, r) => ctl('set_topic_permissions', '-p', vhost, user, x, w, r),
+      setPolicy: (vhost, name, pattern, definition, o = {}) =>
+        ctl(o.operator ? 'set_operator_policy' : 'set_policy', '-p', vhost, '--priority', String(o.priority ?? 0), '--apply-to', o.applyTo ?? 'all', name, pattern, JSON.stringify(definition)),
+      clearPolicy: (vhost, name, operator = false) => ctl(operator ? 'clear_operator_policy' : 'clear_policy', '-p', vhost, name),
+      addVhostWithDefaultQueueType: (name, type) => {
+        quietly('delete_vhost', name);
+        ctl('add_vhost', name, '--default-queue-type', type);
+      },
       url,
     };
   }
@@ -85,6 +103,10 @@ export function accessSetup(fx: BrokerFixture): AccessSetup {
     setPermissions: (user, vhost, c, w, r) => db().setPermissions(user, vhost, c, w, r),
     clearPermissions: (user, vhost) => db().clearPermissions(user, vhost),
     setTopicPermissions: (user, vhost, x, w, r) => db().setTopicPermissions(user, vhost, x, w, r),
+    setPolicy: (vhost, name, pattern, definition, o = {}) =>
+      void fx.broker.broker.setPolicy(vhost, name, { pattern, definition: definition as never, priority: o.priority ?? 0, 'apply-to': o.applyTo ?? 'all' }, o.operator ? 'operator_policy' : 'policy'),
+    clearPolicy: (vhost, name, operator = false) => void fx.broker.broker.clearPolicy(vhost, name, operator ? 'operator_policy' : 'policy'),
+    addVhostWithDefaultQueueType: (name, type) => void db().addVhost({ name, defaultQueueType: type }),
     url,
   };
 }
