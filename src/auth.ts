@@ -12,6 +12,8 @@ import { erlangBinary } from './wire/frame-parser.js';
 
 type SaslResult =
   | { kind: 'credentials'; username: string; password: Buffer }
+  /** EXTERNAL: the login is the name in the client's (verified) TLS certificate. */
+  | { kind: 'certificate' }
   /** The response could not be parsed: RabbitMQ answers 502 SYNTAX_ERROR with this explanation. */
   | { kind: 'protocol-error'; explanation: string };
 
@@ -67,13 +69,42 @@ const amqplain: SaslMechanism = {
   },
 };
 
-export const SASL_MECHANISMS: ReadonlyMap<string, SaslMechanism> = new Map([
+/**
+ * EXTERNAL (rabbitmq_auth_mechanism_ssl): the response is ignored, the user is the one the client's
+ * TLS certificate names. Offered only on a TLS connection whose client presented a verified
+ * certificate.
+ */
+const external: SaslMechanism = {
+  name: 'EXTERNAL',
+  handleResponse: () => ({ kind: 'certificate' }),
+};
+
+/** Every mechanism Warren has, in the order connection.start lists them. */
+const SASL_MECHANISMS: ReadonlyMap<string, SaslMechanism> = new Map([
   [amqplain.name, amqplain],
+  [external.name, external],
   [plain.name, plain],
 ]);
 
-/** The mechanisms field of connection.start, in RabbitMQ's order. */
-export const SASL_MECHANISM_LIST = [...SASL_MECHANISMS.keys()].join(' ');
+/** RabbitMQ's default auth_mechanisms: EXTERNAL has to be configured (and the connection TLS with a client certificate). */
+export const DEFAULT_AUTH_MECHANISMS: readonly string[] = ['PLAIN', 'AMQPLAIN'];
+
+/**
+ * The mechanisms a connection is offered (rabbit_reader:auth_mechanisms/1): those configured, that
+ * Warren has and that suit the connection, in Warren's order.
+ */
+export function offeredMechanisms(configured: readonly string[], hasPeerCertificate: boolean): SaslMechanism[] {
+  return [...SASL_MECHANISMS.values()].filter((m) => configured.includes(m.name) && (m !== external || hasPeerCertificate));
+}
+
+/**
+ * The mechanism a client chose: unknown to Warren, or known but not offered here, are the two
+ * command_invalid texts of rabbit_reader:auth_mechanism_to_module/2.
+ */
+export function chosenMechanism(name: string, offered: readonly SaslMechanism[]): SaslMechanism | { readonly error: string } {
+  if (!SASL_MECHANISMS.has(name)) return { error: `unknown authentication mechanism '${name}'` };
+  return offered.find((m) => m.name === name) ?? { error: `invalid authentication mechanism '${name}'` };
+}
 
 /** Whether a socket's local address is a loopback interface (RabbitMQ checks the local end). */
 export function isLoopbackAddress(address: string | undefined): boolean {

@@ -10,6 +10,7 @@ import { ConfigError, DEFAULTS, parseArgs, usage, type CliOptions } from './conf
 import { readConfigFile, type ConfigFileSettings } from './config-file/broker-settings.js';
 import { ConfigFileError } from './config-file/rabbitmq-conf.js';
 import { LoadDefinitionsError } from './broker/definitions-import.js';
+import { TlsSetupError } from './tls.js';
 import { createLogger, defaultLogFormat, flushLog } from './log.js';
 import { ListenError, startBroker, type RunningBroker } from './server.js';
 import { startIdleGc } from './util/idle-gc.js';
@@ -81,7 +82,19 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     await flushLog(log);
     fail(1, message);
   }
-  log.info({ url: running.url, dataDir: config.dataDir, durability: config.durability, pid: process.pid }, 'Warren is ready');
+  log.info({ url: running.url, ...(running.tlsUrl !== undefined ? { tlsUrl: running.tlsUrl } : {}), dataDir: config.dataDir, durability: config.durability, pid: process.pid }, 'Warren is ready');
+  // With TLS, SIGHUP reads the certificate, key and CA files again (a renewed certificate, without
+  // a restart). Without TLS it keeps its default meaning.
+  const broker = running;
+  if (broker.tlsUrl !== undefined) {
+    process.on('SIGHUP', () => {
+      try {
+        broker.reloadTls();
+      } catch (e) {
+        log.error({ err: (e as Error).message }, 'TLS certificates not reloaded; the old ones stay in use');
+      }
+    });
+  }
   startIdleGc({ onCollect: (bytes) => log.debug({ bufferBytes: bytes }, 'idle: collected garbage to release buffer memory') });
   if (stopSignal !== undefined) shutDown(running, stopSignal);
 }
@@ -89,6 +102,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
 /** The one line for a start that failed on something the user can change, or undefined (a bug: the stack is worth seeing). */
 function startFailure(e: unknown): string | undefined {
   if (e instanceof DataDirError) return `${e.message}; to use another directory: --data-dir (-d) or WARREN_DATA_DIR`;
+  if (e instanceof TlsSetupError) return e.message;
   if (e instanceof LoadDefinitionsError) return `${e.message}; the file is given by --load-definitions, WARREN_LOAD_DEFINITIONS or load_definitions in rabbitmq.conf`;
   if (e instanceof ListenError) {
     const change = e.code === 'EADDRNOTAVAIL' ? 'another address: --host or WARREN_HOST' : 'another port: --port (-p) or WARREN_PORT';

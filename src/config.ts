@@ -3,6 +3,7 @@
  * environment set them.
  */
 import { parseArgs as parseNodeArgs, type ParseArgsConfig } from 'node:util';
+import { DEFAULT_AUTH_MECHANISMS } from './auth.js';
 import {
   DEFAULT_DISK_FREE_LIMIT,
   DEFAULT_MEMORY_WATERMARK,
@@ -54,6 +55,22 @@ export interface BrokerConfig {
    * start, before clients are accepted. With it, a first start creates no default user and vhost.
    */
   loadDefinitions: string | undefined;
+  /** RabbitMQ's auth_mechanisms: the SASL mechanisms offered (EXTERNAL only on TLS with a client certificate). */
+  authMechanisms: readonly string[];
+  /** listeners.ssl.default: the AMQPS port (0 picks a free one); undefined: no TLS listener. */
+  tlsPort: number | undefined;
+  /** ssl_options.certfile, keyfile, cacertfile: PEM files. */
+  tlsCertFile: string | undefined;
+  tlsKeyFile: string | undefined;
+  tlsCaFile: string | undefined;
+  /** ssl_options.verify = verify_peer: ask for a client certificate and refuse one the CA did not sign. */
+  tlsVerifyPeer: boolean;
+  /** ssl_options.fail_if_no_peer_cert: with verify_peer, refuse a client without a certificate. */
+  tlsFailIfNoPeerCert: boolean;
+  /** rabbitmq_auth_mechanism_ssl's ssl_cert_login_from: which name of the certificate EXTERNAL logs in as. */
+  sslCertLoginFrom: 'distinguished_name' | 'common_name';
+  /** Whether to listen for plain AMQP at all (`listeners.tcp = none` turns it off, for TLS only). */
+  tcpListener: boolean;
   /**
    * Quorum queues without x-delivery-limit get RabbitMQ 4's default limit of 20 deliveries
    * (RabbitMQ 3.x: unlimited, the default here).
@@ -96,6 +113,15 @@ export const DEFAULTS: BrokerConfig = {
   defaultPermissions: ['.*', '.*', '.*'],
   loopbackUsers: ['guest'],
   loadDefinitions: undefined,
+  authMechanisms: DEFAULT_AUTH_MECHANISMS,
+  tlsPort: undefined,
+  tlsCertFile: undefined,
+  tlsKeyFile: undefined,
+  tlsCaFile: undefined,
+  tlsVerifyPeer: false,
+  tlsFailIfNoPeerCert: false,
+  sslCertLoginFrom: 'distinguished_name',
+  tcpListener: true,
   quorumDeliveryLimitDefault: false,
   consumerTimeoutMs: 0,
   vmMemoryHighWatermark: DEFAULT_MEMORY_WATERMARK,
@@ -149,6 +175,12 @@ const oneOf = <T extends string>(name: string, values: readonly T[]) => (v: stri
   if (!values.includes(v as T)) throw new ConfigError(`${name} must be one of ${values.join(', ')}, got '${v}'`);
   return v as T;
 };
+const mechanisms = (v: string) => {
+  const names = v.split(',').map((m) => m.trim().toUpperCase()).filter((m) => m !== '');
+  const unknown = names.filter((m) => !['PLAIN', 'AMQPLAIN', 'EXTERNAL'].includes(m));
+  if (names.length === 0 || unknown.length > 0) throw new ConfigError(`auth-mechanisms must list PLAIN, AMQPLAIN or EXTERNAL, got '${v}'`);
+  return names;
+};
 /** loopback_users as a list: comma-separated names, or `none`. */
 const userList = (v: string) => (v === 'none' ? [] : v.split(',').map((u) => u.trim()).filter((u) => u !== ''));
 const watermark = (v: string) => {
@@ -184,6 +216,14 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'defaultPass', flag: '--default-pass', arg: 'password', env: 'RABBITMQ_DEFAULT_PASS', parse: String, help: "that user's password (default guest)" },
   { key: 'defaultVhost', flag: '--default-vhost', arg: 'name', env: 'RABBITMQ_DEFAULT_VHOST', parse: String, help: 'the vhost a first start creates (default /)' },
   { key: 'loopbackUsers', flag: '--loopback-users', arg: 'users', env: 'WARREN_LOOPBACK_USERS', parse: userList, help: 'users who may connect only through loopback, comma-separated, or none (default guest)' },
+  { key: 'authMechanisms', flag: '--auth-mechanisms', arg: 'names', env: 'WARREN_AUTH_MECHANISMS', parse: mechanisms, help: 'SASL mechanisms to offer, comma-separated, of PLAIN, AMQPLAIN, EXTERNAL (default PLAIN,AMQPLAIN)' },
+  { key: 'tlsPort', flag: '--tls-port', arg: 'port', env: 'WARREN_TLS_PORT', parse: int('tls-port', 0, 65535), help: 'also listen for AMQP over TLS (amqps) on this port; needs --tls-cert and --tls-key' },
+  { key: 'tlsCertFile', flag: '--tls-cert', arg: 'file', env: 'WARREN_TLS_CERT', parse: String, help: "the server's certificate chain (PEM)" },
+  { key: 'tlsKeyFile', flag: '--tls-key', arg: 'file', env: 'WARREN_TLS_KEY', parse: String, help: "the server's private key (PEM)" },
+  { key: 'tlsCaFile', flag: '--tls-ca', arg: 'file', env: 'WARREN_TLS_CA', parse: String, help: 'CA certificates that sign client certificates (PEM)' },
+  { key: 'tlsVerifyPeer', flag: '--tls-verify-peer', arg: 'bool', env: 'WARREN_TLS_VERIFY_PEER', parse: bool('tls-verify-peer'), help: "true: ask for a client certificate and refuse one the CA did not sign (ssl_options.verify = verify_peer)" },
+  { key: 'tlsFailIfNoPeerCert', flag: '--tls-fail-if-no-peer-cert', arg: 'bool', env: 'WARREN_TLS_FAIL_IF_NO_PEER_CERT', parse: bool('tls-fail-if-no-peer-cert'), help: 'true: with --tls-verify-peer, refuse clients without a certificate' },
+  { key: 'sslCertLoginFrom', flag: '--ssl-cert-login-from', arg: 'name', env: 'WARREN_SSL_CERT_LOGIN_FROM', parse: oneOf('ssl-cert-login-from', ['distinguished_name', 'common_name'] as const), help: "EXTERNAL logs in as the certificate's distinguished_name (default) or common_name" },
 ];
 
 /** Flags that take no value and stop the parse: they print something and exit. */

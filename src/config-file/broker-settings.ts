@@ -42,15 +42,40 @@ export function brokerSettingsFromConf(conf: RabbitConf, file = 'rabbitmq.conf',
   const warnings: string[] = [];
   if (conf.tcpListeners !== undefined) {
     const [first, ...more] = conf.tcpListeners;
-    if (first === undefined) throw new ConfigFileError(0, 'listeners.tcp = none: Warren needs a TCP listener', file);
-    s.port = first.port;
-    if (first.host !== undefined) s.host = first.host;
-    if (more.length > 0) warnings.push(`listeners.tcp.${more.map((l) => l.name).join(', listeners.tcp.')}: Warren listens on one address; it uses listeners.tcp.${first.name}`);
+    if (first === undefined) {
+      if (conf.sslListeners === undefined || conf.sslListeners.length === 0) throw new ConfigFileError(0, 'listeners.tcp = none and no listeners.ssl: Warren would not listen at all', file);
+      s.tcpListener = false;
+    } else {
+      s.port = first.port;
+      if (first.host !== undefined) s.host = first.host;
+      if (more.length > 0) warnings.push(`listeners.tcp.${more.map((l) => l.name).join(', listeners.tcp.')}: Warren listens on one address; it uses listeners.tcp.${first.name}`);
+    }
   }
-  if (conf.sslListeners !== undefined || conf.sslOptions !== undefined) warnings.push('listeners.ssl and ssl_options: TLS is not supported yet; ignored');
+  if (conf.sslListeners !== undefined && conf.sslListeners.length > 0) {
+    const [first, ...more] = conf.sslListeners;
+    s.tlsPort = first!.port;
+    // One address for both listeners: a TLS listener on another address than the TCP one is not kept.
+    if (first!.host !== undefined && s.host === undefined) s.host = first!.host;
+    if (more.length > 0) warnings.push(`listeners.ssl.${more.map((l) => l.name).join(', listeners.ssl.')}: Warren listens on one TLS address; it uses listeners.ssl.${first!.name}`);
+    const o = conf.sslOptions ?? {};
+    if (o.certfile === undefined || o.keyfile === undefined) throw new ConfigFileError(0, 'listeners.ssl needs ssl_options.certfile and ssl_options.keyfile', file);
+  }
+  if (conf.sslOptions !== undefined) {
+    const o = conf.sslOptions;
+    if (o.certfile !== undefined) s.tlsCertFile = o.certfile;
+    if (o.keyfile !== undefined) s.tlsKeyFile = o.keyfile;
+    if (o.cacertfile !== undefined) s.tlsCaFile = o.cacertfile;
+    if (o.verify !== undefined) s.tlsVerifyPeer = o.verify === 'verify_peer';
+    if (o.failIfNoPeerCert !== undefined) s.tlsFailIfNoPeerCert = o.failIfNoPeerCert;
+  }
+  if (conf.sslCertLoginFrom !== undefined) s.sslCertLoginFrom = conf.sslCertLoginFrom;
   if (conf.mqttTcpListeners !== undefined) warnings.push('mqtt.listeners: Warren has no MQTT; ignored');
   if (conf.managementTcpPort !== undefined) warnings.push('management.tcp.port: Warren has no management plugin; ignored');
-  if (conf.authMechanisms !== undefined) warnings.push('auth_mechanisms: Warren offers PLAIN and AMQPLAIN; ignored');
+  if (conf.authMechanisms !== undefined) {
+    const known = conf.authMechanisms.filter((m) => ['PLAIN', 'AMQPLAIN', 'EXTERNAL'].includes(m));
+    if (known.length === 0) throw new ConfigFileError(0, `auth_mechanisms: none of ${conf.authMechanisms.join(', ')} is a mechanism Warren has (PLAIN, AMQPLAIN, EXTERNAL)`, file);
+    s.authMechanisms = known;
+  }
   if (conf.heartbeat !== undefined) s.heartbeat = conf.heartbeat;
   if (conf.frameMax !== undefined) {
     // RabbitMQ takes 0 (no limit) and values below the protocol's minimum, which no client can use.

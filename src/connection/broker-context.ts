@@ -30,4 +30,13 @@ export interface PeerInfo {
   remotePort?: number | undefined;
   localAddress?: string | undefined;
   localPort?: number | undefined;
+  /** A TLS connection whose client presented a certificate the listener verified: its names. */
+  certificate?: PeerCertificateNames | undefined;
+}
+
+export interface PeerCertificateNames {
+  /** The subject's CN. */
+  readonly commonName: string | undefined;
+  /** The subject as RabbitMQ writes it (rabbit_ssl: "CN=...,O=...,C=...", the last RDN first). */
+  readonly distinguishedName: string;
 }

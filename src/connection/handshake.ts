@@ -6,7 +6,7 @@
  */
 import type { AccessGrant, AuthenticatedUser } from '../access/access-database.js';
 import { checkVhostAccess } from '../access/permissions.js';
-import { SASL_MECHANISMS, SASL_MECHANISM_LIST, isLoopbackAddress } from '../auth.js';
+import { chosenMechanism, isLoopbackAddress, offeredMechanisms, type SaslMechanism } from '../auth.js';
 import { FRAME_MIN_SIZE } from '../config.js';
 import { commandInvalid, notAllowed, syntaxError } from '../errors.js';
 import type { FieldTable } from '../protocol/field-table.js';
@@ -37,12 +37,15 @@ export class Handshake {
   clientProperties: FieldTable = new Map();
   /** The SASL mechanism the client chose (for the log and the refusal text). */
   mechanism = '';
+  private readonly offered: readonly SaslMechanism[];
 
   constructor(
     private readonly out: Outbound,
     private readonly broker: BrokerContext,
     private readonly peer: PeerInfo,
-  ) {}
+  ) {
+    this.offered = offeredMechanisms(broker.config.authMechanisms, peer.certificate !== undefined);
+  }
 
   hasCapability(name: string): boolean {
     const v = this.capabilities.get(name);
@@ -55,7 +58,7 @@ export class Handshake {
       versionMajor: 0,
       versionMinor: 9,
       serverProperties: this.broker.serverProperties(),
-      mechanisms: Buffer.from(SASL_MECHANISM_LIST),
+      mechanisms: Buffer.from(this.offered.map((m) => m.name).join(' ')),
       locales: Buffer.from('en_US'),
     });
     this.out.frameDone();
@@ -66,14 +69,14 @@ export class Handshake {
     this.clientProperties = m.clientProperties;
     const caps = m.clientProperties.get('capabilities');
     this.capabilities = caps !== undefined && caps.type === 'F' ? caps.value : new Map();
-    const mechanism = SASL_MECHANISMS.get(m.mechanism);
-    if (mechanism === undefined) throw commandInvalid(`unknown authentication mechanism '${m.mechanism}'`);
+    const mechanism = chosenMechanism(m.mechanism, this.offered);
+    if ('error' in mechanism) throw commandInvalid(mechanism.error);
     this.mechanism = mechanism.name;
     const result = mechanism.handleResponse(m.response);
     if (result.kind === 'protocol-error') throw syntaxError(result.explanation);
     // rabbit_reader:auth_phase/2: the login (rabbit_access_control:check_user_login/2), then the
     // loopback restriction (check_user_loopback/2).
-    const login = this.broker.access.authenticate(result.username, result.password);
+    const login = result.kind === 'certificate' ? this.certificateLogin() : this.broker.access.authenticate(result.username, result.password);
     if (!login.ok) return { refused: login.reason };
     const user = login.user;
     if (this.broker.access.isLoopbackOnly(user.name) && !isLoopbackAddress(this.peer.localAddress)) {
@@ -83,6 +86,17 @@ export class Handshake {
     encodeConnectionTune(this.out, 0, { channelMax: c.channelMax, frameMax: c.frameMax, heartbeat: c.heartbeat });
     this.out.frameDone();
     return { user };
+  }
+
+  /**
+   * EXTERNAL: the user named by the certificate (ssl_cert_login_from: its distinguished name, as
+   * RabbitMQ by default, or its common name) must exist; it needs no password.
+   */
+  private certificateLogin() {
+    const names = this.peer.certificate!;
+    const name = this.broker.config.sslCertLoginFrom === 'common_name' ? names.commonName : names.distinguishedName;
+    if (name === undefined) return { ok: false as const, reason: 'the client certificate has no common name (ssl_cert_login_from = common_name)' };
+    return this.broker.access.authenticateExternal(name);
   }
 
   /** tune-ok: the client's values, refused outside the server's range (validate_negotiated_integer_value). */

@@ -58,6 +58,36 @@ describe('rabbitmq.conf as broker settings', () => {
     });
   });
 
+  it('maps listeners.ssl and ssl_options onto the TLS listener, auth_mechanisms and ssl_cert_login_from', () => {
+    const { settings: s, warnings } = settings(
+      [
+        'listeners.tcp = none',
+        'listeners.ssl.default = 5671',
+        'ssl_options.cacertfile = /etc/ca.pem',
+        'ssl_options.certfile = /etc/server.pem',
+        'ssl_options.keyfile = /etc/server.key',
+        'ssl_options.verify = verify_peer',
+        'ssl_options.fail_if_no_peer_cert = true',
+        'auth_mechanisms.1 = EXTERNAL',
+        'auth_mechanisms.2 = PLAIN',
+        'ssl_cert_login_from = common_name',
+      ].join('\n'),
+    );
+    expect(warnings).toEqual([]);
+    expect(s).toEqual({
+      tcpListener: false,
+      tlsPort: 5671,
+      tlsCaFile: '/etc/ca.pem',
+      tlsCertFile: '/etc/server.pem',
+      tlsKeyFile: '/etc/server.key',
+      tlsVerifyPeer: true,
+      tlsFailIfNoPeerCert: true,
+      authMechanisms: ['EXTERNAL', 'PLAIN'],
+      sslCertLoginFrom: 'common_name',
+    });
+    expect(() => settings('listeners.ssl.default = 5671')).toThrow('listeners.ssl needs ssl_options.certfile and ssl_options.keyfile');
+  });
+
   it('sets nothing the file does not name', () => {
     expect(settings('# nothing\n')).toEqual({ settings: {}, warnings: [] });
   });
@@ -76,7 +106,7 @@ describe('rabbitmq.conf as broker settings', () => {
     expect(settings('listeners.tcp.a = 5671\nlisteners.tcp.b = 5672').warnings).toEqual(['listeners.tcp.b: Warren listens on one address; it uses listeners.tcp.a']);
     expect(settings('mqtt.listeners.tcp.default = 1883').warnings).toEqual(['mqtt.listeners: Warren has no MQTT; ignored']);
     expect(settings('management.tcp.port = 15672').warnings).toEqual(['management.tcp.port: Warren has no management plugin; ignored']);
-    expect(() => settings('listeners.tcp = none')).toThrow(/test.conf: listeners.tcp = none: Warren needs a TCP listener/);
+    expect(() => settings('listeners.tcp = none')).toThrow('test.conf: listeners.tcp = none and no listeners.ssl: Warren would not listen at all');
     expect(() => settings('frame_max = 0')).toThrow(/frame_max: 0 is below 4096/);
   });
 

@@ -98,6 +98,13 @@ describe('warren --config', () => {
     expect(m.output().trim()).toBe(`warren: ${join(dir, 'absent.conf')}: cannot read the configuration file: it does not exist`);
   });
 
+  it('a TLS listener whose certificate cannot be read: exit 1, one line naming the file and the flag', async () => {
+    const dir = tempDir();
+    const r = await run(['--port', String(await freePort()), '--tls-port', String(await freePort()), '--tls-cert', join(dir, 'none.pem'), '--tls-key', join(dir, 'none.key'), '--durability', 'memory']);
+    expect(r).toMatchObject({ ready: false, code: 1 });
+    expect(r.output().split('\n').filter((l) => l.startsWith('warren: '))).toEqual([`warren: cannot read the certificate ${join(dir, 'none.pem')} (--tls-cert): it does not exist`]);
+  });
+
   it('load_definitions that cannot be imported: exit 1, one line saying where the problem is', async () => {
     const dir = tempDir();
     const defs = join(dir, 'definitions.json');
