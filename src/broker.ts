@@ -271,6 +271,12 @@ export class Broker implements BrokerContext {
     };
   }
 
+  userChannelCount(user: string): number {
+    let n = 0;
+    for (const c of this.connections) if (c.userName === user) n += c.channels.size;
+    return n;
+  }
+
   private restoreDefinitions(p: DiskPersistence): void {
     const d = p.recovered;
     const orphans = [...d.exchanges.values(), ...d.queues.values()].filter((e) => !this.vhosts.has(e.vhost));

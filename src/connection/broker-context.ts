@@ -16,6 +16,8 @@ export interface BrokerContext {
   readonly vhosts: ReadonlyMap<string, VHost>;
   /** Connections already open to a vhost and of a user (for their connection limits). */
   connectionCounts(vhost: string, user: string): ConnectionCounts;
+  /** Channels open on every connection of a user (for the user's max-channels). */
+  userChannelCount(user: string): number;
   /** The server-properties table of connection.start. */
   serverProperties(): FieldTable;
   /** The store's back-pressure on publishers. */

@@ -21,6 +21,7 @@
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { AccessDatabase, AccessGrant, AuthenticatedUser } from '../access/access-database.js';
+import { checkUserChannelLimit } from '../access/permissions.js';
 import { Channel } from '../channel/channel.js';
 import type { ChannelHost, ConfirmSender } from '../channel/host.js';
 import { FRAME_MIN_SIZE } from '../config.js';
@@ -353,6 +354,9 @@ export class Connection implements InputSink, ChannelHost, BlockNotifier, Heartb
       if (this.channels.size >= this.channelMax) {
         throw notAllowed(`number of channels opened (${this.channels.size}) has reached the negotiated channel_max (${this.channelMax})`);
       }
+      // The user's max-channels, over all of its connections (rabbit_reader:create_channel/2).
+      const db = this.broker.access;
+      if (db.user(this.userName)?.limits['max-channels'] !== undefined) checkUserChannelLimit(db, this.userName, this.broker.userChannelCount(this.userName));
       ch = new Channel(this, channel, this.log);
       this.channels.set(channel, ch);
     }

@@ -41,6 +41,9 @@ export interface AccessSetup {
   /** rabbitmqctl set_policy (or set_operator_policy with `operator`). */
   setPolicy(vhost: string, name: string, pattern: string, definition: Record<string, unknown>, options?: PolicyOptions): void;
   clearPolicy(vhost: string, name: string, operator?: boolean): void;
+  /** set_vhost_limits / set_user_limits */
+  setVhostLimits(vhost: string, limits: { 'max-connections'?: number; 'max-queues'?: number }): void;
+  setUserLimits(user: string, limits: { 'max-connections'?: number; 'max-channels'?: number }): void;
   /** add_vhost --default-queue-type */
   addVhostWithDefaultQueueType(name: string, type: 'classic' | 'quorum'): void;
   /** amqp URL of the broker for this user and vhost. */
@@ -86,6 +89,8 @@ export function accessSetup(fx: BrokerFixture): AccessSetup {
       setPolicy: (vhost, name, pattern, definition, o = {}) =>
         ctl(o.operator ? 'set_operator_policy' : 'set_policy', '-p', vhost, '--priority', String(o.priority ?? 0), '--apply-to', o.applyTo ?? 'all', name, pattern, JSON.stringify(definition)),
       clearPolicy: (vhost, name, operator = false) => ctl(operator ? 'clear_operator_policy' : 'clear_policy', '-p', vhost, name),
+      setVhostLimits: (vhost, limits) => ctl('set_vhost_limits', '-p', vhost, JSON.stringify(limits)),
+      setUserLimits: (user, limits) => ctl('set_user_limits', user, JSON.stringify(limits)),
       addVhostWithDefaultQueueType: (name, type) => {
         quietly('delete_vhost', name);
         ctl('add_vhost', name, '--default-queue-type', type);
@@ -106,6 +111,8 @@ export function accessSetup(fx: BrokerFixture): AccessSetup {
     setPolicy: (vhost, name, pattern, definition, o = {}) =>
       void fx.broker.broker.setPolicy(vhost, name, { pattern, definition: definition as never, priority: o.priority ?? 0, 'apply-to': o.applyTo ?? 'all' }, o.operator ? 'operator_policy' : 'policy'),
     clearPolicy: (vhost, name, operator = false) => void fx.broker.broker.clearPolicy(vhost, name, operator ? 'operator_policy' : 'policy'),
+    setVhostLimits: (vhost, limits) => db().setVhostLimits(vhost, limits),
+    setUserLimits: (user, limits) => db().setUserLimits(user, limits),
     addVhostWithDefaultQueueType: (name, type) => void db().addVhost({ name, defaultQueueType: type }),
     url,
   };
