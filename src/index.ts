@@ -4,6 +4,7 @@ export { DataDirError } from './store/data-dir.js';
 export { LoadDefinitionsError, type ImportResult } from './broker/definitions-import.js';
 export { DefinitionsError, type DefinitionsIssue } from './definitions/definitions.js';
 export { PolicyValidationError } from './broker/policies.js';
+export { TlsSetupError } from './tls.js';
 export { ConfigFileError } from './config-file/rabbitmq-conf.js';
 export { readConfigFile, type ConfigFileSettings } from './config-file/broker-settings.js';
 export { Broker } from './broker.js';
