@@ -1,72 +1,19 @@
 /**
- * Users and SASL: the PLAIN and AMQPLAIN mechanisms RabbitMQ offers by default, a user store, and the
- * loopback restriction on the default user.
+ * SASL: the PLAIN and AMQPLAIN mechanisms RabbitMQ offers by default, and what a loopback interface
+ * is (for loopback_users). The users themselves are in src/access/access-database.ts.
  *
  * Each mechanism turns the client's response into credentials or a protocol error, as RabbitMQ's
  * `rabbit_auth_mechanism_plain` and `rabbit_auth_mechanism_amqplain` do. Failures never say whether the
  * user or the password was wrong.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { Reader, DecodeError } from './protocol/codec-primitives.js';
 import type { FieldTable } from './protocol/field-table.js';
 import { erlangBinary } from './wire/frame-parser.js';
 
-export interface User {
-  readonly name: string;
-  readonly tags: readonly string[];
-}
-
-interface StoredUser extends User {
-  readonly passwordHash: Buffer;
-  /** Like RabbitMQ's `loopback_users`: may only connect to a loopback interface. */
-  readonly loopbackOnly: boolean;
-}
-
-export interface UserDefinition {
-  name: string;
-  password: string;
-  tags?: string[];
-  loopbackOnly?: boolean;
-}
-
-const hash = (password: string | Buffer) => createHash('sha256').update(password).digest();
-
-export class UserStore {
-  private readonly users = new Map<string, StoredUser>();
-
-  constructor(definitions: readonly UserDefinition[]) {
-    for (const d of definitions) this.add(d);
-  }
-
-  add(d: UserDefinition): void {
-    this.users.set(d.name, {
-      name: d.name,
-      tags: d.tags ?? [],
-      passwordHash: hash(d.password),
-      loopbackOnly: d.loopbackOnly ?? false,
-    });
-  }
-
-  /** The user when name and password match; undefined otherwise (which one was wrong is not said). */
-  check(name: string, password: Buffer): StoredUser | undefined {
-    const user = this.users.get(name);
-    // Hash even for unknown users so that timing does not tell whether the name exists.
-    const given = hash(password);
-    if (user === undefined) return undefined;
-    return timingSafeEqual(given, user.passwordHash) ? user : undefined;
-  }
-
-  isLoopbackOnly(name: string): boolean {
-    return this.users.get(name)?.loopbackOnly ?? false;
-  }
-}
-
-export const DEFAULT_USERS: readonly UserDefinition[] = [
-  { name: 'guest', password: 'guest', tags: ['administrator'], loopbackOnly: true },
-];
-
 type SaslResult =
   | { kind: 'credentials'; username: string; password: Buffer }
+  /** EXTERNAL: the login is the name in the client's (verified) TLS certificate. */
+  | { kind: 'certificate' }
   /** The response could not be parsed: RabbitMQ answers 502 SYNTAX_ERROR with this explanation. */
   | { kind: 'protocol-error'; explanation: string };
 
@@ -122,13 +69,42 @@ const amqplain: SaslMechanism = {
   },
 };
 
-export const SASL_MECHANISMS: ReadonlyMap<string, SaslMechanism> = new Map([
+/**
+ * EXTERNAL (rabbitmq_auth_mechanism_ssl): the response is ignored, the user is the one the client's
+ * TLS certificate names. Offered only on a TLS connection whose client presented a verified
+ * certificate.
+ */
+const external: SaslMechanism = {
+  name: 'EXTERNAL',
+  handleResponse: () => ({ kind: 'certificate' }),
+};
+
+/** Every mechanism Warren has, in the order connection.start lists them. */
+const SASL_MECHANISMS: ReadonlyMap<string, SaslMechanism> = new Map([
   [amqplain.name, amqplain],
+  [external.name, external],
   [plain.name, plain],
 ]);
 
-/** The mechanisms field of connection.start, in RabbitMQ's order. */
-export const SASL_MECHANISM_LIST = [...SASL_MECHANISMS.keys()].join(' ');
+/** RabbitMQ's default auth_mechanisms: EXTERNAL has to be configured (and the connection TLS with a client certificate). */
+export const DEFAULT_AUTH_MECHANISMS: readonly string[] = ['PLAIN', 'AMQPLAIN'];
+
+/**
+ * The mechanisms a connection is offered (rabbit_reader:auth_mechanisms/1): those configured, that
+ * Warren has and that suit the connection, in Warren's order.
+ */
+export function offeredMechanisms(configured: readonly string[], hasPeerCertificate: boolean): SaslMechanism[] {
+  return [...SASL_MECHANISMS.values()].filter((m) => configured.includes(m.name) && (m !== external || hasPeerCertificate));
+}
+
+/**
+ * The mechanism a client chose: unknown to Warren, or known but not offered here, are the two
+ * command_invalid texts of rabbit_reader:auth_mechanism_to_module/2.
+ */
+export function chosenMechanism(name: string, offered: readonly SaslMechanism[]): SaslMechanism | { readonly error: string } {
+  if (!SASL_MECHANISMS.has(name)) return { error: `unknown authentication mechanism '${name}'` };
+  return offered.find((m) => m.name === name) ?? { error: `invalid authentication mechanism '${name}'` };
+}
 
 /** Whether a socket's local address is a loopback interface (RabbitMQ checks the local end). */
 export function isLoopbackAddress(address: string | undefined): boolean {

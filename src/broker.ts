@@ -1,17 +1,33 @@
 /**
- * The broker: configuration, users, virtual hosts, and the live connections. It accepts any Duplex
- * stream as a client connection; TCP (src/server.ts) is a thin listener around `acceptStream`.
+ * The broker: configuration, users and permissions (the AccessDatabase), virtual hosts, and the live
+ * connections. It accepts any Duplex stream as a client connection; TCP (src/server.ts) is a thin
+ * listener around `acceptStream`.
+ *
+ * The AccessDatabase is the truth about users, vhosts and permissions; the broker follows its changes:
+ * each is appended to the definitions log, a vhost added there gets its exchanges, a vhost deleted
+ * there closes its connections (320, "vhost 'v' is deleted") and takes everything in it along, and a
+ * deleted user's connections are closed the same way (rabbit_connection_tracking_handler).
  */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { UserStore } from './auth.js';
+import { AccessDatabase, AccessDatabaseError } from './access/access-database.js';
+import { closedBecause, type ConnectionCounts } from './access/permissions.js';
+import { recordAccessChanges, restoreAccess } from './broker/access-records.js';
+import { definitionsModel } from './broker/definitions-export.js';
+import { LoadDefinitionsError, importDefinitions, type ImportResult } from './broker/definitions-import.js';
+import { policySet, restorePolicies, storedPolicy, validPolicy } from './broker/policies.js';
+import { DefinitionsError, exportDefinitionsText } from './definitions/definitions.js';
+import { parseJson, writeJson, type JsonValue } from './util/json.js';
+import type { Policy, PolicyKind, PolicyProperties } from './policy/policy.js';
 import { resolveConfig, type BrokerConfig, type BrokerSettings } from './config.js';
 import type { BrokerContext } from './connection/broker-context.js';
 import type { PeerInfo } from './connection/broker-context.js';
 import { Connection } from './connection/connection.js';
 import { fv, table, type FieldTable } from './protocol/field-table.js';
-import { VHost } from './vhost.js';
+import { VHost, type VHostSettings } from './vhost.js';
 import { VERSION } from './version.js';
 import { DiskPersistence, MemoryPersistence, type Persistence } from './store/persistence.js';
 import type { FileIo } from './store/io.js';
@@ -43,8 +59,11 @@ export class Broker implements BrokerContext {
   readonly deprecatedFeatures: DeprecatedFeatures;
   /** Strict-upgrade mode's warnings and their counts; undefined when the mode is off. */
   readonly upgradeWarnings: UpgradeWarnings | undefined;
-  readonly users: UserStore;
+  /** Users, vhosts, permissions: change them here, the broker follows (and persists them). */
+  readonly access: AccessDatabase;
   readonly vhosts = new Map<string, VHost>();
+  /** Global runtime parameters (cluster_name, ...) from definitions imports: kept and exported, not used. */
+  readonly globalParameters = new Map<string, JsonValue>();
   readonly connections = new Set<Connection>();
   private properties: FieldTable | undefined;
   private properties08: FieldTable | undefined;
@@ -54,6 +73,9 @@ export class Broker implements BrokerContext {
   readonly alarms: ResourceAlarms;
   private memoryMonitor: MemoryMonitor | undefined;
   private diskMonitor: DiskMonitor | undefined;
+  private readonly vhostSettings: VHostSettings;
+  /** A first start that imports definitions instead of creating the defaults: the marker waits for the import. */
+  private awaitingFirstImport = false;
 
   /**
    * Opens the data directory (durability `fsync` or `os`) and rebuilds the durable definitions;
@@ -69,7 +91,6 @@ export class Broker implements BrokerContext {
     this.personality = personalityFor(config.rabbitmqVersion);
     this.deprecatedFeatures = new DeprecatedFeatures(this.personality, log);
     this.upgradeWarnings = config.strictUpgrade ? new UpgradeWarnings(this.personality) : undefined;
-    this.users = new UserStore(config.users);
     this.alarms = new ResourceAlarms(log, `warren@${hostname()}`);
     // rabbit_alarm tells every registered reader (connections past connection.open) of each change.
     this.alarms.onChange(() => {
@@ -79,13 +100,39 @@ export class Broker implements BrokerContext {
       config.durability === 'memory'
         ? new MemoryPersistence()
         : new DiskPersistence({ dataDir: config.dataDir, mode: config.durability, log, io: storage.io, segmentSize: storage.segmentSize });
-    const vhostSettings = {
+    this.vhostSettings = {
       nodeName: `warren@${hostname()}`,
       replies: new DirectReplies(),
       defaultDeliveryLimit: config.quorumDeliveryLimitDefault ? 20 : undefined,
       release: { personality: this.personality, deprecatedFeatures: this.deprecatedFeatures },
     };
-    for (const name of config.vhosts) this.vhosts.set(name, new VHost(name, log.child({ vhost: name }), this.persistence, vhostSettings));
+    this.access = new AccessDatabase({ loopbackUsers: config.loopbackUsers });
+    const recovered = this.persistence instanceof DiskPersistence ? this.persistence.recovered : undefined;
+    if (recovered !== undefined) restoreAccess(this.access, recovered, log);
+    for (const v of this.access.listVhosts()) this.addVhostObject(v.name);
+    if (recovered !== undefined) {
+      restorePolicies(recovered.policies.values(), this.vhosts, log);
+      for (const [name, value] of recovered.globalParameters) this.globalParameters.set(name, parseJson(value));
+    }
+    this.access.listen(recordAccessChanges(this.persistence));
+    this.access.listen({
+      vhostPut: (v, created) => {
+        if (created) this.addVhostObject(v.name);
+      },
+      vhostDeleted: (name) => this.vhostDeleted(name),
+      userDeleted: (name) => this.closeConnectionsWhere((c) => c.userName === name, closedBecause.userDeleted(name)),
+    });
+    if (recovered?.accessInitialised !== true) {
+      // rabbit:maybe_insert_default_data/0: nothing is seeded when definitions are to be imported.
+      if (config.loadDefinitions === undefined) this.createDefaultAccess();
+      else this.awaitingFirstImport = true;
+      // A data directory of format 2 has queues and exchanges of vhosts (its built-in '/') it never recorded.
+      if (recovered !== undefined) {
+        for (const e of [...recovered.exchanges.values(), ...recovered.queues.values()]) {
+          if (this.access.vhost(e.vhost) === undefined) this.access.putVhost({ name: e.vhost });
+        }
+      }
+    }
     if (this.persistence instanceof DiskPersistence) {
       this.restoreDefinitions(this.persistence);
       this.persistence.persister.onPressure = (high) => {
@@ -95,12 +142,168 @@ export class Broker implements BrokerContext {
     }
   }
 
+  /**
+   * A first start (RabbitMQ's rabbit:insert_default_data/0): the default vhost, the default user with
+   * its tags, and its permissions there; then the log's marker, so that they are never created again
+   * (a broker whose users were all deleted stays so). Re-running it after a crash before the marker
+   * changes nothing.
+   */
+  private createDefaultAccess(): void {
+    const c = this.config;
+    this.access.putVhost({ name: c.defaultVhost, description: 'Default virtual host' });
+    this.access.putUser({ name: c.defaultUser, password: c.defaultPass, tags: c.defaultUserTags });
+    this.access.setPermissions(c.defaultUser, c.defaultVhost, ...c.defaultPermissions);
+    this.persistence.accessChanged({ t: 'access-initialised' });
+    this.log.info({ user: c.defaultUser, vhost: c.defaultVhost }, 'created the default user and vhost');
+  }
+
+  /**
+   * Imports a definitions file (RabbitMQ's JSON, as text or parsed): users, vhosts, permissions,
+   * topic permissions, vhost limits, exchanges, queues and bindings, durably. A file with any problem
+   * is refused as a whole with DefinitionsError (every problem, with where it is) and changes nothing.
+   */
+  importDefinitions(input: string | JsonValue): ImportResult {
+    const result = importDefinitions(this, input);
+    if (this.awaitingFirstImport) {
+      this.awaitingFirstImport = false;
+      this.persistence.accessChanged({ t: 'access-initialised' });
+    }
+    return result;
+  }
+
+  /**
+   * rabbitmqctl set_policy (kind 'policy') or set_operator_policy ('operator_policy'): validated with
+   * RabbitMQ's texts (PolicyValidationError), then put in place of any of that name, durably.
+   */
+  setPolicy(vhost: string, name: string, props: PolicyProperties, kind: PolicyKind = 'policy'): Policy {
+    const v = this.vhostOrThrow(vhost);
+    const policy = validPolicy(kind, vhost, name, props);
+    this.putPolicy(v, kind, policy);
+    v.policiesChanged();
+    return policy;
+  }
+
+  /** clear_policy / clear_operator_policy; false when there was none of that name. */
+  clearPolicy(vhost: string, name: string, kind: PolicyKind = 'policy'): boolean {
+    const v = this.vhostOrThrow(vhost);
+    if (!policySet(v, kind).delete(name)) return false;
+    this.persistence.accessChanged({ t: 'policy-cleared', kind, vhost, name });
+    v.policiesChanged();
+    return true;
+  }
+
+  /** Puts an already validated policy in place and records it (the caller tells the vhost, once for many). */
+  putPolicy(v: VHost, kind: PolicyKind, policy: Policy): void {
+    policySet(v, kind).put(policy);
+    this.persistence.accessChanged({ t: 'policy', def: storedPolicy(kind, policy) });
+  }
+
+  /** A global parameter from a definitions import (kept and exported again). */
+  setGlobalParameter(name: string, value: JsonValue): void {
+    this.globalParameters.set(name, value);
+    this.persistence.accessChanged({ t: 'global-parameter', name, value: writeJson(value) });
+  }
+
+  /**
+   * The broker's definitions as RabbitMQ's JSON (rabbitmqctl export_definitions): users with their
+   * hashes, vhosts, permissions, topic permissions, policies, operator policies, vhost limits, global
+   * parameters, queues (not exclusive ones), exchanges and bindings. With `vhost`, that vhost's
+   * entities and policies only (as the management API's per-vhost export).
+   */
+  exportDefinitions(vhost?: string): string {
+    if (vhost !== undefined) this.vhostOrThrow(vhost);
+    return exportDefinitionsText(definitionsModel(this, vhost));
+  }
+
+  private vhostOrThrow(name: string): VHost {
+    const v = this.vhosts.get(name);
+    if (v === undefined) throw new AccessDatabaseError('no_such_vhost', `vhost '${name}' does not exist`);
+    return v;
+  }
+
+  /**
+   * load_definitions: a file, or every *.json file of a directory in name order (RabbitMQ 3.9+),
+   * each imported whole. Throws DefinitionsError (its message names the file) or the read error.
+   */
+  loadDefinitionsFrom(path: string): void {
+    let files: string[];
+    try {
+      files = statSync(path).isDirectory()
+        ? readdirSync(path)
+            .filter((f) => f.endsWith('.json'))
+            .sort()
+            .map((f) => join(path, f))
+        : [path];
+    } catch (e) {
+      throw new LoadDefinitionsError(path, e);
+    }
+    for (const file of files) {
+      let text: string;
+      try {
+        text = readFileSync(file, 'utf8');
+        this.importDefinitions(text);
+      } catch (e) {
+        if (e instanceof DefinitionsError || (e as NodeJS.ErrnoException).code !== undefined) throw new LoadDefinitionsError(file, e);
+        throw e;
+      }
+      this.log.info({ file }, 'definitions loaded');
+    }
+  }
+
+  private addVhostObject(name: string): void {
+    const v = new VHost(name, this.log.child({ vhost: name }), this.persistence, this.vhostSettings);
+    v.defaultQueueType = this.access.vhost(name)?.defaultQueueType;
+    this.vhosts.set(name, v);
+  }
+
+  /** rabbit_vhost:delete/2: its connections are closed, then everything in it goes (durably). */
+  private vhostDeleted(name: string): void {
+    this.closeConnectionsWhere((c) => c.vhostName === name, closedBecause.vhostDeleted(name));
+    const v = this.vhosts.get(name);
+    if (v === undefined) return;
+    this.vhosts.delete(name);
+    v.deleteEverything();
+    this.log.info({ vhost: name }, 'vhost deleted');
+  }
+
+  private closeConnectionsWhere(affected: (c: Connection) => boolean, text: string): void {
+    for (const c of [...this.connections]) if (affected(c)) c.closeForced(text);
+  }
+
+  /** Open connections to `vhost` and of `user`, counted only if a limit asks (connection.open). */
+  connectionCounts(vhost: string, user: string): ConnectionCounts {
+    const connections = this.connections;
+    const count = (matches: (c: Connection) => boolean) => {
+      let n = 0;
+      for (const c of connections) if (c.state === 'running' && matches(c)) n++;
+      return n;
+    };
+    return {
+      get inVhost() {
+        return count((c) => c.vhostName === vhost);
+      },
+      get ofUser() {
+        return count((c) => c.userName === user);
+      },
+    };
+  }
+
+  userChannelCount(user: string): number {
+    let n = 0;
+    for (const c of this.connections) if (c.userName === user) n += c.channels.size;
+    return n;
+  }
+
   private restoreDefinitions(p: DiskPersistence): void {
     const d = p.recovered;
+    const orphans = [...d.exchanges.values(), ...d.queues.values()].filter((e) => !this.vhosts.has(e.vhost));
+    if (orphans.length > 0) {
+      this.log.warn({ vhosts: [...new Set(orphans.map((e) => e.vhost))], entities: orphans.length }, 'durable queues and exchanges of vhosts that do not exist were not restored');
+    }
     for (const x of d.exchanges.values()) this.vhosts.get(x.vhost)?.restoreExchange(x);
     for (const q of d.queues.values()) this.vhosts.get(q.vhost)?.restoreQueue(q);
     for (const b of d.bindings.values()) this.vhosts.get(b.vhost)?.restoreBinding(b);
-    p.pruneQueueStores([...d.queues.values()].map((q) => q.id));
+    p.pruneQueueStores([...d.queues.values()].filter((q) => this.vhosts.has(q.vhost)).map((q) => q.id));
     p.pruneHeldMessages([...this.vhosts.values()].flatMap((v) => v.heldMessages().map((h) => ({ vhost: v.name, name: h.name }))));
     this.log.info({ exchanges: d.exchanges.size, queues: d.queues.size, bindings: d.bindings.size, cleanStart: p.cleanStart }, 'definitions recovered');
   }

@@ -7,6 +7,10 @@
  * a mistake on the command line or in a WARREN_* variable.
  */
 import { ConfigError, DEFAULTS, parseArgs, usage, type CliOptions } from './config.js';
+import { readConfigFile, type ConfigFileSettings } from './config-file/broker-settings.js';
+import { ConfigFileError } from './config-file/rabbitmq-conf.js';
+import { LoadDefinitionsError } from './broker/definitions-import.js';
+import { TlsSetupError } from './tls.js';
 import { createLogger, defaultLogFormat, flushLog } from './log.js';
 import { ListenError, startBroker, type RunningBroker } from './server.js';
 import { startIdleGc } from './util/idle-gc.js';
@@ -29,9 +33,19 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     process.stdout.write(`warren ${VERSION}\n`);
     return;
   }
-  const { logFormat, help: _help, version: _version, ...settings } = options;
-  const config = { ...DEFAULTS, ...settings };
+  const { logFormat, configFile, help: _help, version: _version, ...settings } = options;
+  let file: ConfigFileSettings;
+  try {
+    file = readConfigFile(configFile);
+  } catch (e) {
+    if (e instanceof ConfigFileError) fail(2, e.message);
+    throw e;
+  }
+  // Flags over environment (both in `settings`) over the file over the defaults.
+  const config = { ...DEFAULTS, ...file.settings, ...settings };
   const log = createLogger(config.logLevel, undefined, logFormat ?? defaultLogFormat());
+  if (file.path !== undefined) log.info({ file: file.path }, 'configuration file read');
+  for (const w of file.warnings) log.warn(w);
 
   // Signals are taken from the start: one that arrives during recovery stops the broker as soon as
   // it is up, with a clean shutdown, instead of killing it half-recovered.
@@ -68,7 +82,19 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     await flushLog(log);
     fail(1, message);
   }
-  log.info({ url: running.url, dataDir: config.dataDir, durability: config.durability, pid: process.pid }, 'Warren is ready');
+  log.info({ url: running.url, ...(running.tlsUrl !== undefined ? { tlsUrl: running.tlsUrl } : {}), dataDir: config.dataDir, durability: config.durability, pid: process.pid }, 'Warren is ready');
+  // With TLS, SIGHUP reads the certificate, key and CA files again (a renewed certificate, without
+  // a restart). Without TLS it keeps its default meaning.
+  const broker = running;
+  if (broker.tlsUrl !== undefined) {
+    process.on('SIGHUP', () => {
+      try {
+        broker.reloadTls();
+      } catch (e) {
+        log.error({ err: (e as Error).message }, 'TLS certificates not reloaded; the old ones stay in use');
+      }
+    });
+  }
   startIdleGc({ onCollect: (bytes) => log.debug({ bufferBytes: bytes }, 'idle: collected garbage to release buffer memory') });
   if (stopSignal !== undefined) shutDown(running, stopSignal);
 }
@@ -76,6 +102,8 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
 /** The one line for a start that failed on something the user can change, or undefined (a bug: the stack is worth seeing). */
 function startFailure(e: unknown): string | undefined {
   if (e instanceof DataDirError) return `${e.message}; to use another directory: --data-dir (-d) or WARREN_DATA_DIR`;
+  if (e instanceof TlsSetupError) return e.message;
+  if (e instanceof LoadDefinitionsError) return `${e.message}; the file is given by --load-definitions, WARREN_LOAD_DEFINITIONS or load_definitions in rabbitmq.conf`;
   if (e instanceof ListenError) {
     const change = e.code === 'EADDRNOTAVAIL' ? 'another address: --host or WARREN_HOST' : 'another port: --port (-p) or WARREN_PORT';
     return `${e.message}; to use ${change}`;

@@ -3,8 +3,7 @@
  * environment set them.
  */
 import { parseArgs as parseNodeArgs, type ParseArgsConfig } from 'node:util';
-import type { UserDefinition } from './auth.js';
-import { DEFAULT_USERS } from './auth.js';
+import { DEFAULT_AUTH_MECHANISMS } from './auth.js';
 import { RABBITMQ_VERSIONS, personalityFor, type RabbitMqVersion } from './personality.js';
 import {
   DEFAULT_DISK_FREE_LIMIT,
@@ -39,8 +38,40 @@ export interface BrokerConfig {
   silentCloseDelayMs: number;
   /** Longest wait for a client's connection.close-ok before the socket is closed anyway (RabbitMQ: 30 s). */
   closeTimeoutMs: number;
-  users: readonly UserDefinition[];
-  vhosts: readonly string[];
+  /**
+   * What a first start creates (RabbitMQ's default_user, default_pass, default_vhost,
+   * default_user_tags, default_permissions): a user with these tags and permissions on the vhost.
+   * A data directory that has users and vhosts already keeps its own.
+   */
+  defaultUser: string;
+  defaultPass: string;
+  defaultVhost: string;
+  defaultUserTags: readonly string[];
+  /** configure, write, read */
+  defaultPermissions: readonly [string, string, string];
+  /** RabbitMQ's loopback_users: these users may only connect through a loopback interface. */
+  loopbackUsers: readonly string[];
+  /**
+   * RabbitMQ's load_definitions: a definitions JSON file (or a directory of them) imported at every
+   * start, before clients are accepted. With it, a first start creates no default user and vhost.
+   */
+  loadDefinitions: string | undefined;
+  /** RabbitMQ's auth_mechanisms: the SASL mechanisms offered (EXTERNAL only on TLS with a client certificate). */
+  authMechanisms: readonly string[];
+  /** listeners.ssl.default: the AMQPS port (0 picks a free one); undefined: no TLS listener. */
+  tlsPort: number | undefined;
+  /** ssl_options.certfile, keyfile, cacertfile: PEM files. */
+  tlsCertFile: string | undefined;
+  tlsKeyFile: string | undefined;
+  tlsCaFile: string | undefined;
+  /** ssl_options.verify = verify_peer: ask for a client certificate and refuse one the CA did not sign. */
+  tlsVerifyPeer: boolean;
+  /** ssl_options.fail_if_no_peer_cert: with verify_peer, refuse a client without a certificate. */
+  tlsFailIfNoPeerCert: boolean;
+  /** rabbitmq_auth_mechanism_ssl's ssl_cert_login_from: which name of the certificate EXTERNAL logs in as. */
+  sslCertLoginFrom: 'distinguished_name' | 'common_name';
+  /** Whether to listen for plain AMQP at all (`listeners.tcp = none` turns it off, for TLS only). */
+  tcpListener: boolean;
   /**
    * Quorum queues without x-delivery-limit get RabbitMQ 4's default limit of 20 deliveries
    * (RabbitMQ 3.x: unlimited).
@@ -88,10 +119,24 @@ export const DEFAULTS: BrokerSettings = {
   handshakeTimeoutMs: 10_000,
   silentCloseDelayMs: 3_000,
   closeTimeoutMs: 30_000,
-  users: DEFAULT_USERS,
-  vhosts: ['/'],
   rabbitmqVersion: undefined,
   strictUpgrade: false,
+  defaultUser: 'guest',
+  defaultPass: 'guest',
+  defaultVhost: '/',
+  defaultUserTags: ['administrator'],
+  defaultPermissions: ['.*', '.*', '.*'],
+  loopbackUsers: ['guest'],
+  loadDefinitions: undefined,
+  authMechanisms: DEFAULT_AUTH_MECHANISMS,
+  tlsPort: undefined,
+  tlsCertFile: undefined,
+  tlsKeyFile: undefined,
+  tlsCaFile: undefined,
+  tlsVerifyPeer: false,
+  tlsFailIfNoPeerCert: false,
+  sslCertLoginFrom: 'distinguished_name',
+  tcpListener: true,
   vmMemoryHighWatermark: DEFAULT_MEMORY_WATERMARK,
   diskFreeLimit: DEFAULT_DISK_FREE_LIMIT,
 };
@@ -121,12 +166,14 @@ export type LogFormat = 'json' | 'pretty';
 export interface CliOptions extends Partial<BrokerConfig> {
   /** Not a broker setting: embedders pass their own logger. Unset: pretty on a terminal, else JSON. */
   logFormat?: LogFormat;
+  /** The rabbitmq.conf to read (the command line reads it; its settings go under the flags'). */
+  configFile?: string;
   help?: true;
   version?: true;
 }
 
 interface OptionSpec {
-  key: keyof BrokerConfig | 'logFormat';
+  key: keyof BrokerConfig | 'logFormat' | 'configFile';
   /** The long flag, `--name`. */
   flag: string;
   /** A one-letter alias for the options people type most. */
@@ -154,6 +201,14 @@ const oneOf = <T extends string>(name: string, values: readonly T[]) => (v: stri
   if (!values.includes(v as T)) throw new ConfigError(`${name} must be one of ${values.join(', ')}, got '${v}'`);
   return v as T;
 };
+const mechanisms = (v: string) => {
+  const names = v.split(',').map((m) => m.trim().toUpperCase()).filter((m) => m !== '');
+  const unknown = names.filter((m) => !['PLAIN', 'AMQPLAIN', 'EXTERNAL'].includes(m));
+  if (names.length === 0 || unknown.length > 0) throw new ConfigError(`auth-mechanisms must list PLAIN, AMQPLAIN or EXTERNAL, got '${v}'`);
+  return names;
+};
+/** loopback_users as a list: comma-separated names, or `none`. */
+const userList = (v: string) => (v === 'none' ? [] : v.split(',').map((u) => u.trim()).filter((u) => u !== ''));
 const watermark = (v: string) => {
   const w = parseMemoryWatermark(v);
   if (w === undefined) throw new ConfigError(`vm-memory-high-watermark must be a fraction from 0 to 1 or an amount like 2GB, got '${v}'`);
@@ -182,6 +237,21 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'maxMessageSize', flag: '--max-message-size', arg: 'bytes', env: 'WARREN_MAX_MESSAGE_SIZE', parse: int('max-message-size', 1, 512 * 1024 * 1024), help: 'largest message body in bytes (default: 16777216 for 4.x, 134217728 for 3.x)' },
   { key: 'rabbitmqVersion', flag: '--rabbitmq-version', arg: 'release', env: 'WARREN_RABBITMQ_VERSION', parse: oneOf('rabbitmq-version', RABBITMQ_VERSIONS), help: "behave as this RabbitMQ release and name it in connection.start: 3.10, 3.13 or 4.x (default: 4.x's behaviour, named Warren)" },
   { key: 'strictUpgrade', flag: '--strict-upgrade', arg: 'bool', env: 'WARREN_STRICT_UPGRADE', bare: 'true', parse: bool('strict-upgrade'), help: 'warn once per connection about each use of something the next RabbitMQ major removes or changes (default false)' },
+  // RabbitMQ's own variables where it has one (its container image documents them).
+  { key: 'configFile', flag: '--config', short: 'c', arg: 'file', env: 'RABBITMQ_CONFIG_FILE', parse: String, help: 'a rabbitmq.conf to read (default /etc/rabbitmq/rabbitmq.conf if it exists); flags and variables win over it' },
+  { key: 'loadDefinitions', flag: '--load-definitions', arg: 'file', env: 'WARREN_LOAD_DEFINITIONS', parse: String, help: 'a RabbitMQ definitions JSON file (or a directory of them) to import at every start' },
+  { key: 'defaultUser', flag: '--default-user', arg: 'name', env: 'RABBITMQ_DEFAULT_USER', parse: String, help: 'the user a first start creates (default guest)' },
+  { key: 'defaultPass', flag: '--default-pass', arg: 'password', env: 'RABBITMQ_DEFAULT_PASS', parse: String, help: "that user's password (default guest)" },
+  { key: 'defaultVhost', flag: '--default-vhost', arg: 'name', env: 'RABBITMQ_DEFAULT_VHOST', parse: String, help: 'the vhost a first start creates (default /)' },
+  { key: 'loopbackUsers', flag: '--loopback-users', arg: 'users', env: 'WARREN_LOOPBACK_USERS', parse: userList, help: 'users who may connect only through loopback, comma-separated, or none (default guest)' },
+  { key: 'authMechanisms', flag: '--auth-mechanisms', arg: 'names', env: 'WARREN_AUTH_MECHANISMS', parse: mechanisms, help: 'SASL mechanisms to offer, comma-separated, of PLAIN, AMQPLAIN, EXTERNAL (default PLAIN,AMQPLAIN)' },
+  { key: 'tlsPort', flag: '--tls-port', arg: 'port', env: 'WARREN_TLS_PORT', parse: int('tls-port', 0, 65535), help: 'also listen for AMQP over TLS (amqps) on this port; needs --tls-cert and --tls-key' },
+  { key: 'tlsCertFile', flag: '--tls-cert', arg: 'file', env: 'WARREN_TLS_CERT', parse: String, help: "the server's certificate chain (PEM)" },
+  { key: 'tlsKeyFile', flag: '--tls-key', arg: 'file', env: 'WARREN_TLS_KEY', parse: String, help: "the server's private key (PEM)" },
+  { key: 'tlsCaFile', flag: '--tls-ca', arg: 'file', env: 'WARREN_TLS_CA', parse: String, help: 'CA certificates that sign client certificates (PEM)' },
+  { key: 'tlsVerifyPeer', flag: '--tls-verify-peer', arg: 'bool', env: 'WARREN_TLS_VERIFY_PEER', parse: bool('tls-verify-peer'), help: "true: ask for a client certificate and refuse one the CA did not sign (ssl_options.verify = verify_peer)" },
+  { key: 'tlsFailIfNoPeerCert', flag: '--tls-fail-if-no-peer-cert', arg: 'bool', env: 'WARREN_TLS_FAIL_IF_NO_PEER_CERT', parse: bool('tls-fail-if-no-peer-cert'), help: 'true: with --tls-verify-peer, refuse clients without a certificate' },
+  { key: 'sslCertLoginFrom', flag: '--ssl-cert-login-from', arg: 'name', env: 'WARREN_SSL_CERT_LOGIN_FROM', parse: oneOf('ssl-cert-login-from', ['distinguished_name', 'common_name'] as const), help: "EXTERNAL logs in as the certificate's distinguished_name (default) or common_name" },
 ];
 
 /** Flags that take no value and stop the parse: they print something and exit. */
@@ -256,7 +326,8 @@ export function usage(): string {
     'Usage: warren [options]',
     '',
     'Warren, an AMQP 0-9-1 broker compatible with RabbitMQ clients.',
-    'Every option can also be set by its environment variable; a flag wins over the variable.',
+    'Every option can also be set by its environment variable; a flag wins over the variable, and both',
+    'over the configuration file (rabbitmq.conf).',
     '',
     ...lines,
     '',

@@ -1,6 +1,12 @@
 /** Warren's public API: start a broker in-process, or serve the protocol over any stream. */
 export { startBroker, ListenError, type RunningBroker, type StartOptions } from './server.js';
 export { DataDirError } from './store/data-dir.js';
+export { LoadDefinitionsError, type ImportResult } from './broker/definitions-import.js';
+export { DefinitionsError, type DefinitionsIssue } from './definitions/definitions.js';
+export { PolicyValidationError } from './broker/policies.js';
+export { TlsSetupError } from './tls.js';
+export { ConfigFileError } from './config-file/rabbitmq-conf.js';
+export { readConfigFile, type ConfigFileSettings } from './config-file/broker-settings.js';
 export { Broker } from './broker.js';
 export { DEFAULTS, type BrokerConfig, type Durability, type LogLevel } from './config.js';
 export type { Connection } from './connection/connection.js';

@@ -3,12 +3,14 @@
  * bound port, an amqp:// URL, and `close()`.
  */
 import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { Broker } from './broker.js';
 import { DEFAULTS, type BrokerConfig, type BrokerSettings } from './config.js';
 import { createLogger } from './log.js';
 import type { FileIo } from './store/io.js';
 import type { ResourceProbes } from './resource-alarms.js';
+import { TlsSetupError, peerCertificateNames, peerRefusal, tlsServerOptions } from './tls.js';
 
 export interface StartOptions extends Partial<BrokerConfig> {
   /** A logger to use instead of one built from `logLevel`. */
@@ -23,10 +25,16 @@ export interface StartOptions extends Partial<BrokerConfig> {
 
 export interface RunningBroker {
   readonly broker: Broker;
+  /** The plain AMQP port (the TLS one when there is no plain listener). */
   readonly port: number;
   readonly host: string;
-  /** amqp://guest:guest@host:port, for clients. */
+  /** amqp://user:pass@host:port with the default user (and vhost, unless '/'), for clients. */
   readonly url: string;
+  /** The AMQPS port and URL, when a TLS listener runs. */
+  readonly tlsPort: number | undefined;
+  readonly tlsUrl: string | undefined;
+  /** Reads the TLS certificate, key and CA files again (SIGHUP); a failure keeps the old ones and throws. */
+  reloadTls(): void;
   /** Stops listening, closes every connection with 320 CONNECTION_FORCED, and releases resources. */
   close(): Promise<void>;
 }
@@ -49,40 +57,64 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
   if (broker.personality.identity !== undefined) log.info({ rabbitmqVersion: broker.personality.release }, `behaving as RabbitMQ ${broker.personality.release}`);
   try {
     await broker.recover();
+    if (config.loadDefinitions !== undefined) broker.loadDefinitionsFrom(config.loadDefinitions);
   } catch (e) {
     // Half-recovered: give the data directory back without marking a clean shutdown.
     broker.abandon();
     throw e;
   }
-  const server = createServer((socket: Socket) => {
-    socket.setNoDelay(true);
-    broker.acceptStream(socket, {
-      remoteAddress: socket.remoteAddress,
-      remotePort: socket.remotePort,
-      localAddress: socket.localAddress,
-      localPort: socket.localPort,
-    });
-  });
-  let address: { host: string; port: number };
+  const server = config.tcpListener
+    ? createServer((socket: Socket) => {
+        socket.setNoDelay(true);
+        broker.acceptStream(socket, {
+          remoteAddress: socket.remoteAddress,
+          remotePort: socket.remotePort,
+          localAddress: socket.localAddress,
+          localPort: socket.localPort,
+        });
+      })
+    : undefined;
+  let tlsServer: ReturnType<typeof createTlsServer> | undefined;
+  let address: { host: string; port: number } | undefined;
+  let tlsAddress: { host: string; port: number } | undefined;
   try {
+    if (config.tlsPort !== undefined) tlsServer = createTlsListener(broker, broker.config, log);
     await broker.startResourceMonitors(resourceProbes);
-    address = await listen(server, config.port, config.host);
+    if (server !== undefined) address = await listen(server, config.port, config.host);
+    if (tlsServer !== undefined) tlsAddress = await listen(tlsServer, config.tlsPort!, config.host);
   } catch (e) {
     // Recovered but never served (the port is taken): a clean shutdown releases the directory.
+    server?.close();
+    tlsServer?.close();
     await broker.shutdown();
     throw e;
   }
-  log.info({ host: address.host, port: address.port }, 'listening');
+  if (address !== undefined) log.info({ host: address.host, port: address.port }, 'listening');
+  if (tlsAddress !== undefined) log.info({ host: tlsAddress.host, port: tlsAddress.port, verifyPeer: config.tlsVerifyPeer }, 'listening for TLS');
   let closing: Promise<void> | undefined;
-  const urlHost = address.host.includes(':') ? (address.host === '::' ? '127.0.0.1' : `[${address.host}]`) : address.host === '0.0.0.0' ? '127.0.0.1' : address.host;
+  const main = (address ?? tlsAddress)!;
+  const urlHost = main.host.includes(':') ? (main.host === '::' ? '127.0.0.1' : `[${main.host}]`) : main.host === '0.0.0.0' ? '127.0.0.1' : main.host;
+  const tlsUrl = tlsAddress !== undefined ? amqpUrl(broker.config, urlHost, tlsAddress.port, 'amqps') : undefined;
   return {
     broker,
-    port: address.port,
-    host: address.host,
-    url: `amqp://guest:guest@${urlHost}:${address.port}`,
+    port: main.port,
+    host: main.host,
+    url: address !== undefined ? amqpUrl(broker.config, urlHost, address.port) : tlsUrl!,
+    tlsPort: tlsAddress?.port,
+    tlsUrl,
+    reloadTls() {
+      if (tlsServer === undefined) return;
+      const options = tlsServerOptions(config);
+      try {
+        tlsServer.setSecureContext(options);
+      } catch (e) {
+        throw new TlsSetupError(`the TLS certificate, key or CA cannot be used (--tls-cert, --tls-key, --tls-ca): ${(e as Error).message}`);
+      }
+      log.info('TLS certificates reloaded');
+    },
     close() {
       closing ??= (async () => {
-        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        const stopped = Promise.all([server, tlsServer].map((s) => (s === undefined ? undefined : new Promise<void>((resolve) => s.close(() => resolve())))));
         await broker.shutdown();
         await stopped;
         log.info('stopped');
@@ -90,6 +122,40 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
       return closing;
     },
   };
+}
+
+/**
+ * The AMQPS listener around the same acceptStream: the TLS handshake first (node:tls), then the
+ * peer checks of verify_peer, then AMQP with the client certificate's names for EXTERNAL.
+ */
+function createTlsListener(broker: Broker, config: BrokerConfig, log: Logger) {
+  const options = tlsServerOptions(config);
+  let tlsServer: ReturnType<typeof createTlsServer>;
+  try {
+    tlsServer = createTlsServer(options);
+  } catch (e) {
+    throw new TlsSetupError(`the TLS certificate, key or CA cannot be used (--tls-cert, --tls-key, --tls-ca): ${(e as Error).message}`);
+  }
+  tlsServer.on('secureConnection', (socket: TLSSocket) => {
+    const refused = peerRefusal(socket, config);
+    if (refused !== undefined) {
+      log.info({ peer: `${socket.remoteAddress}:${socket.remotePort}` }, `TLS connection refused: ${refused}`);
+      socket.destroy();
+      return;
+    }
+    socket.setNoDelay(true);
+    broker.acceptStream(socket, {
+      remoteAddress: socket.remoteAddress,
+      remotePort: socket.remotePort,
+      localAddress: socket.localAddress,
+      localPort: socket.localPort,
+      certificate: peerCertificateNames(socket, config),
+    });
+  });
+  tlsServer.on('tlsClientError', (err, socket) => {
+    log.info({ peer: `${socket.remoteAddress}:${socket.remotePort}`, err: err.message }, 'TLS handshake failed');
+  });
+  return tlsServer;
 }
 
 /**
@@ -133,6 +199,12 @@ function listen(server: Server, port: number, host: string): Promise<{ host: str
       resolve({ host: a.address, port: a.port });
     });
   });
+}
+
+function amqpUrl(config: BrokerConfig, host: string, port: number, scheme = 'amqp'): string {
+  const e = encodeURIComponent;
+  const vhost = config.defaultVhost === '/' ? '' : `/${e(config.defaultVhost)}`;
+  return `${scheme}://${e(config.defaultUser)}:${e(config.defaultPass)}@${host}:${port}${vhost}`;
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

@@ -26,6 +26,13 @@ import { HeadersExchange } from './exchange/headers.js';
 import { RouteCollector, Router } from './exchange/router.js';
 import { TopicExchange } from './exchange/topic.js';
 import type { Message } from './message/message.js';
+import {
+  PolicySet,
+  effectiveExchangeSettings,
+  effectiveQueueSettings,
+  type EffectiveExchangeSettings,
+  type EffectiveQueueSettings,
+} from './policy/policy.js';
 import { deadLetterMessage, isDeadLetterCycle, type DeathReason } from './queue/dead-letter.js';
 import { FIELD_TYPE_NAMES, fv, type FieldTable, type FieldValue } from './protocol/field-table.js';
 import type { PacedPublisher } from './publisher-throttle.js';
@@ -36,6 +43,7 @@ import {
   checkDeclareArguments,
   queueTypeArguments,
   queueTypeOf,
+  type QueueType,
 } from './queue/arguments.js';
 import { Queue, type QueueOptions } from './queue/queue.js';
 import type { MessageTarget } from './queue/target.js';
@@ -79,6 +87,11 @@ export interface DeclareQueueRequest {
   arguments: FieldTable;
   /** Id of the declaring connection (exclusive queues belong to it). */
   connectionId: number;
+  /**
+   * The channel's access checks, run where rabbit_channel runs them: once the name is final (CR and
+   * LF stripped, or generated: `serverNamed`), before the queue is looked up. Passive declares need none.
+   */
+  authorize?: (name: string, serverNamed: boolean) => void;
 }
 
 export interface DeclareExchangeRequest {
@@ -89,6 +102,8 @@ export interface DeclareExchangeRequest {
   autoDelete: boolean;
   internal: boolean;
   arguments: FieldTable;
+  /** The channel's access checks, after the type and default-exchange checks and before the lookup. */
+  authorize?: (name: string) => void;
 }
 
 /**
@@ -104,6 +119,11 @@ export interface PublishTracker {
 
 export class VHost {
   readonly queues = new Map<string, Queue>();
+  /** The vhost's policies and operator policies (rabbit_policy), set through the broker. */
+  readonly policies = new PolicySet();
+  readonly operatorPolicies = new PolicySet();
+  /** The vhost's metadata default_queue_type: durable queues declared without x-queue-type get it. */
+  defaultQueueType: QueueType | undefined;
   readonly replies: DirectReplies;
   readonly exchanges = new Map<string, Exchange>();
   private readonly defaultExchange: DefaultExchange;
@@ -209,15 +229,12 @@ export class VHost {
     }
     if (!isExchangeType(req.type) && req.type !== DELAYED_EXCHANGE_TYPE) throw commandInvalid(`unknown exchange type '${req.type}'`);
     if (name === '') throw accessRefused('operation not permitted on the default exchange');
+    req.authorize?.(name);
     let x = this.exchanges.get(name);
     if (x === undefined) {
       if (name.startsWith('amq.')) throw accessRefused(`exchange name '${name}' contains reserved prefix 'amq.*'`);
-      const ae = req.arguments.get('alternate-exchange');
-      if (ae !== undefined && ae.type !== 'S') {
-        throw preconditionFailed(`invalid type '${FIELD_TYPE_NAMES[ae.type]}' for arg 'alternate-exchange' in ${resourceName('exchange', name, this.name)}`);
-      }
-      if (req.type === DELAYED_EXCHANGE_TYPE) checkDelayedType(req.arguments.get('x-delayed-type'));
-      x = this.createExchange(req.type, name, {
+      this.checkNewExchange(name, req.type, req.arguments);
+      x = this.createExchange(req.type as ExchangeType | typeof DELAYED_EXCHANGE_TYPE, name, {
         durable: req.durable,
         autoDelete: req.autoDelete,
         internal: req.internal,
@@ -235,6 +252,20 @@ export class VHost {
     eq('internal', x.options.internal, req.internal);
     assertArgsEquivalence('exchange', name, this.name, x.options.arguments, req.arguments, ['alternate-exchange']);
     return x;
+  }
+
+  /**
+   * What the declaration of a new exchange is refused for once its name is allowed: an unknown type,
+   * an alternate-exchange that is not a longstr, a delayed exchange without a valid x-delayed-type.
+   * Changes nothing (a definitions import checks every exchange before it declares any).
+   */
+  checkNewExchange(name: string, type: string, args: FieldTable): void {
+    if (!isExchangeType(type) && type !== DELAYED_EXCHANGE_TYPE) throw commandInvalid(`unknown exchange type '${type}'`);
+    const ae = args.get('alternate-exchange');
+    if (ae !== undefined && ae.type !== 'S') {
+      throw preconditionFailed(`invalid type '${FIELD_TYPE_NAMES[ae.type]}' for arg 'alternate-exchange' in ${resourceName('exchange', name, this.name)}`);
+    }
+    if (type === DELAYED_EXCHANGE_TYPE) checkDelayedType(args.get('x-delayed-type'));
   }
 
   deleteExchange(rawName: string, ifUnused: boolean): void {
@@ -275,6 +306,27 @@ export class VHost {
     if (to === undefined) this.bindingsTo.set(destination, (to = new Set()));
     to.add(b);
     if (persist) this.persistence.bound(b);
+  }
+
+  /**
+   * A binding from a definitions import (rabbit_binding:add/3 without a channel): both ends exist,
+   * the arguments were checked (bindingProblem); no exclusive-queue check, as RabbitMQ makes none.
+   */
+  importBinding(sourceName: string, destKind: 'queue' | 'exchange', destName: string, routingKey: string, args: FieldTable): void {
+    const source = this.exchanges.get(sourceName);
+    const destination = destKind === 'queue' ? this.queues.get(destName) : this.exchanges.get(destName);
+    if (source === undefined || destination === undefined) throw notFound(`no ${resourceName(source === undefined ? 'exchange' : destKind, source === undefined ? sourceName : destName, this.name)}`);
+    this.addBinding(source, destination, routingKey, args, true);
+  }
+
+  /**
+   * Why a binding with these arguments from an exchange of `sourceType` would be refused (406), or
+   * undefined: the exchange type's validate_binding, for a source that may not exist yet.
+   */
+  bindingProblem(sourceType: string, sourceArgs: FieldTable, args: FieldTable): string | undefined {
+    const type = sourceType === DELAYED_EXCHANGE_TYPE ? stringArg(sourceArgs.get('x-delayed-type')) : sourceType;
+    if (type === undefined || !isExchangeType(type)) return undefined;
+    return createExchange(type, '', this.name, { durable: false, autoDelete: false, internal: false, arguments: new Map() }).validateBinding(args);
   }
 
   /** queue.unbind and exchange.unbind: like RabbitMQ, unbinding what is not there is fine. */
@@ -344,9 +396,10 @@ export class VHost {
       return q;
     }
     const durable = req.durable && !req.exclusive;
+    const args = this.augmentDeclareArguments(req);
     let name = requested;
     if (name === '') {
-      const type = queueTypeOf(req.arguments);
+      const type = queueTypeOf(args);
       if (type !== 'classic' && QUEUE_TYPE_ARGUMENTS[type] !== undefined) {
         throw preconditionFailed(`Cannot declare a server-named queue for type rabbit_${type}_queue`);
       }
@@ -354,6 +407,7 @@ export class VHost {
     } else if (name.startsWith('amq.')) {
       throw accessRefused(`queue name '${name}' contains reserved prefix 'amq.*'`);
     }
+    req.authorize?.(name, requested === '');
     const owner = req.exclusive ? req.connectionId : undefined;
     const existing = this.queues.get(name);
     if (existing !== undefined) {
@@ -361,37 +415,16 @@ export class VHost {
       assertFieldEquivalence('queue', name, this.name, 'durable', existing.options.durable, durable);
       assertFieldEquivalence('queue', name, this.name, 'auto_delete', existing.options.autoDelete, req.autoDelete);
       const type = queueTypeOf(existing.options.arguments);
-      assertArgsEquivalence('queue', name, this.name, existing.options.arguments, req.arguments, queueTypeArguments(type, this.personality));
+      assertArgsEquivalence('queue', name, this.name, existing.options.arguments, args, queueTypeArguments(type, this.personality));
       existing.touch();
       return existing;
     }
-    const dlx = req.arguments.get('x-dead-letter-exchange');
-    if (dlx !== undefined && dlx.type !== 'S') {
-      throw preconditionFailed(`invalid type '${FIELD_TYPE_NAMES[dlx.type]}' for arg 'x-dead-letter-exchange' in ${resourceName('queue', name, this.name)}`);
-    }
-    checkDeclareArguments(name, this.name, req.arguments, this.personality);
-    // rabbit_amqqueue:declare/7 (4.3: the deprecated feature transient_nonexcl_queues, denied by default).
-    const deprecated = this.settings.release?.deprecatedFeatures;
-    if (!durable && !req.exclusive && deprecated?.permitted('transient_nonexcl_queues') === false) {
-      throw internalError(deprecationText('transient_nonexcl_queues', 'denied'));
-    }
-    const type = queueTypeOf(req.arguments);
-    // rabbit_classic_queue:validate_arguments/1 (4.3: the deprecated feature queue_master_locator).
-    if (type === 'classic' && req.arguments.has('x-queue-master-locator') && deprecated?.permitted('queue_master_locator') === false) {
-      throw internalError(deprecationText('queue_master_locator', 'denied'));
-    }
-    if (type === 'quorum') {
-      // rabbit_queue_type_util's checks for quorum queues, in RabbitMQ's order.
-      const where = resourceName('queue', name, this.name);
-      if (req.autoDelete) throw preconditionFailed(`invalid property 'auto-delete' for ${where}`);
-      if (req.exclusive) throw preconditionFailed(`invalid property 'exclusive-owner' for ${where}`);
-      if (!durable) throw preconditionFailed(`invalid property 'non-durable' for ${where}`);
-    }
+    this.checkNewQueue(name, durable, req.exclusive, req.autoDelete, args);
     const options: QueueOptions = {
       durable,
       exclusive: req.exclusive,
       autoDelete: req.autoDelete,
-      arguments: req.arguments,
+      arguments: args,
       owner,
     };
     const q = this.createQueue(name, options, undefined);
@@ -399,6 +432,46 @@ export class VHost {
     this.persistence.queueDeclared(q);
     this.log.debug({ queue: name }, 'queue declared');
     return q;
+  }
+
+  /**
+   * rabbit_amqqueue:augment_declare_args/5: a durable, non-exclusive, non-auto-delete queue declared
+   * without x-queue-type in a vhost with a default queue type gets that type (recorded on RabbitMQ
+   * 3.10.8: the server-named check and the argument checks then see it).
+   */
+  private augmentDeclareArguments(req: DeclareQueueRequest): FieldTable {
+    const t = this.defaultQueueType;
+    if (t === undefined || req.arguments.has('x-queue-type') || !req.durable || req.exclusive || req.autoDelete) return req.arguments;
+    return new Map([...req.arguments, ['x-queue-type', { type: 'S', value: t }]]);
+  }
+
+  /**
+   * What the declaration of a new queue is refused for once its name and access are allowed: the
+   * x-dead-letter-exchange type, the x-arguments, a quorum queue's properties. Changes nothing.
+   */
+  checkNewQueue(name: string, durable: boolean, exclusive: boolean, autoDelete: boolean, args: FieldTable): void {
+    const dlx = args.get('x-dead-letter-exchange');
+    if (dlx !== undefined && dlx.type !== 'S') {
+      throw preconditionFailed(`invalid type '${FIELD_TYPE_NAMES[dlx.type]}' for arg 'x-dead-letter-exchange' in ${resourceName('queue', name, this.name)}`);
+    }
+    checkDeclareArguments(name, this.name, args, this.personality);
+    // rabbit_amqqueue:declare/7 (4.3: the deprecated feature transient_nonexcl_queues, denied by default).
+    const deprecated = this.settings.release?.deprecatedFeatures;
+    if (!durable && !exclusive && deprecated?.permitted('transient_nonexcl_queues') === false) {
+      throw internalError(deprecationText('transient_nonexcl_queues', 'denied'));
+    }
+    const type = queueTypeOf(args);
+    // rabbit_classic_queue:validate_arguments/1 (4.3: the deprecated feature queue_master_locator).
+    if (type === 'classic' && args.has('x-queue-master-locator') && deprecated?.permitted('queue_master_locator') === false) {
+      throw internalError(deprecationText('queue_master_locator', 'denied'));
+    }
+    if (type === 'quorum') {
+      // rabbit_queue_type_util's checks for quorum queues, in RabbitMQ's order.
+      const where = resourceName('queue', name, this.name);
+      if (autoDelete) throw preconditionFailed(`invalid property 'auto-delete' for ${where}`);
+      if (exclusive) throw preconditionFailed(`invalid property 'exclusive-owner' for ${where}`);
+      if (!durable) throw preconditionFailed(`invalid property 'non-durable' for ${where}`);
+    }
   }
 
   private createQueue(name: string, options: QueueOptions, storeId: string | undefined): Queue {
@@ -410,7 +483,39 @@ export class VHost {
     q.log = this.log;
     q.store = this.persistence.queueStore(q, storeId);
     this.queues.set(name, q);
+    this.applyQueuePolicies(q);
     return q;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Policies
+
+  /** The effective settings of a queue: x-arguments, policy and operator policy combined (rabbit_policy). */
+  queueSettings(q: Queue): EffectiveQueueSettings {
+    const subject = { kind: 'queue' as const, name: q.name, type: q.type };
+    return effectiveQueueSettings({ type: q.type, arguments: q.options.arguments }, this.policies.match(subject), this.operatorPolicies.match(subject));
+  }
+
+  exchangeSettings(x: Exchange): EffectiveExchangeSettings {
+    const subject = { kind: 'exchange' as const, name: x.name };
+    return effectiveExchangeSettings(x.options, this.policies.match(subject), this.operatorPolicies.match(subject));
+  }
+
+  private applyQueuePolicies(q: Queue): void {
+    q.applySettings(this.queueSettings(q));
+  }
+
+  private applyExchangePolicies(x: Exchange): void {
+    x.alternateExchange = this.exchangeSettings(x).alternateExchange;
+  }
+
+  /**
+   * A policy or operator policy was set or cleared: every queue and exchange takes its settings
+   * again (rabbit_policy:update_policies/1 calls each one's policy_changed), at once.
+   */
+  policiesChanged(): void {
+    for (const q of [...this.queues.values()]) if (!q.deleted) this.applyQueuePolicies(q);
+    for (const x of this.exchanges.values()) if (x !== this.defaultExchange) this.applyExchangePolicies(x);
   }
 
   /** The queue, or 404 as RabbitMQ answers for a missing one; exclusive queues of others give 405. */
@@ -489,6 +594,22 @@ export class VHost {
     this.enqueue(targets, message, undefined, undefined);
   }
 
+  /**
+   * The vhost itself is being deleted (its connections are closed already): every queue and exchange
+   * goes, with its messages and bindings, as rabbit_vhost:delete/2 removes them.
+   */
+  deleteEverything(): void {
+    for (const q of [...this.queues.values()]) this.deleteQueue(q);
+    for (const x of [...this.exchanges.values()]) {
+      if (x === this.defaultExchange) continue;
+      if (isStandardExchange(x.name)) {
+        // Never recorded (every vhost is made with them): nothing to remove from the store.
+        x.deleted = true;
+        this.exchanges.delete(x.name);
+      } else this.removeExchange(x);
+    }
+  }
+
   /** Deletes the exclusive queues of a connection that went away. */
   connectionClosed(connectionId: number): void {
     for (const q of [...this.queues.values()]) {
@@ -522,6 +643,12 @@ export class VHost {
 
   /** Builds an exchange of a known type; a delayed exchange gets its holding area and store. */
   private createExchange(type: ExchangeType | typeof DELAYED_EXCHANGE_TYPE, name: string, options: ExchangeOptions): Exchange {
+    const x = this.newExchange(type, name, options);
+    this.applyExchangePolicies(x);
+    return x;
+  }
+
+  private newExchange(type: ExchangeType | typeof DELAYED_EXCHANGE_TYPE, name: string, options: ExchangeOptions): Exchange {
     if (type !== DELAYED_EXCHANGE_TYPE) return createExchange(type, name, this.name, options);
     const inner = stringArg(options.arguments.get('x-delayed-type'));
     const x = new DelayedExchange(name, this.name, options, createExchange(inner !== undefined && isExchangeType(inner) ? inner : 'direct', name, this.name, options));
@@ -583,8 +710,12 @@ function checkDelayedType(v: FieldValue | undefined): void {
   if (!isExchangeType(type)) throw commandInvalid(`unknown exchange type '${type}'`);
 }
 
+function isStandardExchange(name: string): boolean {
+  return STANDARD_EXCHANGES.some(([n]) => n === name);
+}
+
 /** RabbitMQ strips CR and LF from names (rabbit_channel:strip_cr_lf). */
-function stripCrLf(name: string): string {
+export function stripCrLf(name: string): string {
   return name.includes('\n') || name.includes('\r') ? name.replace(/[\r\n]/g, '') : name;
 }
 

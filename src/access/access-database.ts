@@ -140,9 +140,21 @@ export class AccessGrant {
   ) {}
 }
 
+/**
+ * Told of every change once it is made (the broker persists them, creates and removes its vhosts, and
+ * closes the connections of a deleted user or vhost). A deletion removes the entity's permissions
+ * with it and reports only the deletion.
+ */
 export interface AccessDatabaseListener {
+  userPut?(user: UserRecord): void;
   userDeleted?(user: string): void;
+  vhostPut?(vhost: VhostRecord, created: boolean): void;
   vhostDeleted?(vhost: string): void;
+  permissionsSet?(p: PermissionRecord): void;
+  permissionsCleared?(user: string, vhost: string): void;
+  topicPermissionsSet?(p: TopicPermissionRecord): void;
+  /** `exchange` undefined: all of the user's topic permissions in the vhost. */
+  topicPermissionsCleared?(user: string, vhost: string, exchange: string | undefined): void;
 }
 
 export interface NewUser {
@@ -221,7 +233,13 @@ export class AccessDatabase {
     };
     this.users.set(u.name, record);
     if (old === undefined) for (const g of this.grants.values()) if (g.user === u.name) this.refresh(g);
+    for (const l of this.listeners) l.userPut?.(record);
     return record;
+  }
+
+  private replaceUser(record: UserRecord): void {
+    this.users.set(record.name, record);
+    for (const l of this.listeners) l.userPut?.(record);
   }
 
   deleteUser(name: string): void {
@@ -235,24 +253,24 @@ export class AccessDatabase {
 
   changePassword(name: string, password: string | Buffer, algorithm: HashingAlgorithm = DEFAULT_HASHING_ALGORITHM): void {
     const u = this.requireUser(name);
-    this.users.set(name, { ...u, passwordHash: hashPassword(password, algorithm), hashingAlgorithm: algorithm });
+    this.replaceUser({ ...u, passwordHash: hashPassword(password, algorithm), hashingAlgorithm: algorithm });
   }
 
   /** rabbitmqctl clear_password: the user can then only log in with EXTERNAL. */
   clearPassword(name: string): void {
     const u = this.requireUser(name);
-    this.users.set(name, { ...u, passwordHash: Buffer.alloc(0) });
+    this.replaceUser({ ...u, passwordHash: Buffer.alloc(0) });
   }
 
   setTags(name: string, tags: readonly string[]): void {
     const u = this.requireUser(name);
-    this.users.set(name, { ...u, tags: [...tags] });
+    this.replaceUser({ ...u, tags: [...tags] });
   }
 
   setUserLimits(name: string, limits: UserLimits): void {
     const u = this.requireUser(name);
     validateLimits(limits, ['max-connections', 'max-channels'], `user '${name}'`);
-    this.users.set(name, { ...u, limits: { ...limits } });
+    this.replaceUser({ ...u, limits: { ...limits } });
   }
 
   user(name: string): UserRecord | undefined {
@@ -323,6 +341,7 @@ export class AccessDatabase {
     };
     this.vhosts.set(v.name, record);
     if (old === undefined) for (const g of this.grants.values()) if (g.vhost === v.name) this.refresh(g);
+    for (const l of this.listeners) l.vhostPut?.(record, old === undefined);
     return record;
   }
 
@@ -338,7 +357,9 @@ export class AccessDatabase {
   setVhostLimits(name: string, limits: VhostLimits): void {
     const v = this.requireVhost(name);
     validateLimits(limits, ['max-connections', 'max-queues'], `vhost '${name}'`);
-    this.vhosts.set(name, { ...v, limits: { ...limits } });
+    const record = { ...v, limits: { ...limits } };
+    this.vhosts.set(name, record);
+    for (const l of this.listeners) l.vhostPut?.(record, false);
   }
 
   vhost(name: string): VhostRecord | undefined {
@@ -355,8 +376,10 @@ export class AccessDatabase {
     for (const r of [configure, write, read]) validateRegex(r, `permissions of user '${user}' in vhost '${vhost}'`);
     this.requireUser(user);
     this.requireVhost(vhost);
-    this.permissions.set(key(user, vhost), { user, vhost, configure, write, read });
+    const record = { user, vhost, configure, write, read };
+    this.permissions.set(key(user, vhost), record);
     this.refreshPair(user, vhost);
+    for (const l of this.listeners) l.permissionsSet?.(record);
   }
 
   clearPermissions(user: string, vhost: string): void {
@@ -364,14 +387,17 @@ export class AccessDatabase {
     this.requireVhost(vhost);
     this.permissions.delete(key(user, vhost));
     this.refreshPair(user, vhost);
+    for (const l of this.listeners) l.permissionsCleared?.(user, vhost);
   }
 
   setTopicPermissions(user: string, vhost: string, exchange: string, write: string, read: string): void {
     for (const r of [write, read]) validateRegex(r, `topic permissions of user '${user}' on exchange '${exchange}' in vhost '${vhost}'`);
     this.requireUser(user);
     this.requireVhost(vhost);
-    this.topicPermissions.set(topicKey(user, vhost, exchange), { user, vhost, exchange, write, read });
+    const record = { user, vhost, exchange, write, read };
+    this.topicPermissions.set(topicKey(user, vhost, exchange), record);
     this.refreshPair(user, vhost);
+    for (const l of this.listeners) l.topicPermissionsSet?.(record);
   }
 
   /** Without `exchange`, all of the user's topic permissions in the vhost. */
@@ -382,6 +408,7 @@ export class AccessDatabase {
       if (p.user === user && p.vhost === vhost && (exchange === undefined || p.exchange === exchange)) this.topicPermissions.delete(k);
     }
     this.refreshPair(user, vhost);
+    for (const l of this.listeners) l.topicPermissionsCleared?.(user, vhost, exchange);
   }
 
   permission(user: string, vhost: string): PermissionRecord | undefined {

@@ -177,6 +177,8 @@ const TOPIC_BIT = { write: 1, read: 2 } as const;
  */
 export class ChannelAccess {
   private version = -1;
+  private unrestrictedVersion = -1;
+  private unrestrictedValue = false;
   /** name -> BIT of the decisions that allowed it */
   private readonly allowed = new Map<string, number>();
   /** exchange -> permission -> compiled expanded regex (expansion depends only on this connection) */
@@ -208,6 +210,16 @@ export class ChannelAccess {
       p.record.read === '.*' &&
       this.grant.topicPermissions.size === 0
     );
+  }
+
+  /** unrestricted(), worked out again only when the grant changes: one comparison per call. */
+  get isUnrestricted(): boolean {
+    const v = this.grant.version;
+    if (this.unrestrictedVersion !== v) {
+      this.unrestrictedValue = this.unrestricted();
+      this.unrestrictedVersion = v;
+    }
+    return this.unrestrictedValue;
   }
 
   check(kind: ResourceKind, name: string, permission: Permission): void {

@@ -10,6 +10,8 @@
  * (nothing more is written on it).
  */
 import type { Logger } from 'pino';
+import { authorize, type AccessMethod, type AccessSubject, type ExchangeFacts } from '../access/method-access.js';
+import { ChannelAccess, checkVhostQueueLimit } from '../access/permissions.js';
 import {
   AmqpError,
   ChannelError,
@@ -24,6 +26,7 @@ import {
   unexpectedFrame,
 } from '../errors.js';
 import { REPLY_PREFIX, REPLY_QUEUE } from '../direct-reply.js';
+import type { FieldValue } from '../protocol/field-table.js';
 import { FRAME_METHOD, ReplyCode } from '../protocol/generated/constants.js';
 import {
   METHOD_INFO,
@@ -52,6 +55,7 @@ import {
   type AnyMethod,
   type BasicPublish,
 } from '../protocol/generated/methods.js';
+import { stripCrLf } from '../vhost.js';
 import { decodeMethodFrame } from '../wire/method-frames.js';
 import { Confirms, PendingPublish } from './confirms.js';
 import { ContentAssembler } from './content.js';
@@ -76,6 +80,7 @@ export class Channel implements ChannelContext {
   readonly confirms: Confirms;
   readonly publisher: Publisher;
   readonly replies: ReplyConsumer;
+  readonly access: ChannelAccess;
   /** tx.select was received: publishes and settlements are held until commit. */
   tx: Transaction | undefined;
   /** A tx.commit waiting for its persistent messages to be stored. */
@@ -89,6 +94,7 @@ export class Channel implements ChannelContext {
     parentLog: Logger,
   ) {
     this.log = parentLog.child({ channel: number });
+    this.access = new ChannelAccess(host.grant, host.user);
     this.content = new ContentAssembler(host.maxMessageSize);
     this.deliveries = new Deliveries(this);
     this.confirms = new Confirms(this);
@@ -213,6 +219,28 @@ export class Channel implements ChannelContext {
     }
   }
 
+  /** The access-control row of `method` (method-access.ts) for this channel's user. */
+  authorize(method: AccessMethod, subject: AccessSubject): void {
+    authorize(this.access, method, subject);
+  }
+
+  /** What the access steps need to know of an exchange (undefined when it does not exist). */
+  exchangeFacts(name: string): ExchangeFacts | undefined {
+    const x = this.host.vhost.exchanges.get(name);
+    return x === undefined ? undefined : { type: x.type, internal: x.options.internal };
+  }
+
+  /** The four binding methods: rabbit_channel:binding_action/10's checks, on the stripped names. */
+  authorizeBinding(method: AccessMethod, source: string, destKind: 'queue' | 'exchange', destination: string, routingKey: string): void {
+    const sourceName = stripCrLf(source);
+    this.authorize(method, {
+      destination: { kind: destKind, name: stripCrLf(destination) },
+      source: sourceName,
+      routingKey,
+      exchangeFacts: () => this.exchangeFacts(sourceName),
+    });
+  }
+
   queueNameOrLast(name: string): string {
     if (name !== '') return name;
     if (this.lastDeclaredQueue === '') throw notFound('no previously declared queue');
@@ -323,6 +351,8 @@ const HANDLERS: { [K in MethodKey]?: Handler<K> } = {
   },
   [Method.AccessRequest]: (ch) => ch.reply(() => encodeAccessRequestOk(ch.host.out, ch.number, { ticket: 1 })),
 
+  // Access control (method-access.ts): each command runs its row where rabbit_channel checks, on
+  // the names as rabbit_channel has them then (CR and LF stripped, '' expanded to the last queue).
   [Method.ExchangeDeclare]: (ch, m) => {
     ch.host.vhost.declareExchange({
       name: m.exchange,
@@ -332,18 +362,27 @@ const HANDLERS: { [K in MethodKey]?: Handler<K> } = {
       autoDelete: m.autoDelete,
       internal: m.internal,
       arguments: m.arguments,
+      authorize: (name) =>
+        ch.authorize('exchange.declare', {
+          exchange: name,
+          alternateExchange: longstr(m.arguments.get('alternate-exchange')),
+          exists: () => ch.host.vhost.exchanges.has(name),
+        }),
     });
     ch.reply(() => encodeExchangeDeclareOk(ch.host.out, ch.number), m.nowait);
   },
   [Method.ExchangeDelete]: (ch, m) => {
+    ch.authorize('exchange.delete', { exchange: stripCrLf(m.exchange) });
     ch.host.vhost.deleteExchange(m.exchange, m.ifUnused);
     ch.reply(() => encodeExchangeDeleteOk(ch.host.out, ch.number), m.nowait);
   },
   [Method.ExchangeBind]: (ch, m) => {
+    ch.authorizeBinding('exchange.bind', m.source, 'exchange', m.destination, m.routingKey);
     ch.host.vhost.bind(m.source, 'exchange', m.destination, m.routingKey, m.arguments, ch.host.id);
     ch.reply(() => encodeExchangeBindOk(ch.host.out, ch.number), m.nowait);
   },
   [Method.ExchangeUnbind]: (ch, m) => {
+    ch.authorizeBinding('exchange.unbind', m.source, 'exchange', m.destination, m.routingKey);
     ch.host.vhost.unbind(m.source, 'exchange', m.destination, m.routingKey, m.arguments, ch.host.id);
     ch.reply(() => encodeExchangeUnbindOk(ch.host.out, ch.number), m.nowait);
   },
@@ -355,7 +394,8 @@ const HANDLERS: { [K in MethodKey]?: Handler<K> } = {
       return;
     }
     ch.host.release.upgrade?.queueDeclare(m);
-    const q = ch.host.vhost.declareQueue({
+    const vhost = ch.host.vhost;
+    const q = vhost.declareQueue({
       name: m.queue,
       passive: m.passive,
       durable: m.durable,
@@ -363,6 +403,14 @@ const HANDLERS: { [K in MethodKey]?: Handler<K> } = {
       autoDelete: m.autoDelete,
       arguments: m.arguments,
       connectionId: ch.host.id,
+      authorize: (name, serverNamed) =>
+        ch.authorize('queue.declare', {
+          queue: name,
+          serverNamed,
+          deadLetterExchange: longstr(m.arguments.get('x-dead-letter-exchange')),
+          exists: () => vhost.queues.has(name),
+          hooks: { 'vhost-queue-limit': () => checkVhostQueueLimit(ch.host.accessDatabase, vhost.name, name, vhost.queues.size) },
+        }),
     });
     ch.lastDeclaredQueue = q.name;
     ch.reply(() => encodeQueueDeclareOk(ch.host.out, ch.number, { queue: q.name, messageCount: q.messageCount, consumerCount: q.consumerCount }), m.nowait);
@@ -371,6 +419,7 @@ const HANDLERS: { [K in MethodKey]?: Handler<K> } = {
     const queue = ch.queueNameOrLast(m.queue);
     ch.refuseReplyToBinding(queue);
     const key = m.queue === '' && m.routingKey === '' ? queue : m.routingKey;
+    ch.authorizeBinding('queue.bind', m.exchange, 'queue', queue, key);
     ch.host.vhost.bind(m.exchange, 'queue', queue, key, m.arguments, ch.host.id);
     ch.reply(() => encodeQueueBindOk(ch.host.out, ch.number), m.nowait);
   },
@@ -378,15 +427,20 @@ const HANDLERS: { [K in MethodKey]?: Handler<K> } = {
     const queue = ch.queueNameOrLast(m.queue);
     ch.refuseReplyToBinding(queue);
     const key = m.queue === '' && m.routingKey === '' ? queue : m.routingKey;
+    ch.authorizeBinding('queue.unbind', m.exchange, 'queue', queue, key);
     ch.host.vhost.unbind(m.exchange, 'queue', queue, key, m.arguments, ch.host.id);
     ch.reply(() => encodeQueueUnbindOk(ch.host.out, ch.number));
   },
   [Method.QueuePurge]: (ch, m) => {
-    const n = ch.host.vhost.purgeQueue(ch.queueNameOrLast(m.queue), ch.host.id);
+    const queue = ch.queueNameOrLast(stripCrLf(m.queue));
+    ch.authorize('queue.purge', { queue });
+    const n = ch.host.vhost.purgeQueue(queue, ch.host.id);
     ch.reply(() => encodeQueuePurgeOk(ch.host.out, ch.number, { messageCount: n }), m.nowait);
   },
   [Method.QueueDelete]: (ch, m) => {
-    const n = ch.host.vhost.deleteQueueCommand(ch.queueNameOrLast(m.queue), m.ifUnused, m.ifEmpty, ch.host.id);
+    const queue = ch.queueNameOrLast(stripCrLf(m.queue));
+    ch.authorize('queue.delete', { queue });
+    const n = ch.host.vhost.deleteQueueCommand(queue, m.ifUnused, m.ifEmpty, ch.host.id);
     ch.reply(() => encodeQueueDeleteOk(ch.host.out, ch.number, { messageCount: n }), m.nowait);
   },
 
@@ -395,15 +449,26 @@ const HANDLERS: { [K in MethodKey]?: Handler<K> } = {
     ch.reply(() => encodeBasicQosOk(ch.host.out, ch.number));
   },
   [Method.BasicConsume]: (ch, m) => {
-    if (m.queue === REPLY_QUEUE) ch.replies.consume(m);
-    else ch.deliveries.consume(m, ch.queueNameOrLast(m.queue));
+    if (m.queue === REPLY_QUEUE) {
+      ch.replies.consume(m);
+      return;
+    }
+    // rabbit_channel looks for the consumer tag first, then checks read on the queue.
+    ch.deliveries.checkTagFree(m.consumerTag);
+    const queue = ch.queueNameOrLast(stripCrLf(m.queue));
+    ch.authorize('basic.consume', { queue });
+    ch.deliveries.consume(m, queue);
   },
   [Method.BasicCancel]: (ch, m) => {
     if (ch.replies.isTag(m.consumerTag)) ch.replies.cancel();
     else ch.deliveries.cancel(m.consumerTag);
     ch.reply(() => encodeBasicCancelOk(ch.host.out, ch.number, { consumerTag: m.consumerTag }), m.nowait);
   },
-  [Method.BasicGet]: (ch, m) => ch.deliveries.get(ch.queueNameOrLast(m.queue), m.noAck),
+  [Method.BasicGet]: (ch, m) => {
+    const queue = ch.queueNameOrLast(stripCrLf(m.queue));
+    ch.authorize('basic.get', { queue });
+    ch.deliveries.get(queue, m.noAck);
+  },
   [Method.BasicCredit]: (ch, m) => ch.deliveries.credit(m.consumerTag),
   [Method.BasicAck]: (ch, m) => ch.settle('ack', m.deliveryTag, m.multiple),
   [Method.BasicReject]: (ch, m) => ch.settle(m.requeue ? 'requeue' : 'reject', m.deliveryTag, false),
@@ -439,3 +504,9 @@ const HANDLERS: { [K in MethodKey]?: Handler<K> } = {
     ch.reply(() => encodeTxRollbackOk(ch.host.out, ch.number));
   },
 };
+
+/** An argument's text when it is a longstr (what rabbit_misc:r_arg/4 takes as a name), else undefined. */
+function longstr(v: FieldValue | undefined): string | undefined {
+  if (v === undefined || v.type !== 'S') return undefined;
+  return typeof v.value === 'string' ? v.value : v.value.toString('utf8');
+}

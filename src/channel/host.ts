@@ -4,6 +4,8 @@
  * see the channel only through `ChannelContext`, so none of them imports the channel itself.
  */
 import type { Logger } from 'pino';
+import type { AccessDatabase, AccessGrant, AuthenticatedUser } from '../access/access-database.js';
+import type { ChannelAccess } from '../access/permissions.js';
 import type { DeprecatedFeatures } from '../deprecated-features.js';
 import type { ConnectionError, SocketDrop } from '../errors.js';
 import type { Personality } from '../personality.js';
@@ -36,8 +38,12 @@ export interface ChannelHost {
   readonly consumerTimeoutMs: number;
   /** Client capability flags from connection.start-ok. */
   hasCapability(name: string): boolean;
-  /** The authenticated user (publishes with a user-id property must carry it). */
-  readonly userName: string;
+  /** The authenticated user, as of the login (its tags included). */
+  readonly user: AuthenticatedUser;
+  /** What the user may do in the vhost, kept current by the database. */
+  readonly grant: AccessGrant;
+  /** The users, vhosts and limits (the vhost's max-queues is checked at queue.declare). */
+  readonly accessDatabase: AccessDatabase;
   /** The channel has confirms to send once the current batch of input is processed. */
   confirmsPending(channel: ConfirmSender): void;
   /** A publish arrived (publishers are held while the store catches up). */
@@ -62,6 +68,8 @@ export interface ChannelContext {
   readonly number: number;
   readonly host: ChannelHost;
   readonly log: Logger;
+  /** The channel's permission checks (decisions cached until the grant changes). */
+  readonly access: ChannelAccess;
   /** channel.open done and no close begun: only then do deliveries and confirms go out. */
   readonly isOpen: boolean;
   /** Fails the channel as an error from a command would (consumer_timeout uses it). */

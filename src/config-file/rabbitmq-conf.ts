@@ -32,7 +32,7 @@ export class ConfigFileError extends Error {
     readonly reason: string,
     readonly file?: string,
   ) {
-    super(`${file ?? 'rabbitmq.conf'}, line ${line}: ${reason}`);
+    super(line > 0 ? `${file ?? 'rabbitmq.conf'}, line ${line}: ${reason}` : `${file ?? 'rabbitmq.conf'}: ${reason}`);
   }
 }
 
@@ -124,6 +124,8 @@ export interface RabbitConf {
   readonly loadDefinitions?: string;
   /** auth_mechanisms.<n>, in file order (RabbitMQ offers them in its own order regardless). */
   readonly authMechanisms?: readonly string[];
+  /** ssl_cert_login_from: which name of a client certificate EXTERNAL logs in as. */
+  readonly sslCertLoginFrom?: 'distinguished_name' | 'common_name';
 }
 
 export interface ParseOptions {
@@ -318,6 +320,7 @@ export function parseRabbitConf(text: string, options: ParseOptions = {}): Parse
     } else if (k === 'log.console.level') c.logConsoleLevel = enumOf(l, LOG_LEVELS);
     else if (k === 'management.tcp.port') c.managementTcpPort = int(l, 0, 65535, 'a port from 0 to 65535');
     else if (k === 'load_definitions') c.loadDefinitions = file(l);
+    else if (k === 'ssl_cert_login_from') c.sslCertLoginFrom = enumOf(l, ['distinguished_name', 'common_name'] as const);
     else if (a === 'auth_mechanisms' && n === 2) {
       if (!KNOWN_MECHANISMS.includes(l.value)) warnings.push({ line: l.line, message: `${k} = ${l.value}: Warren has no such mechanism (it has ${KNOWN_MECHANISMS.join(', ')})` });
       mechanisms.set(b!, l.value);

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import type { UserStore } from '../auth.js';
+import type { AccessDatabase } from '../access/access-database.js';
+import type { ConnectionCounts } from '../access/permissions.js';
 import type { BrokerConfig } from '../config.js';
 import type { FieldTable } from '../protocol/field-table.js';
 import type { VHost } from '../vhost.js';
@@ -13,8 +14,13 @@ import type { UpgradeWarnings } from '../upgrade-warnings.js';
 export interface BrokerContext {
   readonly config: BrokerConfig;
   readonly log: Logger;
-  readonly users: UserStore;
+  /** Users, vhosts and permissions: login and connection.open check against it. */
+  readonly access: AccessDatabase;
   readonly vhosts: ReadonlyMap<string, VHost>;
+  /** Connections already open to a vhost and of a user (for their connection limits). */
+  connectionCounts(vhost: string, user: string): ConnectionCounts;
+  /** Channels open on every connection of a user (for the user's max-channels). */
+  userChannelCount(user: string): number;
   /** The server-properties table of connection.start (of AMQP 0-8's, for a 3.x personality). */
   serverProperties(protocol?: '0-9-1' | '0-8'): FieldTable;
   /** The RabbitMQ release imitated. */
@@ -34,4 +40,13 @@ export interface PeerInfo {
   remotePort?: number | undefined;
   localAddress?: string | undefined;
   localPort?: number | undefined;
+  /** A TLS connection whose client presented a certificate the listener verified: its names. */
+  certificate?: PeerCertificateNames | undefined;
+}
+
+export interface PeerCertificateNames {
+  /** The subject's CN. */
+  readonly commonName: string | undefined;
+  /** The subject as RabbitMQ writes it (rabbit_ssl: "CN=...,O=...,C=...", the last RDN first). */
+  readonly distinguishedName: string;
 }

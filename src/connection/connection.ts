@@ -20,7 +20,8 @@
  */
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import type { User } from '../auth.js';
+import type { AccessDatabase, AccessGrant, AuthenticatedUser } from '../access/access-database.js';
+import { checkUserChannelLimit } from '../access/permissions.js';
 import { Channel } from '../channel/channel.js';
 import type { ChannelHost, ConfirmSender, ReleaseContext } from '../channel/host.js';
 import { FRAME_MIN_SIZE } from '../config.js';
@@ -85,8 +86,9 @@ export class Connection implements InputSink, ChannelHost, BlockNotifier, Heartb
   channelMax: number;
   frameMax = FRAME_MIN_SIZE;
   heartbeat = 0;
-  user: User | undefined;
+  private _user: AuthenticatedUser | undefined;
   private _vhost: VHost | undefined;
+  private _grant: AccessGrant | undefined;
 
   /** Channels with confirms to send once the current input is processed. */
   private confirmChannels: ConfirmSender[] = [];
@@ -138,6 +140,25 @@ export class Connection implements InputSink, ChannelHost, BlockNotifier, Heartb
     return this._vhost!;
   }
 
+  /** The vhost's name once connection.open succeeded ('' before). */
+  get vhostName(): string {
+    return this._vhost?.name ?? '';
+  }
+
+  /** What the user may do in the vhost (set at connection.open). */
+  get grant(): AccessGrant {
+    return this._grant!;
+  }
+
+  /** The user the connection logged in as (set at start-ok): a snapshot, tags included. */
+  get user(): AuthenticatedUser {
+    return this._user!;
+  }
+
+  get accessDatabase(): AccessDatabase {
+    return this.broker.access;
+  }
+
   get consumerTimeoutMs(): number {
     return this.broker.config.consumerTimeoutMs;
   }
@@ -151,7 +172,7 @@ export class Connection implements InputSink, ChannelHost, BlockNotifier, Heartb
   }
 
   get userName(): string {
-    return this.user?.name ?? '';
+    return this._user?.name ?? '';
   }
 
   get publisher(): PublisherThrottle {
@@ -345,6 +366,9 @@ export class Connection implements InputSink, ChannelHost, BlockNotifier, Heartb
       if (this.channels.size >= this.channelMax) {
         throw notAllowed(`number of channels opened (${this.channels.size}) has reached the negotiated channel_max (${this.channelMax})`);
       }
+      // The user's max-channels, over all of its connections (rabbit_reader:create_channel/2).
+      const db = this.broker.access;
+      if (db.user(this.userName)?.limits['max-channels'] !== undefined) checkUserChannelLimit(db, this.userName, this.broker.userChannelCount(this.userName));
       ch = new Channel(this, channel, this.log);
       this.channels.set(channel, ch);
     }
@@ -409,7 +433,7 @@ export class Connection implements InputSink, ChannelHost, BlockNotifier, Heartb
       this.authFailure(login.refused);
       return;
     }
-    this.user = login.user;
+    this._user = login.user;
     this.log = this.log.child({ user: login.user.name });
     this.state = 'tuning';
   }
@@ -441,12 +465,14 @@ export class Connection implements InputSink, ChannelHost, BlockNotifier, Heartb
   }
 
   private open(vhostName: string): void {
-    this._vhost = this.handshake.open(vhostName);
+    const { vhost, grant } = this.handshake.open(vhostName, this.user);
+    this._vhost = vhost;
+    this._grant = grant;
     this.state = 'running';
     if (this.handshakeTimer !== undefined) clearTimeout(this.handshakeTimer);
     this.log = this.log.child({ vhost: vhostName });
     this.input.throttle.start();
-    this.log.info(`user '${this.user!.name}' authenticated and granted access to vhost '${vhostName}'`);
+    this.log.info(`user '${this.user.name}' authenticated and granted access to vhost '${vhostName}'`);
   }
 
   heartbeatTimeout(seconds: number): void {
@@ -547,6 +573,16 @@ export class Connection implements InputSink, ChannelHost, BlockNotifier, Heartb
       return;
     }
     this.closeWith(connectionForced(`broker forced connection closure with reason '${reason}'`));
+  }
+
+  /**
+   * Its user or vhost was deleted: 320 CONNECTION_FORCED with `text`. A connection not open yet is
+   * left alone (RabbitMQ tracks connections from connection.open; this one's open will be refused).
+   */
+  closeForced(text: string): void {
+    if (this.state !== 'running') return;
+    this.log.warn(`closing the connection: ${text}`);
+    this.closeWith(connectionForced(text));
   }
 
   /**

@@ -4,7 +4,9 @@
  * and connection.open of a virtual host. Only the steps: the connection keeps the state, decides
  * what may arrive when, and turns errors into replies (or RabbitMQ's silent close).
  */
-import { SASL_MECHANISMS, SASL_MECHANISM_LIST, isLoopbackAddress, type User } from '../auth.js';
+import type { AccessGrant, AuthenticatedUser } from '../access/access-database.js';
+import { checkVhostAccess } from '../access/permissions.js';
+import { chosenMechanism, isLoopbackAddress, offeredMechanisms, type SaslMechanism } from '../auth.js';
 import { commandInvalid, notAllowed, syntaxError } from '../errors.js';
 import type { FieldTable } from '../protocol/field-table.js';
 import {
@@ -26,7 +28,7 @@ export interface Tuning {
 }
 
 /** The outcome of start-ok: go on to tuning, or a refused login (with the reason for the log). */
-export type LoginResult = { readonly user: User } | { readonly refused: string };
+export type LoginResult = { readonly user: AuthenticatedUser } | { readonly refused: string };
 
 export class Handshake {
   /** The client's capability flags (connection.start-ok client-properties.capabilities). */
@@ -34,12 +36,15 @@ export class Handshake {
   clientProperties: FieldTable = new Map();
   /** The SASL mechanism the client chose (for the log and the refusal text). */
   mechanism = '';
+  private readonly offered: readonly SaslMechanism[];
 
   constructor(
     private readonly out: Outbound,
     private readonly broker: BrokerContext,
     private readonly peer: PeerInfo,
-  ) {}
+  ) {
+    this.offered = offeredMechanisms(broker.config.authMechanisms, peer.certificate !== undefined);
+  }
 
   hasCapability(name: string): boolean {
     const v = this.capabilities.get(name);
@@ -55,7 +60,7 @@ export class Handshake {
       versionMajor: protocol === '0-8' ? 8 : 0,
       versionMinor: protocol === '0-8' ? 0 : 9,
       serverProperties: this.broker.serverProperties(protocol),
-      mechanisms: Buffer.from(SASL_MECHANISM_LIST),
+      mechanisms: Buffer.from(this.offered.map((m) => m.name).join(' ')),
       locales: Buffer.from('en_US'),
     });
     this.out.frameDone();
@@ -66,15 +71,18 @@ export class Handshake {
     this.clientProperties = m.clientProperties;
     const caps = m.clientProperties.get('capabilities');
     this.capabilities = caps !== undefined && caps.type === 'F' ? caps.value : new Map();
-    const mechanism = SASL_MECHANISMS.get(m.mechanism);
-    if (mechanism === undefined) throw commandInvalid(`unknown authentication mechanism '${m.mechanism}'`);
+    const mechanism = chosenMechanism(m.mechanism, this.offered);
+    if ('error' in mechanism) throw commandInvalid(mechanism.error);
     this.mechanism = mechanism.name;
     const result = mechanism.handleResponse(m.response);
     if (result.kind === 'protocol-error') throw syntaxError(result.explanation);
-    const user = this.broker.users.check(result.username, result.password);
-    if (user === undefined) return { refused: `user '${result.username}' - invalid credentials` };
-    if (user.loopbackOnly && !isLoopbackAddress(this.peer.localAddress)) {
-      return { refused: `user '${result.username}' can only connect via localhost` };
+    // rabbit_reader:auth_phase/2: the login (rabbit_access_control:check_user_login/2), then the
+    // loopback restriction (check_user_loopback/2).
+    const login = result.kind === 'certificate' ? this.certificateLogin() : this.broker.access.authenticate(result.username, result.password);
+    if (!login.ok) return { refused: login.reason };
+    const user = login.user;
+    if (this.broker.access.isLoopbackOnly(user.name) && !isLoopbackAddress(this.peer.localAddress)) {
+      return { refused: `user '${user.name}' can only connect via localhost` };
     }
     const c = this.broker.config;
     encodeConnectionTune(this.out, 0, { channelMax: c.channelMax, frameMax: c.frameMax, heartbeat: c.heartbeat });
@@ -82,21 +90,37 @@ export class Handshake {
     return { user };
   }
 
+  /**
+   * EXTERNAL: the user named by the certificate (ssl_cert_login_from: its distinguished name, as
+   * RabbitMQ by default, or its common name) must exist; it needs no password.
+   */
+  private certificateLogin() {
+    const names = this.peer.certificate!;
+    const name = this.broker.config.sslCertLoginFrom === 'common_name' ? names.commonName : names.distinguishedName;
+    if (name === undefined) return { ok: false as const, reason: 'the client certificate has no common name (ssl_cert_login_from = common_name)' };
+    return this.broker.access.authenticateExternal(name);
+  }
+
   /** tune-ok: the client's values, refused outside the server's range (validate_negotiated_integer_value). */
   tuneOk(m: ConnectionTuneOk): Tuning {
     const c = this.broker.config;
     negotiate('frame_max', this.broker.personality.frameMinSize, c.frameMax, m.frameMax);
     negotiate('channel_max', 1, c.channelMax, m.channelMax);
-    return { frameMax: m.frameMax, channelMax: m.channelMax, heartbeat: m.heartbeat };
+    // channel_max 0 is "no limit": the channel number's own range (a server offering 0 accepts it).
+    return { frameMax: m.frameMax, channelMax: m.channelMax === 0 ? 65535 : m.channelMax, heartbeat: m.heartbeat };
   }
 
-  /** connection.open: the virtual host, or 530 when it does not exist; open-ok goes out. */
-  open(vhostName: string): VHost {
+  /**
+   * connection.open: the vhost's and the user's connection limits and the user's access to the vhost
+   * (530 for each, checkVhostAccess), then open-ok. The grant is what the channels check against.
+   */
+  open(vhostName: string, user: AuthenticatedUser): { vhost: VHost; grant: AccessGrant } {
+    const grant = checkVhostAccess(this.broker.access, user, vhostName, this.broker.connectionCounts(vhostName, user.name));
     const vhost = this.broker.vhosts.get(vhostName);
     if (vhost === undefined) throw notAllowed(`vhost ${vhostName} not found`);
     encodeConnectionOpenOk(this.out, 0, {});
     this.out.frameDone();
-    return vhost;
+    return { vhost, grant };
   }
 }
 

@@ -92,3 +92,21 @@ export function tableToJson(t: FieldTable): { [key: string]: JsonValue } {
 export function byteOrder(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }
+
+/**
+ * Whether a table nests deeper than `max` levels of tables and arrays. Walked without recursion:
+ * a client can send arguments nested thousands deep, which the recursive conversions here (and a
+ * definitions file, whose reader stops at 512 levels) cannot take.
+ */
+export function nestsDeeperThan(t: FieldTable, max: number): boolean {
+  const stack: [Iterable<FieldValue>, number][] = [[t.values(), 1]];
+  while (stack.length > 0) {
+    const [values, depth] = stack.pop()!;
+    if (depth > max) return true;
+    for (const v of values) {
+      if (v.type === 'F') stack.push([v.value.values(), depth + 1]);
+      else if (v.type === 'A') stack.push([v.value, depth + 1]);
+    }
+  }
+  return false;
+}

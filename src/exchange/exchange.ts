@@ -43,12 +43,20 @@ export abstract class Exchange {
   /** Bindings where this exchange is the destination (exchange-to-exchange). */
   readonly incoming = new Set<Binding>();
   deleted = false;
+  /**
+   * Where unroutable messages go: the alternate-exchange argument, else a policy's (the vhost sets it
+   * when policies change, rabbit_exchange:policy_changed).
+   */
+  alternateExchange: string | undefined;
 
   constructor(
     readonly name: string,
     readonly vhost: string,
     readonly options: ExchangeOptions,
-  ) {}
+  ) {
+    const ae = options.arguments.get('alternate-exchange');
+    this.alternateExchange = ae === undefined || ae.type !== 'S' ? undefined : typeof ae.value === 'string' ? ae.value : ae.value.toString('utf8');
+  }
 
   /** RabbitMQ's validate_binding: an error text (a 406) or undefined. */
   validateBinding(_args: FieldTable): string | undefined {

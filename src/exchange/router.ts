@@ -80,8 +80,7 @@ export class Router {
   }
 
   private alternateExchange(x: Exchange): Exchange | undefined {
-    const ae = x.options.arguments.get('alternate-exchange');
-    if (ae === undefined || ae.type !== 'S') return undefined;
-    return this.exchanges.get(typeof ae.value === 'string' ? ae.value : ae.value.toString('utf8'));
+    const ae = x.alternateExchange;
+    return ae === undefined ? undefined : this.exchanges.get(ae);
   }
 }

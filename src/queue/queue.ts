@@ -56,6 +56,22 @@ export interface QueueEvents {
 /** x-overflow: what a queue at its length limit does with one more message. */
 export type Overflow = 'drop-head' | 'reject-publish' | 'reject-publish-dlx';
 
+/**
+ * The settings a policy can change: the queue's x-arguments combined with the policy and operator
+ * policy that match it (the vhost works them out, src/policy/policy.ts). Absent means none.
+ */
+export interface QueueSettings {
+  readonly messageTtl?: number;
+  readonly expires?: number;
+  readonly maxLength?: number;
+  readonly maxLengthBytes?: number;
+  readonly overflow?: Overflow;
+  readonly deadLetterExchange?: string;
+  readonly deadLetterRoutingKey?: string;
+  /** Quorum queues only. */
+  readonly deliveryLimit?: number;
+}
+
 const EMPTY = Buffer.alloc(0);
 
 /** setTimeout's longest delay (2^31 - 1 ms); a longer one fires at once. */
@@ -81,19 +97,22 @@ export class Queue implements MessageTarget {
   /** With single active consumer on: the consumer currently receiving. */
   private activeConsumer: Consumer | undefined;
   readonly type: QueueType;
+  // The settings below come from the x-arguments, and from policies once the vhost applies them
+  // (applySettings): plain fields, so the per-message paths read them as cheaply as constants.
   /** x-max-length and x-max-length-bytes (ready messages only, as RabbitMQ counts them). */
-  private readonly maxLength: number | undefined;
-  private readonly maxBytes: number | undefined;
-  readonly overflow: Overflow;
+  private maxLength: number | undefined;
+  private maxBytes: number | undefined;
+  overflow: Overflow;
   /** x-message-ttl, ms. */
-  private readonly messageTtl: number | undefined;
+  private messageTtl: number | undefined;
   /** x-expires, ms. */
-  private readonly expires: number | undefined;
-  readonly deadLetterExchange: string | undefined;
-  readonly deadLetterRoutingKey: string | undefined;
+  private expires: number | undefined;
+  deadLetterExchange: string | undefined;
+  deadLetterRoutingKey: string | undefined;
   readonly maxPriority: number | undefined;
   /** Quorum queues: x-delivery-limit (undefined: unlimited). */
-  readonly deliveryLimit: number | undefined;
+  deliveryLimit: number | undefined;
+  private readonly defaultDeliveryLimit: number | undefined;
   events: QueueEvents | undefined;
   /** Where messages go beyond memory (and, for a durable queue, to survive restarts). */
   store: QueueStore = new MemoryQueueStore();
@@ -129,9 +148,32 @@ export class Queue implements MessageTarget {
     this.deadLetterRoutingKey = stringValue(args.get('x-dead-letter-routing-key'));
     const maxPriority = this.type === 'classic' ? integerValue(args.get('x-max-priority')) : undefined;
     this.maxPriority = maxPriority !== undefined && maxPriority > 0 ? maxPriority : undefined;
+    this.defaultDeliveryLimit = settings.defaultDeliveryLimit;
     this.deliveryLimit = this.type === 'quorum' ? (integerValue(args.get('x-delivery-limit')) ?? settings.defaultDeliveryLimit) : undefined;
     this.ready = this.maxPriority !== undefined ? new PriorityReadyList(this.maxPriority) : new ReadyList();
     this.deliveredBelowByPriority = this.maxPriority !== undefined ? new Array<number>(this.maxPriority + 1).fill(1) : undefined;
+  }
+
+  /**
+   * New settings from a policy change (rabbit_amqqueue_process:process_args_policy): they apply from
+   * now on, as in RabbitMQ. A message keeps the expiry it got when it arrived; a lower length limit
+   * drops (and dead-letters) the oldest at once; a new x-expires restarts the idle timer.
+   */
+  applySettings(s: QueueSettings): void {
+    this.messageTtl = s.messageTtl;
+    this.maxLength = s.maxLength;
+    this.maxBytes = s.maxLengthBytes;
+    this.overflow = s.overflow ?? 'drop-head';
+    this.deadLetterExchange = s.deadLetterExchange;
+    this.deadLetterRoutingKey = s.deadLetterRoutingKey;
+    if (this.type === 'quorum') this.deliveryLimit = s.deliveryLimit ?? this.defaultDeliveryLimit;
+    if (this.expires !== s.expires) {
+      this.expires = s.expires;
+      if (this.expiryTimer !== undefined) clearTimeout(this.expiryTimer);
+      this.expiryTimer = undefined;
+      this.touch();
+    }
+    if (!this.deleted && (this.maxLength !== undefined || this.maxBytes !== undefined)) this.dropHeadOverLimit();
   }
 
   get messageCount(): number {

@@ -2,19 +2,20 @@
  * The data directory: its format version, the lock that keeps two brokers out of one directory, and
  * the marker of a clean shutdown.
  *
- *   <dir>/FORMAT            "warren-store 2" (1 is read and upgraded: 2 added extra routing keys to records)
+ *   <dir>/FORMAT            "warren-store 3" (1 and 2 are read and upgraded: 2 added extra routing keys to
+ *                           records, 3 users, vhosts, permissions and policies to the definitions log)
  *   <dir>/LOCK              the pid of the broker using the directory
  *   <dir>/CLEAN             present only between a clean shutdown and the next start
- *   <dir>/definitions.log   durable exchanges, queues and bindings (definitions.ts)
+ *   <dir>/definitions.log   users, vhosts, permissions, policies, durable exchanges, queues and bindings (definitions.ts)
  *   <dir>/queues/<id>/      one durable queue's segments (segment-store.ts)
  *   <dir>/pages/<id>/       transient queues' paged-out messages, wiped at every start
  */
 import { closeSync, existsSync, fdatasyncSync, fsyncSync, mkdirSync, openSync, readFileSync, realpathSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
-export const FORMAT = 'warren-store 2';
+export const FORMAT = 'warren-store 3';
 /** Older formats this Warren reads (and upgrades in place: FORMAT is rewritten, so older builds stop). */
-const UPGRADABLE = ['warren-store 1'];
+const UPGRADABLE = ['warren-store 1', 'warren-store 2'];
 
 export class DataDirError extends Error {
   override name = 'DataDirError';

@@ -1,7 +1,14 @@
 /**
- * The definitions log: durable exchanges, queues and bindings, as an append-only log of changes.
+ * The definitions log: users, virtual hosts, permissions, policies, and durable exchanges, queues and
+ * bindings, as an append-only log of changes.
  *
  *   record: u32 length, u32 crc32 of the payload, payload (JSON, one change)
+ *
+ * The data directory's FORMAT (data-dir.ts) versions this file with the rest: "warren-store 3" added
+ * the access records (users, vhosts, permissions, topic permissions, policies, and the marker saying
+ * the default user and vhost were created); a log from format 2 has none, and the broker seeds the
+ * defaults into it as on a first start. Deleting a vhost or a user is one record: replay removes
+ * what belonged to it (a vhost's entities, policies and permissions; a user's permissions).
  *
  * Changes are rare, so each is written with a synchronous write (it is in the kernel, and survives
  * kill -9, before the declare-ok goes out) and, with durability `fsync`, synced by the persister's
@@ -46,7 +53,72 @@ export interface BindingDefinition {
   arguments: FieldTable;
 }
 
+/** A user as the log keeps it (the store's own shape: the model's records are converted). */
+export interface StoredUser {
+  name: string;
+  /** base64 of salt ++ digest; '' for a user without password */
+  passwordHash: string;
+  hashingAlgorithm: string;
+  tags: string[];
+  limits: Record<string, number>;
+}
+
+export interface StoredVhost {
+  name: string;
+  description: string;
+  tags: string[];
+  defaultQueueType?: string;
+  limits: Record<string, number>;
+  tracing: boolean;
+}
+
+export interface StoredPermission {
+  user: string;
+  vhost: string;
+  configure: string;
+  write: string;
+  read: string;
+}
+
+export interface StoredTopicPermission {
+  user: string;
+  vhost: string;
+  exchange: string;
+  write: string;
+  read: string;
+}
+
+export interface StoredPolicy {
+  kind: 'policy' | 'operator_policy';
+  vhost: string;
+  name: string;
+  pattern: string;
+  applyTo: string;
+  priority: number;
+  /** The definition as definitions-file JSON text (it may hold numbers plain JSON would change). */
+  definition: string;
+}
+
+/** The changes to users, vhosts, permissions and policies the broker records. */
+export type AccessChange =
+  | { t: 'user'; def: StoredUser }
+  | { t: 'user-deleted'; name: string }
+  | { t: 'vhost'; def: StoredVhost }
+  | { t: 'vhost-deleted'; name: string }
+  | { t: 'permission'; def: StoredPermission }
+  | { t: 'permission-cleared'; user: string; vhost: string }
+  | { t: 'topic-permission'; def: StoredTopicPermission }
+  /** without `exchange`: all of the user's topic permissions in the vhost */
+  | { t: 'topic-permission-cleared'; user: string; vhost: string; exchange?: string }
+  | { t: 'policy'; def: StoredPolicy }
+  | { t: 'policy-cleared'; kind: 'policy' | 'operator_policy'; vhost: string; name: string }
+  /** A global parameter (from a definitions import); the value as definitions-file JSON text. */
+  | { t: 'global-parameter'; name: string; value: string }
+  /** The default user, vhost and permissions exist (written once, after them, on a first start). */
+  | { t: 'access-initialised' };
+
 type Change =
+  | AccessChange
   | { t: 'exchange'; def: ExchangeDefinition }
   | { t: 'exchange-deleted'; vhost: string; name: string }
   | { t: 'queue'; def: QueueDefinition }
@@ -59,9 +131,63 @@ export class Definitions {
   readonly exchanges = new Map<string, ExchangeDefinition>();
   readonly queues = new Map<string, QueueDefinition>();
   readonly bindings = new Map<string, BindingDefinition>();
+  readonly users = new Map<string, StoredUser>();
+  readonly vhosts = new Map<string, StoredVhost>();
+  readonly permissions = new Map<string, StoredPermission>();
+  readonly topicPermissions = new Map<string, StoredTopicPermission>();
+  readonly policies = new Map<string, StoredPolicy>();
+  /** name -> value (JSON text) */
+  readonly globalParameters = new Map<string, string>();
+  /** The log says the defaults were created: the access records are the whole truth. */
+  accessInitialised = false;
 
   apply(c: Change): void {
     switch (c.t) {
+      case 'user':
+        this.users.set(c.def.name, c.def);
+        break;
+      case 'user-deleted':
+        this.users.delete(c.name);
+        deleteWhere(this.permissions, (p) => p.user === c.name);
+        deleteWhere(this.topicPermissions, (p) => p.user === c.name);
+        break;
+      case 'vhost':
+        this.vhosts.set(c.def.name, c.def);
+        break;
+      case 'vhost-deleted':
+        this.vhosts.delete(c.name);
+        deleteWhere(this.permissions, (p) => p.vhost === c.name);
+        deleteWhere(this.topicPermissions, (p) => p.vhost === c.name);
+        deleteWhere(this.policies, (p) => p.vhost === c.name);
+        deleteWhere(this.exchanges, (x) => x.vhost === c.name);
+        deleteWhere(this.queues, (q) => q.vhost === c.name);
+        deleteWhere(this.bindings, (b) => b.vhost === c.name);
+        break;
+      case 'permission':
+        this.permissions.set(key(c.def.user, c.def.vhost), c.def);
+        break;
+      case 'permission-cleared':
+        this.permissions.delete(key(c.user, c.vhost));
+        break;
+      case 'topic-permission':
+        this.topicPermissions.set(key(c.def.user, c.def.vhost, c.def.exchange), c.def);
+        break;
+      case 'topic-permission-cleared':
+        if (c.exchange !== undefined) this.topicPermissions.delete(key(c.user, c.vhost, c.exchange));
+        else deleteWhere(this.topicPermissions, (p) => p.user === c.user && p.vhost === c.vhost);
+        break;
+      case 'policy':
+        this.policies.set(key(c.def.kind, c.def.vhost, c.def.name), c.def);
+        break;
+      case 'policy-cleared':
+        this.policies.delete(key(c.kind, c.vhost, c.name));
+        break;
+      case 'global-parameter':
+        this.globalParameters.set(c.name, c.value);
+        break;
+      case 'access-initialised':
+        this.accessInitialised = true;
+        break;
       case 'exchange':
         this.exchanges.set(key(c.def.vhost, c.def.name), c.def);
         break;
@@ -129,6 +255,13 @@ export class DefinitionsLog {
       writeSync(fd, rec, 0, rec.length, position);
       position += rec.length;
     };
+    for (const def of state.users.values()) write({ t: 'user', def });
+    for (const def of state.vhosts.values()) write({ t: 'vhost', def });
+    for (const def of state.permissions.values()) write({ t: 'permission', def });
+    for (const def of state.topicPermissions.values()) write({ t: 'topic-permission', def });
+    for (const def of state.policies.values()) write({ t: 'policy', def });
+    for (const [name, value] of state.globalParameters) write({ t: 'global-parameter', name, value });
+    if (state.accessInitialised) write({ t: 'access-initialised' });
     for (const def of state.exchanges.values()) write({ t: 'exchange', def });
     for (const def of state.queues.values()) write({ t: 'queue', def });
     for (const def of state.bindings.values()) write({ t: 'binding', def });
@@ -147,6 +280,10 @@ export class DefinitionsLog {
     writeSync(this.fd, rec, 0, rec.length, this.position);
     this.position += rec.length;
     this.persister?.syncLater(this.fd, this.path);
+  }
+
+  accessChanged(c: AccessChange): void {
+    this.append(c);
   }
 
   exchangeDeclared(def: ExchangeDefinition): void {
@@ -177,7 +314,11 @@ export class DefinitionsLog {
   }
 }
 
-const key = (vhost: string, name: string) => `${vhost}\u0000${name}`;
+const key = (...parts: string[]) => parts.join('\u0000');
+
+function deleteWhere<T>(m: Map<string, T>, doomed: (v: T) => boolean): void {
+  for (const [k, v] of m) if (doomed(v)) m.delete(k);
+}
 
 function bindingId(b: BindingDefinition): string {
   return [b.vhost, b.source, b.destKind, b.destination, b.routingKey, tableToBase64(b.arguments)].join('\u0000');

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { FieldTable } from '../protocol/field-table.js';
 import { nodeIo, type FileIo } from './io.js';
-import { DefinitionsLog, type BindingDefinition, type Definitions } from './definitions.js';
+import { DefinitionsLog, type AccessChange, type BindingDefinition, type Definitions } from './definitions.js';
 import { openDataDir, type OpenedDataDir } from './data-dir.js';
 import { Persister, type SyncMode } from './persister.js';
 import { MemoryQueueStore, type QueueStore, type QueueTerms } from './queue-store.js';
@@ -55,6 +55,8 @@ export interface Persistence {
   queueDeleted(q: Queue): void;
   bound(b: Binding): void;
   unbound(b: Binding): void;
+  /** A user, vhost, permission or policy changed (or the defaults were created). */
+  accessChanged(c: AccessChange): void;
 }
 
 /** A binding survives restarts when both its ends do (RabbitMQ's rule). */
@@ -75,6 +77,7 @@ export class MemoryPersistence implements Persistence {
   queueDeleted(): void {}
   bound(): void {}
   unbound(): void {}
+  accessChanged(): void {}
 }
 
 export interface DiskPersistenceOptions {
@@ -189,6 +192,10 @@ export class DiskPersistence implements Persistence {
 
   unbound(b: Binding): void {
     if (isDurableBinding(b)) this.definitions.unbound(bindingDefinition(b));
+  }
+
+  accessChanged(c: AccessChange): void {
+    this.definitions.accessChanged(c);
   }
 
   /** Clean shutdown: every queue's store closed with its terms, the log synced, the directory released. */

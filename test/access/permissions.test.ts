@@ -196,6 +196,24 @@ describe('ChannelAccess: cached decisions', () => {
     expect(new ChannelAccess(d.grant('limited', 'perm'), limited).unrestricted()).toBe(false);
   });
 
+  it('isUnrestricted (what basic.publish asks) is worked out again when the grant changes, and only then', () => {
+    const d = db();
+    d.addUser({ name: 'admin', password: 'p' });
+    d.setPermissions('admin', 'perm', '.*', '.*', '.*');
+    const access = new ChannelAccess(d.grant('admin', 'perm'), { name: 'admin', tags: [] });
+    expect(access.isUnrestricted).toBe(true);
+    d.setPermissions('admin', 'perm', '.*', '^w', '.*');
+    expect(access.isUnrestricted).toBe(false);
+    d.setPermissions('admin', 'perm', '.*', '.*', '.*');
+    expect(access.isUnrestricted).toBe(true);
+    d.setTopicPermissions('admin', 'perm', 'amq.topic', '.*', '.*');
+    expect(access.isUnrestricted).toBe(false);
+    d.clearTopicPermissions('admin', 'perm');
+    expect(access.isUnrestricted).toBe(true);
+    d.clearPermissions('admin', 'perm');
+    expect(access.isUnrestricted).toBe(false);
+  });
+
   it('caches allowed decisions and drops them when the grant changes', () => {
     const d = db();
     const access = new ChannelAccess(d.grant('limited', 'perm'), limited);

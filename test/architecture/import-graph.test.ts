@@ -11,14 +11,15 @@ const SRC = resolve(import.meta.dirname, '../../src');
 
 /** Top to bottom. A file belongs to the first layer with a matching path prefix (relative to src/). */
 const LAYERS: readonly { name: string; paths: readonly string[] }[] = [
-  { name: 'entry', paths: ['cli.ts', 'index.ts', 'server.ts'] },
-  { name: 'broker', paths: ['broker.ts'] },
-  { name: 'setup', paths: ['definitions/', 'config-file/'] },
+  { name: 'entry', paths: ['cli.ts', 'index.ts', 'server.ts', 'tls.ts'] },
+  { name: 'broker', paths: ['broker.ts', 'broker/'] },
+  // definitions files and rabbitmq.conf: read and written for the broker and the command line
+  { name: 'formats', paths: ['definitions/definitions.ts', 'definitions/access-definitions.ts', 'config-file/'] },
   { name: 'connection', paths: ['connection/'] },
   { name: 'channel', paths: ['channel/'] },
   { name: 'vhost', paths: ['vhost.ts'] },
-  { name: 'policy', paths: ['policy/'] },
-  { name: 'access', paths: ['access/'] },
+  // users, permissions, policies and their regexes; the JSON values policies are made of
+  { name: 'access', paths: ['access/', 'policy/', 'definitions/'] },
   { name: 'exchange', paths: ['exchange/', 'direct-reply.ts'] },
   { name: 'queue', paths: ['queue/'] },
   { name: 'back-pressure', paths: ['publisher-throttle.ts'] },

@@ -91,6 +91,44 @@ describe('DefinitionsLog', () => {
     expect(summary(reopen(path)).bindings).toEqual(['other->queue:q/k']);
   });
 
+  it('keeps users, vhosts, permissions and policies; deleting a vhost or user is one record that takes what was theirs', () => {
+    const path = join(tempDir(), 'definitions.log');
+    const { log } = DefinitionsLog.open(path, undefined, silentLog);
+    const user = (name: string) => ({ name, passwordHash: 'AAAA', hashingAlgorithm: 'rabbit_password_hashing_sha256', tags: ['t'], limits: {} });
+    const vhost = (name: string) => ({ name, description: '', tags: [], limits: { 'max-queues': 3 }, tracing: false });
+    const perm = (u: string, v: string) => ({ user: u, vhost: v, configure: '.*', write: '^w', read: '' });
+    for (const u of ['ann', 'ben']) log.accessChanged({ t: 'user', def: user(u) });
+    for (const v of ['keep', 'gone']) log.accessChanged({ t: 'vhost', def: vhost(v) });
+    for (const [u, v] of [['ann', 'keep'], ['ann', 'gone'], ['ben', 'keep']] as const) {
+      log.accessChanged({ t: 'permission', def: perm(u, v) });
+      log.accessChanged({ t: 'topic-permission', def: { user: u, vhost: v, exchange: 'amq.topic', write: 'a', read: 'b' } });
+    }
+    for (const v of ['keep', 'gone']) {
+      log.accessChanged({ t: 'policy', def: { kind: 'policy', vhost: v, name: 'p', pattern: '.*', applyTo: 'queues', priority: 1, definition: '{"max-length":1}' } });
+      log.exchangeDeclared(exchange('x', { vhost: v }));
+      log.queueDeclared(queue('q', { vhost: v }));
+      log.bound({ ...binding('x', 'q'), vhost: v });
+    }
+    log.accessChanged({ t: 'access-initialised' });
+    log.accessChanged({ t: 'vhost-deleted', name: 'gone' });
+    log.accessChanged({ t: 'user-deleted', name: 'ben' });
+    log.accessChanged({ t: 'topic-permission-cleared', user: 'ann', vhost: 'keep', exchange: 'amq.topic' });
+    log.close();
+    // Twice: the second open reads what the first one's compaction wrote.
+    for (let i = 0; i < 2; i++) {
+      const state = reopen(path);
+      expect([...state.users.keys()]).toEqual(['ann']);
+      expect([...state.vhosts.values()]).toEqual([vhost('keep')]);
+      expect([...state.permissions.values()]).toEqual([perm('ann', 'keep')]);
+      expect(state.topicPermissions.size).toBe(0);
+      expect([...state.policies.values()].map((p) => p.vhost)).toEqual(['keep']);
+      expect([...state.exchanges.values()].map((x) => x.vhost)).toEqual(['keep']);
+      expect([...state.queues.values()].map((q) => q.vhost)).toEqual(['keep']);
+      expect([...state.bindings.values()].map((b) => b.vhost)).toEqual(['keep']);
+      expect(state.accessInitialised).toBe(true);
+    }
+  });
+
   it('keeps every argument with its exact AMQP type, and the other fields', () => {
     const path = join(tempDir(), 'definitions.log');
     const args = table([
