@@ -11,6 +11,7 @@ import { createLogger } from './log.js';
 import type { FileIo } from './store/io.js';
 import type { ResourceProbes } from './resource-alarms.js';
 import { TlsSetupError, peerCertificateNames, peerRefusal, tlsServerOptions } from './tls.js';
+import { MqttService } from './mqtt/service.js';
 
 export interface StartOptions extends Partial<BrokerConfig> {
   /** A logger to use instead of one built from `logLevel`. */
@@ -33,6 +34,8 @@ export interface RunningBroker {
   /** The AMQPS port and URL, when a TLS listener runs. */
   readonly tlsPort: number | undefined;
   readonly tlsUrl: string | undefined;
+  /** The MQTT listener's port, when one runs (`mqttPort`). */
+  readonly mqttPort: number | undefined;
   /** Reads the TLS certificate, key and CA files again (SIGHUP); a failure keeps the old ones and throws. */
   reloadTls(): void;
   /** Stops listening, closes every connection with 320 CONNECTION_FORCED, and releases resources. */
@@ -50,6 +53,7 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
     host: '127.0.0.1',
     durability: 'memory',
     logLevel: 'warn',
+    mqttPort: undefined,
     ...stripUndefined(rest),
   };
   const log = logger ?? createLogger(config.logLevel);
@@ -77,20 +81,25 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
   let tlsServer: ReturnType<typeof createTlsServer> | undefined;
   let address: { host: string; port: number } | undefined;
   let tlsAddress: { host: string; port: number } | undefined;
+  let mqttAddress: { host: string; port: number } | undefined;
+  const mqtt = config.mqttPort === undefined ? undefined : createMqttListener(broker);
   try {
     if (config.tlsPort !== undefined) tlsServer = createTlsListener(broker, broker.config, log);
     await broker.startResourceMonitors(resourceProbes);
     if (server !== undefined) address = await listen(server, config.port, config.host);
     if (tlsServer !== undefined) tlsAddress = await listen(tlsServer, config.tlsPort!, config.host);
+    if (mqtt !== undefined) mqttAddress = await listen(mqtt.server, config.mqttPort!, config.host, 'mqtt');
   } catch (e) {
     // Recovered but never served (the port is taken): a clean shutdown releases the directory.
     server?.close();
     tlsServer?.close();
+    mqtt?.server.close();
     await broker.shutdown();
     throw e;
   }
   if (address !== undefined) log.info({ host: address.host, port: address.port }, 'listening');
   if (tlsAddress !== undefined) log.info({ host: tlsAddress.host, port: tlsAddress.port, verifyPeer: config.tlsVerifyPeer }, 'listening for TLS');
+  if (mqttAddress !== undefined) log.info({ host: mqttAddress.host, port: mqttAddress.port }, 'listening for MQTT');
   let closing: Promise<void> | undefined;
   const main = (address ?? tlsAddress)!;
   const urlHost = main.host.includes(':') ? (main.host === '::' ? '127.0.0.1' : `[${main.host}]`) : main.host === '0.0.0.0' ? '127.0.0.1' : main.host;
@@ -102,6 +111,7 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
     url: address !== undefined ? amqpUrl(broker.config, urlHost, address.port) : tlsUrl!,
     tlsPort: tlsAddress?.port,
     tlsUrl,
+    mqttPort: mqttAddress?.port,
     reloadTls() {
       if (tlsServer === undefined) return;
       const options = tlsServerOptions(config);
@@ -114,7 +124,8 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
     },
     close() {
       closing ??= (async () => {
-        const stopped = Promise.all([server, tlsServer].map((s) => (s === undefined ? undefined : new Promise<void>((resolve) => s.close(() => resolve())))));
+        const stopped = Promise.all([server, tlsServer, mqtt?.server].map((s) => (s === undefined ? undefined : new Promise<void>((resolve) => s.close(() => resolve())))));
+        mqtt?.service.closeAll('shutdown');
         await broker.shutdown();
         await stopped;
         log.info('stopped');
@@ -158,6 +169,24 @@ function createTlsListener(broker: Broker, config: BrokerConfig, log: Logger) {
   return tlsServer;
 }
 
+/** The MQTT listener (rabbitmq_mqtt's tcp_listeners) around the MQTT service's acceptStream. */
+function createMqttListener(broker: Broker): { service: MqttService; server: Server } {
+  const c = broker.config;
+  const service = new MqttService(broker, {
+    allowAnonymous: c.mqttAllowAnonymous,
+    defaultUser: c.mqttDefaultUser,
+    defaultPass: c.mqttDefaultPass,
+    vhost: c.mqttVhost,
+    exchange: c.mqttExchange,
+    prefetch: c.mqttPrefetch,
+  });
+  const server = createServer((socket: Socket) => {
+    socket.setNoDelay(true);
+    service.acceptStream(socket, { remoteAddress: socket.remoteAddress, remotePort: socket.remotePort, localAddress: socket.localAddress, localPort: socket.localPort });
+  });
+  return { service, server };
+}
+
 /**
  * The listener could not be opened. The message names the address, the port and the reason in a
  * line (the command line adds which flag changes it); `code` is the system's (EADDRINUSE, ...).
@@ -169,6 +198,8 @@ export class ListenError extends Error {
     readonly host: string,
     readonly port: number,
     cause: Error,
+    /** Which listener: the AMQP (and AMQPS) one, or MQTT's. */
+    readonly listener: 'amqp' | 'mqtt' = 'amqp',
   ) {
     super(`cannot listen on ${host.includes(':') ? `[${host}]` : host} port ${port}: ${LISTEN_FAILURES[code] ?? cause.message} (${code})`, { cause });
   }
@@ -180,16 +211,16 @@ const LISTEN_FAILURES: Record<string, string> = {
   EACCES: 'permission denied (ports below 1024 need privileges)',
 };
 
-function listen(server: Server, port: number, host: string): Promise<{ host: string; port: number }> {
+function listen(server: Server, port: number, host: string, listener: 'amqp' | 'mqtt' = 'amqp'): Promise<{ host: string; port: number }> {
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {
       // A host without IPv6: fall back from "all interfaces" in IPv6 form to IPv4's.
       if (host === '::' && (err.code === 'EAFNOSUPPORT' || err.code === 'EADDRNOTAVAIL')) {
         server.off('error', onError);
-        listen(server, port, '0.0.0.0').then(resolve, reject);
+        listen(server, port, '0.0.0.0', listener).then(resolve, reject);
         return;
       }
-      reject(new ListenError(err.code ?? 'EUNKNOWN', host, port, err));
+      reject(new ListenError(err.code ?? 'EUNKNOWN', host, port, err, listener));
     };
     server.once('error', onError);
     server.listen(port, host, () => {

@@ -69,7 +69,21 @@ export function brokerSettingsFromConf(conf: RabbitConf, file = 'rabbitmq.conf',
     if (o.failIfNoPeerCert !== undefined) s.tlsFailIfNoPeerCert = o.failIfNoPeerCert;
   }
   if (conf.sslCertLoginFrom !== undefined) s.sslCertLoginFrom = conf.sslCertLoginFrom;
-  if (conf.mqttTcpListeners !== undefined) warnings.push('mqtt.listeners: Warren has no MQTT; ignored');
+  if (conf.mqttTcpListeners !== undefined) {
+    const [first, ...more] = conf.mqttTcpListeners;
+    // `mqtt.listeners.tcp = none` (or port 0, as --mqtt-port 0): no MQTT listener.
+    s.mqttPort = first === undefined || first.port === 0 ? undefined : first.port;
+    if (more.length > 0) warnings.push(`mqtt.listeners.tcp.${more.map((l) => l.name).join(', mqtt.listeners.tcp.')}: Warren listens for MQTT on one port; it uses mqtt.listeners.tcp.${first!.name}`);
+  }
+  if (conf.mqtt !== undefined) {
+    const m = conf.mqtt;
+    if (m.allowAnonymous !== undefined) s.mqttAllowAnonymous = m.allowAnonymous;
+    if (m.defaultUser !== undefined) s.mqttDefaultUser = m.defaultUser;
+    if (m.defaultPass !== undefined) s.mqttDefaultPass = m.defaultPass;
+    if (m.vhost !== undefined) s.mqttVhost = m.vhost;
+    if (m.exchange !== undefined) s.mqttExchange = m.exchange;
+    if (m.prefetch !== undefined) s.mqttPrefetch = m.prefetch;
+  }
   if (conf.managementTcpPort !== undefined) warnings.push('management.tcp.port: Warren has no management plugin; ignored');
   if (conf.authMechanisms !== undefined) {
     const known = conf.authMechanisms.filter((m) => ['PLAIN', 'AMQPLAIN', 'EXTERNAL'].includes(m));

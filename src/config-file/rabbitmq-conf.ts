@@ -94,6 +94,16 @@ interface SslOptions {
   readonly failIfNoPeerCert?: boolean;
 }
 
+/** The MQTT plugin's settings (rabbitmq_mqtt.schema). */
+interface MqttConf {
+  allowAnonymous?: boolean;
+  defaultUser?: string;
+  defaultPass?: string;
+  vhost?: string;
+  exchange?: string;
+  prefetch?: number;
+}
+
 /** The settings of a rabbitmq.conf that Warren supports; absent = not in the file. */
 export interface RabbitConf {
   /** listeners.tcp.*; [] for `listeners.tcp = none`. */
@@ -121,6 +131,8 @@ export interface RabbitConf {
   readonly logConsoleLevel?: LogLevel;
   readonly managementTcpPort?: number;
   readonly mqttTcpListeners?: readonly Listener[];
+  /** mqtt.allow_anonymous, mqtt.default_user, mqtt.default_pass, mqtt.vhost, mqtt.exchange, mqtt.prefetch */
+  readonly mqtt?: MqttConf;
   readonly loadDefinitions?: string;
   /** auth_mechanisms.<n>, in file order (RabbitMQ offers them in its own order regardless). */
   readonly authMechanisms?: readonly string[];
@@ -276,6 +288,12 @@ export function parseRabbitConf(text: string, options: ParseOptions = {}): Parse
     else if (a === 'listeners' && b === 'ssl' && n === 3) addListener(l, ssl);
     else if (k === 'mqtt.listeners.tcp') mqttNone = enumOf(l, ['none'] as const) === 'none';
     else if (a === 'mqtt' && b === 'listeners' && d === 'tcp' && n === 4) addListener(l, mqtt);
+    else if (k === 'mqtt.allow_anonymous') (c.mqtt ??= {}).allowAnonymous = bool(l);
+    else if (k === 'mqtt.default_user') (c.mqtt ??= {}).defaultUser = ascii(l);
+    else if (k === 'mqtt.default_pass') (c.mqtt ??= {}).defaultPass = ascii(l);
+    else if (k === 'mqtt.vhost') (c.mqtt ??= {}).vhost = ascii(l);
+    else if (k === 'mqtt.exchange') (c.mqtt ??= {}).exchange = ascii(l);
+    else if (k === 'mqtt.prefetch') (c.mqtt ??= {}).prefetch = int(l, 0, 65535);
     else if (k === 'ssl_options.cacertfile') (tls ??= {}).cacertfile = file(l);
     else if (k === 'ssl_options.certfile') (tls ??= {}).certfile = file(l);
     else if (k === 'ssl_options.keyfile') (tls ??= {}).keyfile = file(l);
