@@ -34,8 +34,9 @@ export interface RunningBroker {
   /** The AMQPS port and URL, when a TLS listener runs. */
   readonly tlsPort: number | undefined;
   readonly tlsUrl: string | undefined;
-  /** The MQTT listener's port, when one runs (`mqttPort`). */
+  /** The MQTT listener's port and its service (connections, retained messages), when one runs. */
   readonly mqttPort: number | undefined;
+  readonly mqtt: MqttService | undefined;
   /** Reads the TLS certificate, key and CA files again (SIGHUP); a failure keeps the old ones and throws. */
   reloadTls(): void;
   /** Stops listening, closes every connection with 320 CONNECTION_FORCED, and releases resources. */
@@ -112,6 +113,7 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
     tlsPort: tlsAddress?.port,
     tlsUrl,
     mqttPort: mqttAddress?.port,
+    mqtt: mqtt?.service,
     reloadTls() {
       if (tlsServer === undefined) return;
       const options = tlsServerOptions(config);

@@ -5,6 +5,7 @@
 import { once } from 'node:events';
 import { connect as tcpConnect, type Socket } from 'node:net';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import mqttPacket from 'mqtt-packet';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { startBroker, type RunningBroker, type StartOptions } from '../../src/index.js';
 
@@ -108,4 +109,44 @@ export function nextMessage(c: MqttClient): Promise<ReceivedMessage> {
 /** Resolves once the client's connection is closed (by the broker, here). */
 export function closed(c: MqttClient): Promise<void> {
   return c.connected ? new Promise((resolve) => c.once('close', () => resolve())) : Promise.resolve();
+}
+
+/** A raw MQTT peer over a socket: packets written with mqtt-packet, those received in order. */
+export interface RawMqttPeer {
+  readonly socket: Socket;
+  send(packet: Record<string, unknown> | Buffer): void;
+  /** The next packet from the broker. */
+  next(): Promise<mqttPacket.Packet>;
+  /** Resolves when the broker has closed the connection. */
+  readonly closed: Promise<void>;
+}
+
+export function rawPeer(socket: Socket, protocolVersion: 3 | 4 | 5 = 4): RawMqttPeer {
+  const parser = mqttPacket.parser({ protocolVersion });
+  const received: mqttPacket.Packet[] = [];
+  const waiting: ((p: mqttPacket.Packet) => void)[] = [];
+  parser.on('packet', (p: mqttPacket.Packet) => {
+    const w = waiting.shift();
+    if (w !== undefined) w(p);
+    else received.push(p);
+  });
+  socket.on('data', (d) => parser.parse(d));
+  const closedPromise = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  return {
+    socket,
+    send(p) {
+      socket.write(Buffer.isBuffer(p) ? p : mqttPacket.generate(p as unknown as mqttPacket.Packet, { protocolVersion }));
+    },
+    next() {
+      const p = received.shift();
+      if (p !== undefined) return Promise.resolve(p);
+      return new Promise((resolve) => waiting.push(resolve));
+    },
+    closed: closedPromise,
+  };
+}
+
+/** A CONNECT for raw peers: guest, clean session, no keep-alive unless given. */
+export function connectPacket(fields: Record<string, unknown> = {}): Record<string, unknown> {
+  return { cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: 'raw', keepalive: 0, username: 'guest', password: Buffer.from('guest'), ...fields };
 }
