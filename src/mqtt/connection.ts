@@ -158,8 +158,21 @@ export class MqttConnection implements MqttClient {
   send(packet: Record<string, unknown>): void {
     if (this.state === 'closed' || this.stream.destroyed) return;
     const bytes = mqttPacket.generate(packet as unknown as MqttPacket, { protocolVersion: this.protocolVersion });
+    // The packets of one turn (a batch of deliveries, the PUBACKs of a socket read) leave in one
+    // write: corked here, uncorked once the turn's work is done.
+    if (!this.corked) {
+      this.corked = true;
+      this.stream.cork();
+      process.nextTick(this.uncork);
+    }
     if (!this.stream.write(bytes)) this.writable = false;
   }
+
+  private corked = false;
+  private readonly uncork = (): void => {
+    this.corked = false;
+    this.stream.uncork();
+  };
 
   /** CONNECT was accepted: keep-alive starts (1.5 times the client's interval, [MQTT-3.1.2-24]). */
   startKeepAlive(seconds: number): void {

@@ -31,6 +31,15 @@ const PUBLISH_PROPERTIES: readonly (readonly [Buffer, Buffer])[] = [0, 1].map((q
   return [one(false), one(true)] as const;
 });
 
+function mqttProperties(p: Buffer): { qos: 0 | 1; dup: boolean } | undefined {
+  for (const qos of [0, 1] as const) {
+    const pair = PUBLISH_PROPERTIES[qos]!;
+    if (p === pair[0]) return { qos, dup: false };
+    if (p === pair[1]) return { qos, dup: true };
+  }
+  return undefined;
+}
+
 /** The AMQP message of an MQTT publish (QoS already downgraded to 0 or 1). */
 export function messageFromMqtt(exchange: string, routingKey: string, qos: 0 | 1, dup: boolean, payload: Buffer): Message {
   const properties = PUBLISH_PROPERTIES[qos]![dup ? 1 : 0]!;
@@ -53,14 +62,23 @@ export interface MqttDelivery {
  * from the QoS 1 queue, acknowledged) by amqp_callback/2's first two clauses.
  */
 export function deliveryToMqtt(msg: Message, redelivered: boolean, fromQos1: boolean): MqttDelivery | undefined {
-  const headers = msg.hasHeaders ? msg.decodedProperties.headers : undefined;
-  const dupHeader = headers?.get('x-mqtt-dup');
-  const dup = redelivered || (dupHeader?.type === 't' && dupHeader.value);
-  let qos: 0 | 1 = 0;
-  if (fromQos1) {
-    const published = headers?.get('x-mqtt-publish-qos');
-    qos = published?.type === 'b' ? (published.value >= 1 ? 1 : 0) : 1;
+  let publishedQos: number | undefined;
+  let dupHeader = false;
+  const known = mqttProperties(msg.properties);
+  if (known !== undefined) {
+    // Published over MQTT here: the properties are one of the four above, nothing to decode.
+    publishedQos = known.qos;
+    dupHeader = known.dup;
+  } else if (msg.hasHeaders) {
+    const headers = msg.decodedProperties.headers;
+    const d = headers?.get('x-mqtt-dup');
+    dupHeader = d?.type === 't' && d.value;
+    const q = headers?.get('x-mqtt-publish-qos');
+    if (q?.type === 'b') publishedQos = q.value;
   }
+  const dup = redelivered || dupHeader;
+  let qos: 0 | 1 = 0;
+  if (fromQos1) qos = publishedQos === undefined ? 1 : publishedQos >= 1 ? 1 : 0;
   if (dup && qos === 0) return undefined;
   return { topic: routingKeyToMqttTopic(msg.routingKey), qos, dup, payload: msg.body };
 }
