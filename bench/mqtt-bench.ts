@@ -19,7 +19,7 @@
  *   MQTT_BENCH_IDLE (default 2,000) idle connections, per connection.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chownSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -88,16 +88,21 @@ async function startRabbit(): Promise<Peer> {
   const mqttPort = await freePort();
   const distPort = await freePort();
   const base = mkdtempSync(join(scratchDir(), `rabbitmq-mqtt-${port}-`));
+  // The rabbitmq user must get through the scratch directory to its own.
+  chmodSync(scratchDir(), 0o711);
   for (const d of ['mnesia', 'log']) mkdirSync(join(base, d));
   writeFileSync(join(base, 'enabled_plugins'), '[rabbitmq_mqtt].\n');
   writeFileSync(join(base, 'rabbitmq.conf'), `mqtt.listeners.tcp.default = ${mqttPort}\n`);
   for (const p of [base, join(base, 'mnesia'), join(base, 'log'), join(base, 'enabled_plugins'), join(base, 'rabbitmq.conf')]) chownSync(p, uid, gid);
+  const logPath = join(base, 'server.out');
+  const out = openSync(logPath, 'w');
+  chownSync(logPath, uid, gid);
   const child = spawn('/bin/sh', ['-c', `ulimit -n $(ulimit -Hn); exec ${RABBITMQ_SERVER}`], {
     cwd: '/var/lib/rabbitmq',
     uid,
     gid,
     detached: true,
-    stdio: 'ignore',
+    stdio: ['ignore', out, out],
     env: {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       HOME: '/var/lib/rabbitmq',
@@ -112,7 +117,12 @@ async function startRabbit(): Promise<Peer> {
       RABBITMQ_CONFIG_FILE: join(base, 'rabbitmq'),
     },
   });
-  await waitForPort(mqttPort, child, 120_000);
+  closeSync(out);
+  try {
+    await waitForPort(mqttPort, child, 120_000);
+  } catch (e) {
+    throw new Error(`RabbitMQ did not open its MQTT port: ${(e as Error).message}; see ${logPath}`);
+  }
   return { name: 'RabbitMQ 3.10.8 (rabbitmq_mqtt)', port: mqttPort, pid: child.pid!, stop: stopper(child) };
 }
 
@@ -235,7 +245,7 @@ async function main(): Promise<void> {
       rows.push(
         `| ${peer.name} | ${Math.round(q0.rate)}${q0.lost > 0 ? ` (${q0.lost} dropped)` : ''} | ${Math.round(q1.rate)} | ${lat.p50.toFixed(2)} | ${lat.p99.toFixed(2)} | ${(idle / 1024).toFixed(1)} |`,
       );
-      process.stderr.write(`${name} done\n`);
+      process.stderr.write(`${rows[rows.length - 1]}\n`);
     } finally {
       peer.stop();
     }
