@@ -105,6 +105,11 @@ export interface BrokerConfig {
    * embedding API has none unless asked, and there 0 picks a free port.
    */
   mqttPort: number | undefined;
+  /**
+   * MQTT over TLS (mqtt.listeners.ssl.default), with the AMQP TLS listener's certificate, key, CA
+   * and peer verification (ssl_options); undefined: none. 0 picks a free port.
+   */
+  mqttTlsPort: number | undefined;
   /** mqtt.allow_anonymous: a CONNECT without credentials logs in as mqttDefaultUser (RabbitMQ: true). */
   mqttAllowAnonymous: boolean;
   /** mqtt.default_user and mqtt.default_pass (RabbitMQ: guest, guest). */
@@ -157,6 +162,7 @@ export const DEFAULTS: BrokerSettings = {
   vmMemoryHighWatermark: DEFAULT_MEMORY_WATERMARK,
   diskFreeLimit: DEFAULT_DISK_FREE_LIMIT,
   mqttPort: 1883,
+  mqttTlsPort: undefined,
   mqttAllowAnonymous: true,
   mqttDefaultUser: 'guest',
   mqttDefaultPass: 'guest',
@@ -282,6 +288,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'tlsVerifyPeer', flag: '--tls-verify-peer', arg: 'bool', env: 'WARREN_TLS_VERIFY_PEER', parse: bool('tls-verify-peer'), help: "true: ask for a client certificate and refuse one the CA did not sign (ssl_options.verify = verify_peer)" },
   { key: 'tlsFailIfNoPeerCert', flag: '--tls-fail-if-no-peer-cert', arg: 'bool', env: 'WARREN_TLS_FAIL_IF_NO_PEER_CERT', parse: bool('tls-fail-if-no-peer-cert'), help: 'true: with --tls-verify-peer, refuse clients without a certificate' },
   { key: 'mqttPort', flag: '--mqtt-port', arg: 'port', env: 'WARREN_MQTT_PORT', parse: mqttPort, help: 'listen for MQTT 3.1.0 and 3.1.1 on this port (default 1883; 0 = no MQTT listener)' },
+  { key: 'mqttTlsPort', flag: '--mqtt-tls-port', arg: 'port', env: 'WARREN_MQTT_TLS_PORT', parse: int('mqtt-tls-port', 0, 65535), help: 'also listen for MQTT over TLS on this port (8883 is usual), with the --tls-cert, --tls-key and --tls-ca of AMQPS' },
   { key: 'sslCertLoginFrom', flag: '--ssl-cert-login-from', arg: 'name', env: 'WARREN_SSL_CERT_LOGIN_FROM', parse: oneOf('ssl-cert-login-from', ['distinguished_name', 'common_name'] as const), help: "EXTERNAL logs in as the certificate's distinguished_name (default) or common_name" },
 ];
 

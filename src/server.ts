@@ -36,6 +36,8 @@ export interface RunningBroker {
   readonly tlsUrl: string | undefined;
   /** The MQTT listener's port and its service (connections, retained messages), when one runs. */
   readonly mqttPort: number | undefined;
+  /** The MQTT-over-TLS port, when that listener runs. */
+  readonly mqttTlsPort: number | undefined;
   readonly mqtt: MqttService | undefined;
   /** Reads the TLS certificate, key and CA files again (SIGHUP); a failure keeps the old ones and throws. */
   reloadTls(): void;
@@ -83,24 +85,29 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
   let address: { host: string; port: number } | undefined;
   let tlsAddress: { host: string; port: number } | undefined;
   let mqttAddress: { host: string; port: number } | undefined;
-  const mqtt = config.mqttPort === undefined ? undefined : createMqttListener(broker);
+  let mqttTlsAddress: { host: string; port: number } | undefined;
+  let mqtt: ReturnType<typeof createMqttListeners> | undefined;
   try {
+    if (config.mqttPort !== undefined || config.mqttTlsPort !== undefined) mqtt = createMqttListeners(broker, log);
     if (config.tlsPort !== undefined) tlsServer = createTlsListener(broker, broker.config, log);
     await broker.startResourceMonitors(resourceProbes);
     if (server !== undefined) address = await listen(server, config.port, config.host);
     if (tlsServer !== undefined) tlsAddress = await listen(tlsServer, config.tlsPort!, config.host);
-    if (mqtt !== undefined) mqttAddress = await listen(mqtt.server, config.mqttPort!, config.host, 'mqtt');
+    if (mqtt?.server !== undefined) mqttAddress = await listen(mqtt.server, config.mqttPort!, config.host, 'mqtt');
+    if (mqtt?.tlsServer !== undefined) mqttTlsAddress = await listen(mqtt.tlsServer, config.mqttTlsPort!, config.host, 'mqtt');
   } catch (e) {
     // Recovered but never served (the port is taken): a clean shutdown releases the directory.
     server?.close();
     tlsServer?.close();
-    mqtt?.server.close();
+    mqtt?.server?.close();
+    mqtt?.tlsServer?.close();
     await broker.shutdown();
     throw e;
   }
   if (address !== undefined) log.info({ host: address.host, port: address.port }, 'listening');
   if (tlsAddress !== undefined) log.info({ host: tlsAddress.host, port: tlsAddress.port, verifyPeer: config.tlsVerifyPeer }, 'listening for TLS');
   if (mqttAddress !== undefined) log.info({ host: mqttAddress.host, port: mqttAddress.port }, 'listening for MQTT');
+  if (mqttTlsAddress !== undefined) log.info({ host: mqttTlsAddress.host, port: mqttTlsAddress.port }, 'listening for MQTT over TLS');
   let closing: Promise<void> | undefined;
   const main = (address ?? tlsAddress)!;
   const urlHost = main.host.includes(':') ? (main.host === '::' ? '127.0.0.1' : `[${main.host}]`) : main.host === '0.0.0.0' ? '127.0.0.1' : main.host;
@@ -113,12 +120,14 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
     tlsPort: tlsAddress?.port,
     tlsUrl,
     mqttPort: mqttAddress?.port,
+    mqttTlsPort: mqttTlsAddress?.port,
     mqtt: mqtt?.service,
     reloadTls() {
-      if (tlsServer === undefined) return;
+      if (tlsServer === undefined && mqtt?.tlsServer === undefined) return;
       const options = tlsServerOptions(config);
       try {
-        tlsServer.setSecureContext(options);
+        tlsServer?.setSecureContext(options);
+        mqtt?.tlsServer?.setSecureContext(options);
       } catch (e) {
         throw new TlsSetupError(`the TLS certificate, key or CA cannot be used (--tls-cert, --tls-key, --tls-ca): ${(e as Error).message}`);
       }
@@ -126,7 +135,7 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
     },
     close() {
       closing ??= (async () => {
-        const stopped = Promise.all([server, tlsServer, mqtt?.server].map((s) => (s === undefined ? undefined : new Promise<void>((resolve) => s.close(() => resolve())))));
+        const stopped = Promise.all([server, tlsServer, mqtt?.server, mqtt?.tlsServer].map((s) => (s === undefined ? undefined : new Promise<void>((resolve) => s.close(() => resolve())))));
         mqtt?.service.closeAll('shutdown');
         await broker.shutdown();
         await stopped;
@@ -171,8 +180,11 @@ function createTlsListener(broker: Broker, config: BrokerConfig, log: Logger) {
   return tlsServer;
 }
 
-/** The MQTT listener (rabbitmq_mqtt's tcp_listeners) around the MQTT service's acceptStream. */
-function createMqttListener(broker: Broker): { service: MqttService; server: Server } {
+/**
+ * The MQTT listeners (rabbitmq_mqtt's tcp_listeners and ssl_listeners) around one MQTT service's
+ * acceptStream; the TLS one with the AMQPS listener's certificate, key, CA and peer checks.
+ */
+function createMqttListeners(broker: Broker, log: Logger): { service: MqttService; server: Server | undefined; tlsServer: ReturnType<typeof createTlsServer> | undefined } {
   const c = broker.config;
   const service = new MqttService(broker, {
     allowAnonymous: c.mqttAllowAnonymous,
@@ -182,11 +194,35 @@ function createMqttListener(broker: Broker): { service: MqttService; server: Ser
     exchange: c.mqttExchange,
     prefetch: c.mqttPrefetch,
   });
-  const server = createServer((socket: Socket) => {
-    socket.setNoDelay(true);
-    service.acceptStream(socket, { remoteAddress: socket.remoteAddress, remotePort: socket.remotePort, localAddress: socket.localAddress, localPort: socket.localPort });
-  });
-  return { service, server };
+  const peerOf = (socket: Socket) => ({ remoteAddress: socket.remoteAddress, remotePort: socket.remotePort, localAddress: socket.localAddress, localPort: socket.localPort });
+  const server =
+    c.mqttPort === undefined
+      ? undefined
+      : createServer((socket: Socket) => {
+          socket.setNoDelay(true);
+          service.acceptStream(socket, peerOf(socket));
+        });
+  let tlsServer: ReturnType<typeof createTlsServer> | undefined;
+  if (c.mqttTlsPort !== undefined) {
+    try {
+      tlsServer = createTlsServer(tlsServerOptions(c));
+    } catch (e) {
+      if (e instanceof TlsSetupError) throw e;
+      throw new TlsSetupError(`the TLS certificate, key or CA cannot be used (--tls-cert, --tls-key, --tls-ca): ${(e as Error).message}`);
+    }
+    tlsServer.on('secureConnection', (socket: TLSSocket) => {
+      const refused = peerRefusal(socket, c);
+      if (refused !== undefined) {
+        log.info({ peer: `${socket.remoteAddress}:${socket.remotePort}` }, `MQTT TLS connection refused: ${refused}`);
+        socket.destroy();
+        return;
+      }
+      socket.setNoDelay(true);
+      service.acceptStream(socket, peerOf(socket));
+    });
+    tlsServer.on('tlsClientError', (err, socket) => log.info({ peer: `${socket.remoteAddress}:${socket.remotePort}`, err: err.message }, 'MQTT TLS handshake failed'));
+  }
+  return { service, server, tlsServer };
 }
 
 /**

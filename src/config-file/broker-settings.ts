@@ -75,6 +75,13 @@ export function brokerSettingsFromConf(conf: RabbitConf, file = 'rabbitmq.conf',
     s.mqttPort = first === undefined || first.port === 0 ? undefined : first.port;
     if (more.length > 0) warnings.push(`mqtt.listeners.tcp.${more.map((l) => l.name).join(', mqtt.listeners.tcp.')}: Warren listens for MQTT on one port; it uses mqtt.listeners.tcp.${first!.name}`);
   }
+  if (conf.mqttSslListeners !== undefined) {
+    const [first, ...more] = conf.mqttSslListeners;
+    s.mqttTlsPort = first!.port;
+    if (more.length > 0) warnings.push(`mqtt.listeners.ssl.${more.map((l) => l.name).join(', mqtt.listeners.ssl.')}: Warren listens for MQTT over TLS on one port; it uses mqtt.listeners.ssl.${first!.name}`);
+    const o = conf.sslOptions ?? {};
+    if (o.certfile === undefined || o.keyfile === undefined) throw new ConfigFileError(0, 'mqtt.listeners.ssl needs ssl_options.certfile and ssl_options.keyfile', file);
+  }
   if (conf.mqtt !== undefined) {
     const m = conf.mqtt;
     if (m.allowAnonymous !== undefined) s.mqttAllowAnonymous = m.allowAnonymous;

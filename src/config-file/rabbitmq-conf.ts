@@ -131,6 +131,7 @@ export interface RabbitConf {
   readonly logConsoleLevel?: LogLevel;
   readonly managementTcpPort?: number;
   readonly mqttTcpListeners?: readonly Listener[];
+  readonly mqttSslListeners?: readonly Listener[];
   /** mqtt.allow_anonymous, mqtt.default_user, mqtt.default_pass, mqtt.vhost, mqtt.exchange, mqtt.prefetch */
   readonly mqtt?: MqttConf;
   readonly loadDefinitions?: string;
@@ -233,6 +234,7 @@ export function parseRabbitConf(text: string, options: ParseOptions = {}): Parse
   const tcp = new Map<string, Listener>();
   const ssl = new Map<string, Listener>();
   const mqtt = new Map<string, Listener>();
+  const mqttSsl = new Map<string, Listener>();
   const tags = new Map<string, boolean>();
   const loopback = new Map<string, boolean>();
   const mechanisms = new Map<string, string>();
@@ -288,6 +290,7 @@ export function parseRabbitConf(text: string, options: ParseOptions = {}): Parse
     else if (a === 'listeners' && b === 'ssl' && n === 3) addListener(l, ssl);
     else if (k === 'mqtt.listeners.tcp') mqttNone = enumOf(l, ['none'] as const) === 'none';
     else if (a === 'mqtt' && b === 'listeners' && d === 'tcp' && n === 4) addListener(l, mqtt);
+    else if (a === 'mqtt' && b === 'listeners' && d === 'ssl' && n === 4) addListener(l, mqttSsl);
     else if (k === 'mqtt.allow_anonymous') (c.mqtt ??= {}).allowAnonymous = bool(l);
     else if (k === 'mqtt.default_user') (c.mqtt ??= {}).defaultUser = ascii(l);
     else if (k === 'mqtt.default_pass') (c.mqtt ??= {}).defaultPass = ascii(l);
@@ -353,6 +356,7 @@ export function parseRabbitConf(text: string, options: ParseOptions = {}): Parse
   else if (ssl.size > 0) c.sslListeners = [...ssl.values()];
   if (mqttNone) c.mqttTcpListeners = [];
   else if (mqtt.size > 0) c.mqttTcpListeners = [...mqtt.values()];
+  if (mqttSsl.size > 0) c.mqttSslListeners = [...mqttSsl.values()];
   if (tags.size > 0) c.defaultUserTags = [...tags].filter(([, on]) => on).map(([t]) => t);
   if (loopbackNone) c.loopbackUsers = [];
   else if (loopback.size > 0) c.loopbackUsers = [...loopback].filter(([, on]) => on).map(([u]) => u);

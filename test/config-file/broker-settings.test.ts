@@ -112,6 +112,7 @@ describe('rabbitmq.conf as broker settings', () => {
     const conf = ['mqtt.allow_anonymous = false', 'mqtt.default_user = u', 'mqtt.default_pass = p', 'mqtt.vhost = v', 'mqtt.exchange = x', 'mqtt.prefetch = 5'].join('\n');
     expect(settings(conf).settings).toEqual({ mqttAllowAnonymous: false, mqttDefaultUser: 'u', mqttDefaultPass: 'p', mqttVhost: 'v', mqttExchange: 'x', mqttPrefetch: 5 });
     expect(() => settings('mqtt.prefetch = lots')).toThrow(/mqtt.prefetch/);
+    expect(() => settings('mqtt.listeners.ssl.default = 8883')).toThrow('mqtt.listeners.ssl needs ssl_options.certfile and ssl_options.keyfile');
   });
 
   it('warns about what Warren does not do, and refuses what would leave it unusable', () => {
