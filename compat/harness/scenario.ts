@@ -714,6 +714,15 @@ export class RChannel {
     this.send('reject', [tag, requeue], () => this.raw.reject(fake(tag), requeue));
   }
 
+  /**
+   * An unrecorded round trip: when it returns, the broker has taken in everything sent before on this
+   * channel. A timed wait for expiry must start here, not when the client wrote the publishes, or a
+   * loaded machine makes the broker enqueue them late and the wait too short.
+   */
+  async processed(): Promise<void> {
+    await this.raw.checkExchange('amq.direct');
+  }
+
   /** Wait until every message published on this confirm channel is acked or nacked; record them. */
   async waitConfirms(timeoutMs = TAKE_TIMEOUT_MS): Promise<{ ack: number[]; nack: number[] }> {
     const ok = await waitUntil(() => this.confirms.size >= this.published || this.state === 'closed', timeoutMs);

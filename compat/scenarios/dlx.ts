@@ -176,6 +176,7 @@ export default scenarios('dlx', 'amqplib', (scenario) => {
     const a = t.n('a');
     await ch.assertQueue(a, { exclusive: true, arguments: { 'x-message-ttl': 10, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': a } });
     ch.sendToQueue(a, 'm');
+    await ch.processed();
     await t.sleep(100);
     await ch.checkQueue(a);
   });

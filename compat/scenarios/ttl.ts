@@ -8,6 +8,7 @@ export default scenarios('ttl', 'amqplib', (scenario) => {
     const q = t.n('q');
     await ch.assertQueue(q, { exclusive: true, messageTtl: 20 });
     ch.sendToQueue(q, 'm');
+    await ch.processed();
     await t.sleep(80);
     await ch.checkQueue(q);
     await ch.get(q);
@@ -38,7 +39,8 @@ export default scenarios('ttl', 'amqplib', (scenario) => {
     ch.sendToQueue(q, 'short', { expiration: '20' });
     ch.sendToQueue(q, 'long', { expiration: '60000' });
     ch.sendToQueue(q, 'forever');
-    await t.sleep(300); // generous: a loaded RabbitMQ may take a while to enqueue the publishes
+    await ch.processed();
+    await t.sleep(100);
     await drainBodies(t, ch, q);
   });
 
@@ -79,6 +81,7 @@ export default scenarios('ttl', 'amqplib', (scenario) => {
     const q = t.n('q');
     await ch.assertQueue(q, { exclusive: true, messageTtl: 20 });
     ch.sendToQueue(q, 'msg-ttl-longer', { expiration: '60000' });
+    await ch.processed();
     await t.sleep(80);
     await ch.checkQueue(q);
   });
@@ -91,6 +94,7 @@ export default scenarios('ttl', 'amqplib', (scenario) => {
     await ch.assertQueue(q, { exclusive: true });
     ch.sendToQueue(q, 'live', { expiration: '60000' });
     ch.sendToQueue(q, 'dies', { expiration: '10' });
+    await ch.processed();
     await t.sleep(60);
     await ch.checkQueue(q);
     await drainBodies(t, ch, q);
