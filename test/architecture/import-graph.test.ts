@@ -17,7 +17,7 @@ const LAYERS: readonly { name: string; paths: readonly string[] }[] = [
   { name: 'formats', paths: ['definitions/definitions.ts', 'definitions/access-definitions.ts', 'config-file/'] },
   { name: 'connection', paths: ['connection/'] },
   { name: 'channel', paths: ['channel/'] },
-  { name: 'vhost', paths: ['vhost.ts'] },
+  { name: 'vhost', paths: ['vhost.ts', 'vhost/'] },
   // users, permissions, policies and their regexes; the JSON values policies are made of
   { name: 'access', paths: ['access/', 'policy/', 'definitions/'] },
   { name: 'exchange', paths: ['exchange/', 'direct-reply.ts'] },
