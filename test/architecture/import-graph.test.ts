@@ -14,7 +14,7 @@ const LAYERS: readonly { name: string; paths: readonly string[] }[] = [
   { name: 'entry', paths: ['cli.ts', 'index.ts', 'server.ts', 'tls.ts'] },
   { name: 'broker', paths: ['broker.ts', 'broker/'] },
   // definitions files and rabbitmq.conf: read and written for the broker and the command line
-  { name: 'formats', paths: ['definitions/definitions.ts', 'definitions/access-definitions.ts', 'config-file/'] },
+  { name: 'formats', paths: ['definitions/definitions.ts', 'definitions/access-definitions.ts', 'definitions/plan.ts', 'definitions/import/', 'config-file/'] },
   { name: 'connection', paths: ['connection/'] },
   { name: 'channel', paths: ['channel/'] },
   { name: 'vhost', paths: ['vhost.ts', 'vhost/'] },
