@@ -70,44 +70,28 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
     broker.abandon();
     throw e;
   }
-  const server = config.tcpListener
-    ? createServer((socket: Socket) => {
-        socket.setNoDelay(true);
-        broker.acceptStream(socket, {
-          remoteAddress: socket.remoteAddress,
-          remotePort: socket.remotePort,
-          localAddress: socket.localAddress,
-          localPort: socket.localPort,
-        });
-      })
-    : undefined;
+  const server = config.tcpListener ? createAmqpListener(broker) : undefined;
   let tlsServer: ReturnType<typeof createTlsServer> | undefined;
   let address: { host: string; port: number } | undefined;
   let tlsAddress: { host: string; port: number } | undefined;
-  let mqttAddress: { host: string; port: number } | undefined;
-  let mqttTlsAddress: { host: string; port: number } | undefined;
-  let mqtt: ReturnType<typeof createMqttListeners> | undefined;
+  let mqtt: MqttListeners | undefined;
   try {
-    if (config.mqttPort !== undefined || config.mqttTlsPort !== undefined) mqtt = createMqttListeners(broker, log);
+    if (config.mqttPort !== undefined || config.mqttTlsPort !== undefined) mqtt = new MqttListeners(broker, log);
     if (config.tlsPort !== undefined) tlsServer = createTlsListener(broker, broker.config, log);
     await broker.startResourceMonitors(resourceProbes);
     if (server !== undefined) address = await listen(server, config.port, config.host);
     if (tlsServer !== undefined) tlsAddress = await listen(tlsServer, config.tlsPort!, config.host);
-    if (mqtt?.server !== undefined) mqttAddress = await listen(mqtt.server, config.mqttPort!, config.host, 'mqtt');
-    if (mqtt?.tlsServer !== undefined) mqttTlsAddress = await listen(mqtt.tlsServer, config.mqttTlsPort!, config.host, 'mqtt');
+    await mqtt?.listen();
   } catch (e) {
     // Recovered but never served (the port is taken): a clean shutdown releases the directory.
     server?.close();
     tlsServer?.close();
-    mqtt?.server?.close();
-    mqtt?.tlsServer?.close();
+    mqtt?.stop();
     await broker.shutdown();
     throw e;
   }
   if (address !== undefined) log.info({ host: address.host, port: address.port }, 'listening');
   if (tlsAddress !== undefined) log.info({ host: tlsAddress.host, port: tlsAddress.port, verifyPeer: config.tlsVerifyPeer }, 'listening for TLS');
-  if (mqttAddress !== undefined) log.info({ host: mqttAddress.host, port: mqttAddress.port }, 'listening for MQTT');
-  if (mqttTlsAddress !== undefined) log.info({ host: mqttTlsAddress.host, port: mqttTlsAddress.port }, 'listening for MQTT over TLS');
   let closing: Promise<void> | undefined;
   const main = (address ?? tlsAddress)!;
   const urlHost = main.host.includes(':') ? (main.host === '::' ? '127.0.0.1' : `[${main.host}]`) : main.host === '0.0.0.0' ? '127.0.0.1' : main.host;
@@ -119,23 +103,15 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
     url: address !== undefined ? amqpUrl(broker.config, urlHost, address.port) : tlsUrl!,
     tlsPort: tlsAddress?.port,
     tlsUrl,
-    mqttPort: mqttAddress?.port,
-    mqttTlsPort: mqttTlsAddress?.port,
+    mqttPort: mqtt?.port,
+    mqttTlsPort: mqtt?.tlsPort,
     mqtt: mqtt?.service,
     reloadTls() {
-      if (tlsServer === undefined && mqtt?.tlsServer === undefined) return;
-      const options = tlsServerOptions(config);
-      try {
-        tlsServer?.setSecureContext(options);
-        mqtt?.tlsServer?.setSecureContext(options);
-      } catch (e) {
-        throw new TlsSetupError(`the TLS certificate, key or CA cannot be used (--tls-cert, --tls-key, --tls-ca): ${(e as Error).message}`);
-      }
-      log.info('TLS certificates reloaded');
+      reloadCertificates(config, [tlsServer, mqtt?.tlsServer], log);
     },
     close() {
       closing ??= (async () => {
-        const stopped = Promise.all([server, tlsServer, mqtt?.server, mqtt?.tlsServer].map((s) => (s === undefined ? undefined : new Promise<void>((resolve) => s.close(() => resolve())))));
+        const stopped = Promise.all([server, tlsServer, ...(mqtt?.servers ?? [])].map((s) => (s === undefined ? undefined : new Promise<void>((resolve) => s.close(() => resolve())))));
         mqtt?.service.closeAll('shutdown');
         await broker.shutdown();
         await stopped;
@@ -144,6 +120,32 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
       return closing;
     },
   };
+}
+
+/** The plain AMQP listener around the broker's acceptStream. */
+function createAmqpListener(broker: Broker): Server {
+  return createServer((socket: Socket) => {
+    socket.setNoDelay(true);
+    broker.acceptStream(socket, {
+      remoteAddress: socket.remoteAddress,
+      remotePort: socket.remotePort,
+      localAddress: socket.localAddress,
+      localPort: socket.localPort,
+    });
+  });
+}
+
+/** SIGHUP: the TLS listeners (AMQPS, MQTT over TLS) read the files again; a failure keeps the old ones. */
+function reloadCertificates(config: BrokerSettings, servers: readonly (ReturnType<typeof createTlsServer> | undefined)[], log: Logger): void {
+  const running = servers.filter((s) => s !== undefined);
+  if (running.length === 0) return;
+  const options = tlsServerOptions(config);
+  try {
+    for (const s of running) s.setSecureContext(options);
+  } catch (e) {
+    throw new TlsSetupError(`the TLS certificate, key or CA cannot be used (--tls-cert, --tls-key, --tls-ca): ${(e as Error).message}`);
+  }
+  log.info('TLS certificates reloaded');
 }
 
 /**
@@ -184,26 +186,36 @@ function createTlsListener(broker: Broker, config: BrokerConfig, log: Logger) {
  * The MQTT listeners (rabbitmq_mqtt's tcp_listeners and ssl_listeners) around one MQTT service's
  * acceptStream; the TLS one with the AMQPS listener's certificate, key, CA and peer checks.
  */
-function createMqttListeners(broker: Broker, log: Logger): { service: MqttService; server: Server | undefined; tlsServer: ReturnType<typeof createTlsServer> | undefined } {
-  const c = broker.config;
-  const service = new MqttService(broker, {
-    allowAnonymous: c.mqttAllowAnonymous,
-    defaultUser: c.mqttDefaultUser,
-    defaultPass: c.mqttDefaultPass,
-    vhost: c.mqttVhost,
-    exchange: c.mqttExchange,
-    prefetch: c.mqttPrefetch,
-  });
-  const peerOf = (socket: Socket) => ({ remoteAddress: socket.remoteAddress, remotePort: socket.remotePort, localAddress: socket.localAddress, localPort: socket.localPort });
-  const server =
-    c.mqttPort === undefined
-      ? undefined
-      : createServer((socket: Socket) => {
-          socket.setNoDelay(true);
-          service.acceptStream(socket, peerOf(socket));
-        });
-  let tlsServer: ReturnType<typeof createTlsServer> | undefined;
-  if (c.mqttTlsPort !== undefined) {
+class MqttListeners {
+  readonly service: MqttService;
+  private readonly server: Server | undefined;
+  readonly tlsServer: ReturnType<typeof createTlsServer> | undefined;
+  port: number | undefined;
+  tlsPort: number | undefined;
+
+  constructor(
+    broker: Broker,
+    private readonly log: Logger,
+  ) {
+    const c = broker.config;
+    this.service = new MqttService(broker, {
+      allowAnonymous: c.mqttAllowAnonymous,
+      defaultUser: c.mqttDefaultUser,
+      defaultPass: c.mqttDefaultPass,
+      vhost: c.mqttVhost,
+      exchange: c.mqttExchange,
+      prefetch: c.mqttPrefetch,
+    });
+    const accept = (socket: Socket) => {
+      socket.setNoDelay(true);
+      this.service.acceptStream(socket, { remoteAddress: socket.remoteAddress, remotePort: socket.remotePort, localAddress: socket.localAddress, localPort: socket.localPort });
+    };
+    if (c.mqttPort !== undefined) this.server = createServer(accept);
+    if (c.mqttTlsPort !== undefined) this.tlsServer = this.createTlsServer(c, accept);
+  }
+
+  private createTlsServer(c: BrokerConfig, accept: (socket: Socket) => void): ReturnType<typeof createTlsServer> {
+    let tlsServer: ReturnType<typeof createTlsServer>;
     try {
       tlsServer = createTlsServer(tlsServerOptions(c));
     } catch (e) {
@@ -212,17 +224,36 @@ function createMqttListeners(broker: Broker, log: Logger): { service: MqttServic
     }
     tlsServer.on('secureConnection', (socket: TLSSocket) => {
       const refused = peerRefusal(socket, c);
-      if (refused !== undefined) {
-        log.info({ peer: `${socket.remoteAddress}:${socket.remotePort}` }, `MQTT TLS connection refused: ${refused}`);
-        socket.destroy();
-        return;
-      }
-      socket.setNoDelay(true);
-      service.acceptStream(socket, peerOf(socket));
+      if (refused === undefined) return accept(socket);
+      this.log.info({ peer: `${socket.remoteAddress}:${socket.remotePort}` }, `MQTT TLS connection refused: ${refused}`);
+      socket.destroy();
     });
-    tlsServer.on('tlsClientError', (err, socket) => log.info({ peer: `${socket.remoteAddress}:${socket.remotePort}`, err: err.message }, 'MQTT TLS handshake failed'));
+    tlsServer.on('tlsClientError', (err, socket) => this.log.info({ peer: `${socket.remoteAddress}:${socket.remotePort}`, err: err.message }, 'MQTT TLS handshake failed'));
+    return tlsServer;
   }
-  return { service, server, tlsServer };
+
+  get servers(): Server[] {
+    return [this.server, this.tlsServer].filter((s): s is Server => s !== undefined);
+  }
+
+  async listen(): Promise<void> {
+    const c = this.service.broker.config;
+    if (this.server !== undefined) {
+      const a = await listen(this.server, c.mqttPort!, c.host, 'mqtt');
+      this.port = a.port;
+      this.log.info(a, 'listening for MQTT');
+    }
+    if (this.tlsServer !== undefined) {
+      const a = await listen(this.tlsServer, c.mqttTlsPort!, c.host, 'mqtt');
+      this.tlsPort = a.port;
+      this.log.info(a, 'listening for MQTT over TLS');
+    }
+  }
+
+  /** Start-up failed: stop listening. */
+  stop(): void {
+    for (const s of this.servers) s.close();
+  }
 }
 
 /**
