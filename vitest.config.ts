@@ -9,6 +9,9 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/**/*.test.ts'],
+          // Brokers started through the command line (whose MQTT listener defaults to 1883) run side
+          // by side: without MQTT unless a test asks for it.
+          env: { WARREN_MQTT_PORT: '0' },
           // A test that asserts nothing proves nothing: each must make at least one assertion.
           expect: { requireAssertions: true },
           testTimeout: 20_000,
@@ -19,6 +22,7 @@ export default defineConfig({
         test: {
           name: 'compat',
           include: ['compat/**/*.test.ts'],
+          env: { WARREN_MQTT_PORT: '0' },
           testTimeout: 60_000,
           hookTimeout: 180_000,
           // One reference RabbitMQ for the whole run (started here unless AMQP_REFERENCE_URL is set).

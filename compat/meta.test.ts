@@ -2,11 +2,11 @@
 // KNOWN_DIFFS.md name real scenarios, and KNOWN_DIFFS.md documents exactly the entries applied.
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
-import { ALL_SCENARIOS } from './harness/all.js';
+import { ALL_MQTT_SCENARIO_IDS, ALL_SCENARIOS } from './harness/all.js';
 import { KNOWN_DIFFS } from './harness/known-diffs.js';
 import { matches, readPending } from './harness/pending.js';
 
-const ids = ALL_SCENARIOS.map((s) => s.id);
+const ids = [...ALL_SCENARIOS.map((s) => s.id), ...ALL_MQTT_SCENARIO_IDS];
 
 describe('compat bookkeeping', () => {
   test('scenario ids are unique', () => {

@@ -118,7 +118,8 @@ function startFailure(e: unknown): string | undefined {
   if (e instanceof TlsSetupError) return e.message;
   if (e instanceof LoadDefinitionsError) return `${e.message}; the file is given by --load-definitions, WARREN_LOAD_DEFINITIONS or load_definitions in rabbitmq.conf`;
   if (e instanceof ListenError) {
-    const change = e.code === 'EADDRNOTAVAIL' ? 'another address: --host or WARREN_HOST' : 'another port: --port (-p) or WARREN_PORT';
+    const port = e.listener === 'mqtt' ? 'another MQTT port: --mqtt-port or WARREN_MQTT_PORT (0: no MQTT listener)' : 'another port: --port (-p) or WARREN_PORT';
+    const change = e.code === 'EADDRNOTAVAIL' ? 'another address: --host or WARREN_HOST' : port;
     return `${e.message}; to use ${change}`;
   }
   return undefined;

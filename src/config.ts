@@ -99,6 +99,28 @@ export interface BrokerConfig {
    * filesystem a disk alarm blocks publishers. Default 50000000.
    */
   diskFreeLimit: number;
+  /**
+   * The MQTT listener's port (mqtt.listeners.tcp.default), on the AMQP listener's address; undefined:
+   * no MQTT listener. The command line's default is 1883 (`--mqtt-port 0` turns it off); the
+   * embedding API has none unless asked, and there 0 picks a free port.
+   */
+  mqttPort: number | undefined;
+  /**
+   * MQTT over TLS (mqtt.listeners.ssl.default), with the AMQP TLS listener's certificate, key, CA
+   * and peer verification (ssl_options); undefined: none. 0 picks a free port.
+   */
+  mqttTlsPort: number | undefined;
+  /** mqtt.allow_anonymous: a CONNECT without credentials logs in as mqttDefaultUser (RabbitMQ: true). */
+  mqttAllowAnonymous: boolean;
+  /** mqtt.default_user and mqtt.default_pass (RabbitMQ: guest, guest). */
+  mqttDefaultUser: string;
+  mqttDefaultPass: string;
+  /** mqtt.vhost: the vhost of MQTT users who do not name one ("vhost:user"). */
+  mqttVhost: string;
+  /** mqtt.exchange: the topic exchange MQTT publishes into and subscriptions bind to. */
+  mqttExchange: string;
+  /** mqtt.prefetch: unacknowledged QoS 1 deliveries per MQTT subscriber (RabbitMQ: 10). */
+  mqttPrefetch: number;
 }
 
 /** Settings whose default is the imitated release's (personality.ts): unset means that default. */
@@ -139,6 +161,14 @@ export const DEFAULTS: BrokerSettings = {
   tcpListener: true,
   vmMemoryHighWatermark: DEFAULT_MEMORY_WATERMARK,
   diskFreeLimit: DEFAULT_DISK_FREE_LIMIT,
+  mqttPort: 1883,
+  mqttTlsPort: undefined,
+  mqttAllowAnonymous: true,
+  mqttDefaultUser: 'guest',
+  mqttDefaultPass: 'guest',
+  mqttVhost: '/',
+  mqttExchange: 'amq.topic',
+  mqttPrefetch: 10,
 };
 
 /** The smallest frame_max a client may negotiate (the spec's FRAME-MIN-SIZE). */
@@ -220,6 +250,12 @@ const bytes = (name: string) => (v: string) => {
   return n;
 };
 
+/** --mqtt-port: 0 means no listener (undefined), as `mqtt.listeners.tcp = none`. */
+const mqttPort = (v: string) => {
+  const n = int('mqtt-port', 0, 65535)(v);
+  return n === 0 ? undefined : n;
+};
+
 export const OPTIONS: readonly OptionSpec[] = [
   { key: 'port', flag: '--port', short: 'p', arg: 'port', env: 'WARREN_PORT', parse: int('port', 0, 65535), help: 'TCP port to listen on (default 5672; 0 = any free port)' },
   { key: 'host', flag: '--host', arg: 'address', env: 'WARREN_HOST', parse: String, help: 'address to listen on (default :: , all interfaces)' },
@@ -251,6 +287,8 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'tlsCaFile', flag: '--tls-ca', arg: 'file', env: 'WARREN_TLS_CA', parse: String, help: 'CA certificates that sign client certificates (PEM)' },
   { key: 'tlsVerifyPeer', flag: '--tls-verify-peer', arg: 'bool', env: 'WARREN_TLS_VERIFY_PEER', parse: bool('tls-verify-peer'), help: "true: ask for a client certificate and refuse one the CA did not sign (ssl_options.verify = verify_peer)" },
   { key: 'tlsFailIfNoPeerCert', flag: '--tls-fail-if-no-peer-cert', arg: 'bool', env: 'WARREN_TLS_FAIL_IF_NO_PEER_CERT', parse: bool('tls-fail-if-no-peer-cert'), help: 'true: with --tls-verify-peer, refuse clients without a certificate' },
+  { key: 'mqttPort', flag: '--mqtt-port', arg: 'port', env: 'WARREN_MQTT_PORT', parse: mqttPort, help: 'listen for MQTT 3.1.0 and 3.1.1 on this port (default 1883; 0 = no MQTT listener)' },
+  { key: 'mqttTlsPort', flag: '--mqtt-tls-port', arg: 'port', env: 'WARREN_MQTT_TLS_PORT', parse: int('mqtt-tls-port', 0, 65535), help: 'also listen for MQTT over TLS on this port (8883 is usual), with the --tls-cert, --tls-key and --tls-ca of AMQPS' },
   { key: 'sslCertLoginFrom', flag: '--ssl-cert-login-from', arg: 'name', env: 'WARREN_SSL_CERT_LOGIN_FROM', parse: oneOf('ssl-cert-login-from', ['distinguished_name', 'common_name'] as const), help: "EXTERNAL logs in as the certificate's distinguished_name (default) or common_name" },
 ];
 

@@ -11,6 +11,7 @@ import { createLogger } from './log.js';
 import type { FileIo } from './store/io.js';
 import type { ResourceProbes } from './resource-alarms.js';
 import { TlsSetupError, peerCertificateNames, peerRefusal, tlsServerOptions } from './tls.js';
+import { MqttService } from './mqtt/service.js';
 
 export interface StartOptions extends Partial<BrokerConfig> {
   /** A logger to use instead of one built from `logLevel`. */
@@ -33,6 +34,11 @@ export interface RunningBroker {
   /** The AMQPS port and URL, when a TLS listener runs. */
   readonly tlsPort: number | undefined;
   readonly tlsUrl: string | undefined;
+  /** The MQTT listener's port and its service (connections, retained messages), when one runs. */
+  readonly mqttPort: number | undefined;
+  /** The MQTT-over-TLS port, when that listener runs. */
+  readonly mqttTlsPort: number | undefined;
+  readonly mqtt: MqttService | undefined;
   /** Reads the TLS certificate, key and CA files again (SIGHUP); a failure keeps the old ones and throws. */
   reloadTls(): void;
   /** Stops listening, closes every connection with 320 CONNECTION_FORCED, and releases resources. */
@@ -50,6 +56,7 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
     host: '127.0.0.1',
     durability: 'memory',
     logLevel: 'warn',
+    mqttPort: undefined,
     ...stripUndefined(rest),
   };
   const log = logger ?? createLogger(config.logLevel);
@@ -63,29 +70,23 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
     broker.abandon();
     throw e;
   }
-  const server = config.tcpListener
-    ? createServer((socket: Socket) => {
-        socket.setNoDelay(true);
-        broker.acceptStream(socket, {
-          remoteAddress: socket.remoteAddress,
-          remotePort: socket.remotePort,
-          localAddress: socket.localAddress,
-          localPort: socket.localPort,
-        });
-      })
-    : undefined;
+  const server = config.tcpListener ? createAmqpListener(broker) : undefined;
   let tlsServer: ReturnType<typeof createTlsServer> | undefined;
   let address: { host: string; port: number } | undefined;
   let tlsAddress: { host: string; port: number } | undefined;
+  let mqtt: MqttListeners | undefined;
   try {
+    if (config.mqttPort !== undefined || config.mqttTlsPort !== undefined) mqtt = new MqttListeners(broker, log);
     if (config.tlsPort !== undefined) tlsServer = createTlsListener(broker, broker.config, log);
     await broker.startResourceMonitors(resourceProbes);
     if (server !== undefined) address = await listen(server, config.port, config.host);
     if (tlsServer !== undefined) tlsAddress = await listen(tlsServer, config.tlsPort!, config.host);
+    await mqtt?.listen();
   } catch (e) {
     // Recovered but never served (the port is taken): a clean shutdown releases the directory.
     server?.close();
     tlsServer?.close();
+    mqtt?.stop();
     await broker.shutdown();
     throw e;
   }
@@ -102,19 +103,16 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
     url: address !== undefined ? amqpUrl(broker.config, urlHost, address.port) : tlsUrl!,
     tlsPort: tlsAddress?.port,
     tlsUrl,
+    mqttPort: mqtt?.port,
+    mqttTlsPort: mqtt?.tlsPort,
+    mqtt: mqtt?.service,
     reloadTls() {
-      if (tlsServer === undefined) return;
-      const options = tlsServerOptions(config);
-      try {
-        tlsServer.setSecureContext(options);
-      } catch (e) {
-        throw new TlsSetupError(`the TLS certificate, key or CA cannot be used (--tls-cert, --tls-key, --tls-ca): ${(e as Error).message}`);
-      }
-      log.info('TLS certificates reloaded');
+      reloadCertificates(config, [tlsServer, mqtt?.tlsServer], log);
     },
     close() {
       closing ??= (async () => {
-        const stopped = Promise.all([server, tlsServer].map((s) => (s === undefined ? undefined : new Promise<void>((resolve) => s.close(() => resolve())))));
+        const stopped = Promise.all([server, tlsServer, ...(mqtt?.servers ?? [])].map((s) => (s === undefined ? undefined : new Promise<void>((resolve) => s.close(() => resolve())))));
+        mqtt?.service.closeAll('shutdown');
         await broker.shutdown();
         await stopped;
         log.info('stopped');
@@ -122,6 +120,32 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
       return closing;
     },
   };
+}
+
+/** The plain AMQP listener around the broker's acceptStream. */
+function createAmqpListener(broker: Broker): Server {
+  return createServer((socket: Socket) => {
+    socket.setNoDelay(true);
+    broker.acceptStream(socket, {
+      remoteAddress: socket.remoteAddress,
+      remotePort: socket.remotePort,
+      localAddress: socket.localAddress,
+      localPort: socket.localPort,
+    });
+  });
+}
+
+/** SIGHUP: the TLS listeners (AMQPS, MQTT over TLS) read the files again; a failure keeps the old ones. */
+function reloadCertificates(config: BrokerSettings, servers: readonly (ReturnType<typeof createTlsServer> | undefined)[], log: Logger): void {
+  const running = servers.filter((s) => s !== undefined);
+  if (running.length === 0) return;
+  const options = tlsServerOptions(config);
+  try {
+    for (const s of running) s.setSecureContext(options);
+  } catch (e) {
+    throw new TlsSetupError(`the TLS certificate, key or CA cannot be used (--tls-cert, --tls-key, --tls-ca): ${(e as Error).message}`);
+  }
+  log.info('TLS certificates reloaded');
 }
 
 /**
@@ -159,6 +183,80 @@ function createTlsListener(broker: Broker, config: BrokerConfig, log: Logger) {
 }
 
 /**
+ * The MQTT listeners (rabbitmq_mqtt's tcp_listeners and ssl_listeners) around one MQTT service's
+ * acceptStream; the TLS one with the AMQPS listener's certificate, key, CA and peer checks.
+ */
+class MqttListeners {
+  readonly service: MqttService;
+  private readonly server: Server | undefined;
+  readonly tlsServer: ReturnType<typeof createTlsServer> | undefined;
+  port: number | undefined;
+  tlsPort: number | undefined;
+
+  constructor(
+    broker: Broker,
+    private readonly log: Logger,
+  ) {
+    const c = broker.config;
+    this.service = new MqttService(broker, {
+      allowAnonymous: c.mqttAllowAnonymous,
+      defaultUser: c.mqttDefaultUser,
+      defaultPass: c.mqttDefaultPass,
+      vhost: c.mqttVhost,
+      exchange: c.mqttExchange,
+      prefetch: c.mqttPrefetch,
+    });
+    const accept = (socket: Socket) => {
+      socket.setNoDelay(true);
+      this.service.acceptStream(socket, { remoteAddress: socket.remoteAddress, remotePort: socket.remotePort, localAddress: socket.localAddress, localPort: socket.localPort });
+    };
+    if (c.mqttPort !== undefined) this.server = createServer(accept);
+    if (c.mqttTlsPort !== undefined) this.tlsServer = this.createTlsServer(c, accept);
+  }
+
+  private createTlsServer(c: BrokerConfig, accept: (socket: Socket) => void): ReturnType<typeof createTlsServer> {
+    let tlsServer: ReturnType<typeof createTlsServer>;
+    try {
+      tlsServer = createTlsServer(tlsServerOptions(c));
+    } catch (e) {
+      if (e instanceof TlsSetupError) throw e;
+      throw new TlsSetupError(`the TLS certificate, key or CA cannot be used (--tls-cert, --tls-key, --tls-ca): ${(e as Error).message}`);
+    }
+    tlsServer.on('secureConnection', (socket: TLSSocket) => {
+      const refused = peerRefusal(socket, c);
+      if (refused === undefined) return accept(socket);
+      this.log.info({ peer: `${socket.remoteAddress}:${socket.remotePort}` }, `MQTT TLS connection refused: ${refused}`);
+      socket.destroy();
+    });
+    tlsServer.on('tlsClientError', (err, socket) => this.log.info({ peer: `${socket.remoteAddress}:${socket.remotePort}`, err: err.message }, 'MQTT TLS handshake failed'));
+    return tlsServer;
+  }
+
+  get servers(): Server[] {
+    return [this.server, this.tlsServer].filter((s): s is Server => s !== undefined);
+  }
+
+  async listen(): Promise<void> {
+    const c = this.service.broker.config;
+    if (this.server !== undefined) {
+      const a = await listen(this.server, c.mqttPort!, c.host, 'mqtt');
+      this.port = a.port;
+      this.log.info(a, 'listening for MQTT');
+    }
+    if (this.tlsServer !== undefined) {
+      const a = await listen(this.tlsServer, c.mqttTlsPort!, c.host, 'mqtt');
+      this.tlsPort = a.port;
+      this.log.info(a, 'listening for MQTT over TLS');
+    }
+  }
+
+  /** Start-up failed: stop listening. */
+  stop(): void {
+    for (const s of this.servers) s.close();
+  }
+}
+
+/**
  * The listener could not be opened. The message names the address, the port and the reason in a
  * line (the command line adds which flag changes it); `code` is the system's (EADDRINUSE, ...).
  */
@@ -169,6 +267,8 @@ export class ListenError extends Error {
     readonly host: string,
     readonly port: number,
     cause: Error,
+    /** Which listener: the AMQP (and AMQPS) one, or MQTT's. */
+    readonly listener: 'amqp' | 'mqtt' = 'amqp',
   ) {
     super(`cannot listen on ${host.includes(':') ? `[${host}]` : host} port ${port}: ${LISTEN_FAILURES[code] ?? cause.message} (${code})`, { cause });
   }
@@ -180,16 +280,16 @@ const LISTEN_FAILURES: Record<string, string> = {
   EACCES: 'permission denied (ports below 1024 need privileges)',
 };
 
-function listen(server: Server, port: number, host: string): Promise<{ host: string; port: number }> {
+function listen(server: Server, port: number, host: string, listener: 'amqp' | 'mqtt' = 'amqp'): Promise<{ host: string; port: number }> {
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {
       // A host without IPv6: fall back from "all interfaces" in IPv6 form to IPv4's.
       if (host === '::' && (err.code === 'EAFNOSUPPORT' || err.code === 'EADDRNOTAVAIL')) {
         server.off('error', onError);
-        listen(server, port, '0.0.0.0').then(resolve, reject);
+        listen(server, port, '0.0.0.0', listener).then(resolve, reject);
         return;
       }
-      reject(new ListenError(err.code ?? 'EUNKNOWN', host, port, err));
+      reject(new ListenError(err.code ?? 'EUNKNOWN', host, port, err, listener));
     };
     server.once('error', onError);
     server.listen(port, host, () => {

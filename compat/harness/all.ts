@@ -9,6 +9,7 @@ import consumers from '../scenarios/consumers.js';
 import dlx from '../scenarios/dlx.js';
 import exchanges from '../scenarios/exchanges.js';
 import maxlength from '../scenarios/maxlength.js';
+import { mqttScenarios } from '../scenarios/mqtt.js';
 import { cross, pika } from '../scenarios/pika.js';
 import prefetch from '../scenarios/prefetch.js';
 import priority from '../scenarios/priority.js';
@@ -27,3 +28,6 @@ export const ALL_SCENARIOS: ScenarioDef[] = [
   ...confirms, ...tx, ...dlx, ...ttl, ...maxlength, ...priority, ...replyTo, ...quorum, ...properties,
   ...pika, ...cross, ...callback, ...amqpClient, ...restart,
 ];
+
+/** The MQTT scenarios (harness/mqtt.ts runs them: another shape, the same id space). */
+export const ALL_MQTT_SCENARIO_IDS: string[] = mqttScenarios.map((s) => s.id);

@@ -34,6 +34,16 @@ export function pikaImports() {
   }
 }
 
+/** True when that python can import paho-mqtt (test/mqtt/paho.test.ts). */
+function pahoImports() {
+  try {
+    execFileSync(PYTHON, ['-c', 'import paho.mqtt.client'], { stdio: 'ignore', timeout: 10_000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** The lines that say what the test run needs and what this machine has of it. */
 export function describePrerequisites() {
   const url = process.env.AMQP_REFERENCE_URL;
@@ -49,9 +59,10 @@ export function describePrerequisites() {
     'npm test needs, for the compat suite: a reference RabbitMQ (AMQP_REFERENCE_URL, a Docker engine, or rabbitmq-server run as root) and python3-pika.',
     `  reference RabbitMQ: ${reference}`,
     `  python3-pika for ${PYTHON}: ${pika ? 'found' : 'missing (the pika scenarios will fail)'}`,
+    `  python3-paho-mqtt for ${PYTHON}: ${pahoImports() ? 'found' : 'missing (test/mqtt/paho.test.ts will fail)'}`,
   ];
   if (!pika || (!url && !(server && root))) {
-    lines.push("  on Debian, as root: apt-get install rabbitmq-server python3-pika (or run .ci/run, which installs them)");
+    lines.push("  on Debian, as root: apt-get install rabbitmq-server python3-pika python3-paho-mqtt (or run .ci/run, which installs them)");
   }
   return lines;
 }

@@ -23,6 +23,8 @@ export interface ReferenceBroker {
   description: string;
   /** True when this process started it (and so must stop it). */
   owned: boolean;
+  /** The MQTT plugin's port, when the broker was started with it (`mqtt` option). */
+  mqttPort?: number;
   /** Restart the broker's application keeping its data directory; undefined when not possible. */
   restart?: () => Promise<void>;
   stop(): Promise<void>;
@@ -35,6 +37,8 @@ export interface AcquireOptions {
   port?: number | undefined;
   /** Ignore AMQP_REFERENCE_URL (restart scenarios need a broker they own). */
   ownOnly?: boolean;
+  /** Enable the MQTT plugin on a free port (compat/mqtt.test.ts): a local rabbitmq-server only. */
+  mqtt?: boolean;
 }
 
 export async function acquireReference(opts: AcquireOptions): Promise<Acquired> {
@@ -49,7 +53,8 @@ export async function acquireReference(opts: AcquireOptions): Promise<Acquired> 
     };
   }
   const reasons: string[] = [];
-  if (!forced || forced === 'container') {
+  if (opts.mqtt) reasons.push('an MQTT reference is a local rabbitmq-server only');
+  else if (!forced || forced === 'container') {
     const docker = await dockerAnswers();
     if (docker) {
       try {
@@ -65,7 +70,7 @@ export async function acquireReference(opts: AcquireOptions): Promise<Acquired> 
     else if (process.getuid?.() !== 0) reasons.push('rabbitmq-server must be started as root (it drops to user rabbitmq)');
     else {
       try {
-        return { ok: true, broker: await startLocal(opts.port) };
+        return { ok: true, broker: await startLocal(opts.port, opts.mqtt === true) };
       } catch (err) {
         reasons.push(`local rabbitmq-server: ${(err as Error).message}`);
       }
@@ -188,7 +193,7 @@ function killGroup(child: ChildProcess): void {
   }
 }
 
-async function startLocal(requestedPort: number | undefined): Promise<ReferenceBroker> {
+async function startLocal(requestedPort: number | undefined, mqtt = false): Promise<ReferenceBroker> {
   if (requestedPort !== undefined && (await portOpen(requestedPort))) {
     // COMPAT_RMQ_PORT names a port where a node already runs (one started by hand): use it, and
     // leave it running.
@@ -204,9 +209,16 @@ async function startLocal(requestedPort: number | undefined): Promise<ReferenceB
   const base = mkdtempSync(path.join(os.tmpdir(), `warren-compat-rmq-${port}-`));
   mkdirSync(path.join(base, 'mnesia'), { recursive: true });
   mkdirSync(path.join(base, 'log'), { recursive: true });
-  writeFileSync(path.join(base, 'enabled_plugins'), '[].\n');
+  writeFileSync(path.join(base, 'enabled_plugins'), mqtt ? '[rabbitmq_mqtt].\n' : '[].\n');
+  const files = [base, path.join(base, 'mnesia'), path.join(base, 'log'), path.join(base, 'enabled_plugins')];
+  // With MQTT, the plugin's listener on a free port; otherwise no config file: RabbitMQ's defaults.
+  const mqttPort = mqtt ? await freePort() : undefined;
+  if (mqttPort !== undefined) {
+    writeFileSync(path.join(base, 'rabbitmq.conf'), `mqtt.listeners.tcp.default = ${mqttPort}\n`);
+    files.push(path.join(base, 'rabbitmq.conf'));
+  }
   const { uid, gid } = await rabbitmqUser();
-  for (const p of [base, path.join(base, 'mnesia'), path.join(base, 'log'), path.join(base, 'enabled_plugins')]) chownSync(p, uid, gid);
+  for (const p of files) chownSync(p, uid, gid);
   const epmd = await startEpmd();
   const name = `warren-compat-${process.pid}-${port}@localhost`;
   const node: LocalNode = {
@@ -266,12 +278,13 @@ async function startLocal(requestedPort: number | undefined): Promise<ReferenceB
       await stop();
       throw new Error(why);
     }
-    if (await amqpAnswers(url, 2_000)) {
+    if ((await amqpAnswers(url, 2_000)) && (mqttPort === undefined || (await portOpen(mqttPort)))) {
       return {
         url,
         kind: 'local',
-        description: `rabbitmq-server (node ${name}, 127.0.0.1:${port}, epmd ${epmd.port}, data ${base})`,
+        description: `rabbitmq-server (node ${name}, 127.0.0.1:${port}${mqttPort === undefined ? '' : `, MQTT ${mqttPort}`}, epmd ${epmd.port}, data ${base})`,
         owned: true,
+        ...(mqttPort === undefined ? {} : { mqttPort }),
         restart,
         stop,
       };

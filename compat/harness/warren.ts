@@ -9,6 +9,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 export interface WarrenHandle {
   port: number;
   url: string;
+  /** With `mqttPort` given: the MQTT listener's port. */
+  mqttPort?: number | undefined;
   close(): Promise<void>;
 }
 
@@ -17,6 +19,8 @@ export interface WarrenStartOptions {
   dataDir?: string;
   durability?: 'memory' | 'os';
   logLevel?: string;
+  /** An MQTT listener (0: a free port), for compat/mqtt.test.ts. */
+  mqttPort?: number;
   /** The release to imitate: the reference's (global-setup.ts). */
   rabbitmqVersion?: '3.10' | '3.13' | '4.x';
 }

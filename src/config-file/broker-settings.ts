@@ -69,7 +69,7 @@ export function brokerSettingsFromConf(conf: RabbitConf, file = 'rabbitmq.conf',
     if (o.failIfNoPeerCert !== undefined) s.tlsFailIfNoPeerCert = o.failIfNoPeerCert;
   }
   if (conf.sslCertLoginFrom !== undefined) s.sslCertLoginFrom = conf.sslCertLoginFrom;
-  if (conf.mqttTcpListeners !== undefined) warnings.push('mqtt.listeners: Warren has no MQTT; ignored');
+  mqttSettingsFromConf(conf, file, s, warnings);
   if (conf.managementTcpPort !== undefined) warnings.push('management.tcp.port: Warren has no management plugin; ignored');
   if (conf.authMechanisms !== undefined) {
     const known = conf.authMechanisms.filter((m) => ['PLAIN', 'AMQPLAIN', 'EXTERNAL'].includes(m));
@@ -99,6 +99,32 @@ export function brokerSettingsFromConf(conf: RabbitConf, file = 'rabbitmq.conf',
   if (conf.loopbackUsers !== undefined) s.loopbackUsers = conf.loopbackUsers;
   if (conf.loadDefinitions !== undefined) s.loadDefinitions = conf.loadDefinitions;
   return { settings: s, warnings };
+}
+
+/** mqtt.listeners.tcp and .ssl (none or port 0: no MQTT listener) and the plugin's mqtt.* settings. */
+function mqttSettingsFromConf(conf: RabbitConf, file: string, s: Partial<BrokerConfig>, warnings: string[]): void {
+  if (conf.mqttTcpListeners !== undefined) {
+    const [first, ...more] = conf.mqttTcpListeners;
+    // `mqtt.listeners.tcp = none` (or port 0, as --mqtt-port 0): no MQTT listener.
+    s.mqttPort = first === undefined || first.port === 0 ? undefined : first.port;
+    if (more.length > 0) warnings.push(`mqtt.listeners.tcp.${more.map((l) => l.name).join(', mqtt.listeners.tcp.')}: Warren listens for MQTT on one port; it uses mqtt.listeners.tcp.${first!.name}`);
+  }
+  if (conf.mqttSslListeners !== undefined) {
+    const [first, ...more] = conf.mqttSslListeners;
+    s.mqttTlsPort = first!.port;
+    if (more.length > 0) warnings.push(`mqtt.listeners.ssl.${more.map((l) => l.name).join(', mqtt.listeners.ssl.')}: Warren listens for MQTT over TLS on one port; it uses mqtt.listeners.ssl.${first!.name}`);
+    const o = conf.sslOptions ?? {};
+    if (o.certfile === undefined || o.keyfile === undefined) throw new ConfigFileError(0, 'mqtt.listeners.ssl needs ssl_options.certfile and ssl_options.keyfile', file);
+  }
+  if (conf.mqtt !== undefined) {
+    const m = conf.mqtt;
+    if (m.allowAnonymous !== undefined) s.mqttAllowAnonymous = m.allowAnonymous;
+    if (m.defaultUser !== undefined) s.mqttDefaultUser = m.defaultUser;
+    if (m.defaultPass !== undefined) s.mqttDefaultPass = m.defaultPass;
+    if (m.vhost !== undefined) s.mqttVhost = m.vhost;
+    if (m.exchange !== undefined) s.mqttExchange = m.exchange;
+    if (m.prefetch !== undefined) s.mqttPrefetch = m.prefetch;
+  }
 }
 
 function readable(path: string): boolean {

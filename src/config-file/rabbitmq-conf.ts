@@ -94,6 +94,16 @@ interface SslOptions {
   readonly failIfNoPeerCert?: boolean;
 }
 
+/** The MQTT plugin's settings (rabbitmq_mqtt.schema). */
+interface MqttConf {
+  allowAnonymous?: boolean;
+  defaultUser?: string;
+  defaultPass?: string;
+  vhost?: string;
+  exchange?: string;
+  prefetch?: number;
+}
+
 /** The settings of a rabbitmq.conf that Warren supports; absent = not in the file. */
 export interface RabbitConf {
   /** listeners.tcp.*; [] for `listeners.tcp = none`. */
@@ -121,6 +131,9 @@ export interface RabbitConf {
   readonly logConsoleLevel?: LogLevel;
   readonly managementTcpPort?: number;
   readonly mqttTcpListeners?: readonly Listener[];
+  readonly mqttSslListeners?: readonly Listener[];
+  /** mqtt.allow_anonymous, mqtt.default_user, mqtt.default_pass, mqtt.vhost, mqtt.exchange, mqtt.prefetch */
+  readonly mqtt?: MqttConf;
   readonly loadDefinitions?: string;
   /** auth_mechanisms.<n>, in file order (RabbitMQ offers them in its own order regardless). */
   readonly authMechanisms?: readonly string[];
@@ -214,6 +227,7 @@ class ConfReader {
   readonly tcp = new Map<string, Listener>();
   readonly ssl = new Map<string, Listener>();
   readonly mqtt = new Map<string, Listener>();
+  readonly mqttSsl = new Map<string, Listener>();
   readonly tags = new Map<string, boolean>();
   readonly loopback = new Map<string, boolean>();
   readonly mechanisms = new Map<string, string>();
@@ -301,6 +315,7 @@ class ConfReader {
     else if (this.ssl.size > 0) c.sslListeners = [...this.ssl.values()];
     if (this.mqttNone) c.mqttTcpListeners = [];
     else if (this.mqtt.size > 0) c.mqttTcpListeners = [...this.mqtt.values()];
+    if (this.mqttSsl.size > 0) c.mqttSslListeners = [...this.mqttSsl.values()];
     if (this.tags.size > 0) c.defaultUserTags = [...this.tags].filter(([, on]) => on).map(([t]) => t);
     if (this.loopbackNone) c.loopbackUsers = [];
     else if (this.loopback.size > 0) c.loopbackUsers = [...this.loopback].filter(([, on]) => on).map(([u]) => u);
@@ -321,6 +336,12 @@ const SETTINGS: ReadonlyMap<string, Setting> = new Map<string, Setting>([
   ['listeners.tcp', (r, l) => (r.tcpNone = r.none(l))],
   ['listeners.ssl', (r, l) => (r.sslNone = r.none(l))],
   ['mqtt.listeners.tcp', (r, l) => (r.mqttNone = r.none(l))],
+  ['mqtt.allow_anonymous', (r, l) => ((r.c.mqtt ??= {}).allowAnonymous = r.bool(l))],
+  ['mqtt.default_user', (r, l) => ((r.c.mqtt ??= {}).defaultUser = r.ascii(l))],
+  ['mqtt.default_pass', (r, l) => ((r.c.mqtt ??= {}).defaultPass = r.ascii(l))],
+  ['mqtt.vhost', (r, l) => ((r.c.mqtt ??= {}).vhost = r.ascii(l))],
+  ['mqtt.exchange', (r, l) => ((r.c.mqtt ??= {}).exchange = r.ascii(l))],
+  ['mqtt.prefetch', (r, l) => ((r.c.mqtt ??= {}).prefetch = r.int(l, 0, 65535))],
   ['ssl_options.cacertfile', (r, l) => ((r.tls ??= {}).cacertfile = r.file(l))],
   ['ssl_options.certfile', (r, l) => ((r.tls ??= {}).certfile = r.file(l))],
   ['ssl_options.keyfile', (r, l) => ((r.tls ??= {}).keyfile = r.file(l))],
@@ -365,6 +386,7 @@ const PREFIXED_SETTINGS: ReadonlyMap<string, (r: ConfReader, l: ConfigLine, last
   ['listeners\u0000tcp', (r: ConfReader, l: ConfigLine) => r.addListener(l, r.tcp)],
   ['listeners\u0000ssl', (r: ConfReader, l: ConfigLine) => r.addListener(l, r.ssl)],
   ['mqtt\u0000listeners\u0000tcp', (r: ConfReader, l: ConfigLine) => r.addListener(l, r.mqtt)],
+  ['mqtt\u0000listeners\u0000ssl', (r: ConfReader, l: ConfigLine) => r.addListener(l, r.mqttSsl)],
   ['default_user_tags', (r: ConfReader, l: ConfigLine, tag: string) => r.tags.set(tag, r.bool(l))],
   [
     'loopback_users',

@@ -102,9 +102,21 @@ describe('rabbitmq.conf as broker settings', () => {
     expect(levels.map((l) => settings(`log.console.level = ${l}`).settings.logLevel)).toEqual(['debug', 'info', 'info', 'warn', 'error', 'fatal', 'fatal', 'fatal', 'silent']);
   });
 
+  it('takes the MQTT listener and the MQTT plugin settings (rabbitmq_mqtt.schema); none or port 0 turns MQTT off', () => {
+    expect(settings('mqtt.listeners.tcp.default = 1884').settings.mqttPort).toBe(1884);
+    for (const off of ['mqtt.listeners.tcp = none', 'mqtt.listeners.tcp.default = 0']) {
+      const s = settings(off).settings;
+      expect('mqttPort' in s && s.mqttPort === undefined).toBe(true);
+    }
+    expect(settings('mqtt.listeners.tcp.a = 1883\nmqtt.listeners.tcp.b = 1884').warnings).toEqual(['mqtt.listeners.tcp.b: Warren listens for MQTT on one port; it uses mqtt.listeners.tcp.a']);
+    const conf = ['mqtt.allow_anonymous = false', 'mqtt.default_user = u', 'mqtt.default_pass = p', 'mqtt.vhost = v', 'mqtt.exchange = x', 'mqtt.prefetch = 5'].join('\n');
+    expect(settings(conf).settings).toEqual({ mqttAllowAnonymous: false, mqttDefaultUser: 'u', mqttDefaultPass: 'p', mqttVhost: 'v', mqttExchange: 'x', mqttPrefetch: 5 });
+    expect(() => settings('mqtt.prefetch = lots')).toThrow(/mqtt.prefetch/);
+    expect(() => settings('mqtt.listeners.ssl.default = 8883')).toThrow('mqtt.listeners.ssl needs ssl_options.certfile and ssl_options.keyfile');
+  });
+
   it('warns about what Warren does not do, and refuses what would leave it unusable', () => {
     expect(settings('listeners.tcp.a = 5671\nlisteners.tcp.b = 5672').warnings).toEqual(['listeners.tcp.b: Warren listens on one address; it uses listeners.tcp.a']);
-    expect(settings('mqtt.listeners.tcp.default = 1883').warnings).toEqual(['mqtt.listeners: Warren has no MQTT; ignored']);
     expect(settings('management.tcp.port = 15672').warnings).toEqual(['management.tcp.port: Warren has no management plugin; ignored']);
     expect(() => settings('listeners.tcp = none')).toThrow('test.conf: listeners.tcp = none and no listeners.ssl: Warren would not listen at all');
     expect(() => settings('frame_max = 0')).toThrow(/frame_max: 0 is below 4096/);

@@ -1,0 +1,143 @@
+/**
+ * CONNECT, as RabbitMQ 3.10's plugin answers it (rabbit_mqtt_processor:process_request(?CONNECT),
+ * creds/3, process_login/4, maybe_clean_sess/1), checks in its order, each refusal a CONNACK with
+ * its return code and then the connection closed (a protocol level other than 3, MQTT 3.1.0, or 4,
+ * 3.1.1, is closed without a CONNACK, as 3.10.8 does):
+ *
+ *   2  an empty client id with clean session off (an empty one with clean session on gets a
+ *      generated id)
+ *   4  no credentials and anonymous access off; a user name without a password or the reverse;
+ *      the vhost does not exist; wrong user name or password
+ *   5  the user may not use the vhost (no permissions, a connection limit), or may connect only
+ *      from loopback
+ *   3  the session could not be set up (the user may not declare or delete its queue)
+ *
+ * The vhost is the part of the user name before its last colon ("vhost:user"), else mqtt.vhost.
+ * Without credentials, mqtt.allow_anonymous logs in as mqtt.default_user (RabbitMQ's default: on,
+ * as guest). Accepted, an earlier connection with the same client id is closed (takeover).
+ */
+import { randomBytes } from 'node:crypto';
+import type { IConnectPacket } from 'mqtt-packet';
+import type { AuthenticatedUser } from '../access/access-database.js';
+import { ChannelAccess, checkVhostAccess } from '../access/permissions.js';
+import { isLoopbackAddress } from '../auth.js';
+import { AmqpError } from '../errors.js';
+import type { MqttClient } from './client.js';
+import { Session } from './session.js';
+import { vhostFromUsername } from './topics.js';
+
+const CONNACK_ACCEPTED = 0;
+const CONNACK_IDENTIFIER_REJECTED = 2;
+const CONNACK_SERVER_UNAVAILABLE = 3;
+const CONNACK_BAD_CREDENTIALS = 4;
+const CONNACK_NOT_AUTHORIZED = 5;
+
+class Refused extends Error {
+  constructor(
+    readonly returnCode: number,
+    readonly reason: string,
+  ) {
+    super(reason);
+  }
+}
+
+export function handleConnect(client: MqttClient, p: IConnectPacket): void {
+  const version = p.protocolVersion ?? 4;
+  // mqtt-packet parses levels 3, 4 and 5. RabbitMQ 3.10 has 3 and 4; its frame parser refuses any
+  // other level before the processor could answer with CONNACK 1, so the connection just closes
+  // (recorded on 3.10.8 for levels 2, 5 and 6).
+  if (version !== 3 && version !== 4) return client.protocolError(`MQTT protocol error: unsupported protocol version ${version}`);
+  client.protocolVersion = version;
+  try {
+    const sessionPresent = accept(client, p);
+    client.send({ cmd: 'connack', returnCode: CONNACK_ACCEPTED, sessionPresent });
+    client.session!.start();
+    client.log.info({ clientId: client.clientId, user: client.userName, vhost: client.vhostName, cleanSession: p.clean !== false, sessionPresent }, 'MQTT connection accepted');
+  } catch (e) {
+    if (!(e instanceof Refused)) throw e;
+    client.session?.close();
+    client.session = undefined;
+    client.will = undefined;
+    client.log.error({ clientId: p.clientId, returnCode: e.returnCode }, `MQTT login refused: ${e.reason}`);
+    client.send({ cmd: 'connack', returnCode: e.returnCode, sessionPresent: false });
+    client.close(e.reason);
+  }
+}
+
+/** The checks in RabbitMQ's order; returns whether a session was present, or throws Refused. */
+function accept(client: MqttClient, p: IConnectPacket): boolean {
+  const clean = p.clean !== false;
+  if (p.clientId === '' && !clean) throw new Refused(CONNACK_IDENTIFIER_REJECTED, 'an empty client id needs clean session');
+  client.clientId = p.clientId === '' ? randomBytes(16).toString('base64url').slice(0, 22) : p.clientId;
+  const { user, vhostName } = login(client, p);
+  const service = client.service;
+  const broker = service.broker;
+  let access: ChannelAccess;
+  try {
+    const grant = checkVhostAccess(broker.access, user, vhostName, broker.connectionCounts(vhostName, user.name));
+    access = new ChannelAccess(grant, user, { username: user.name, vhost: vhostName, client_id: client.clientId });
+  } catch (e) {
+    if (e instanceof AmqpError) throw new Refused(CONNACK_NOT_AUTHORIZED, e.explanation);
+    throw e;
+  }
+  if (broker.access.isLoopbackOnly(user.name) && !isLoopbackAddress(client.peer.localAddress)) {
+    throw new Refused(CONNACK_NOT_AUTHORIZED, `user '${user.name}' can only connect via localhost`);
+  }
+  client.userName = user.name;
+  client.vhostName = vhostName;
+  service.claimClientId(client);
+  client.state = 'connected';
+  client.startKeepAlive(p.keepalive ?? 0);
+  const session = new Session(client, broker.vhosts.get(vhostName)!, access, clean, service.settings, broker.access);
+  client.session = session;
+  if (p.will !== undefined) {
+    const payload = typeof p.will.payload === 'string' ? Buffer.from(p.will.payload) : p.will.payload;
+    client.will = { topic: p.will.topic, payload, qos: p.will.qos === 0 || p.will.qos === undefined ? 0 : 1, retain: p.will.retain === true };
+  }
+  return startSession(session, clean);
+}
+
+/** creds/3, then the vhost and the password check of the direct connection. */
+function login(client: MqttClient, p: IConnectPacket): { user: AuthenticatedUser; vhostName: string } {
+  const settings = client.service.settings;
+  const hasUser = p.username !== undefined;
+  const hasPass = p.password !== undefined;
+  let username: string;
+  let password: Buffer;
+  if (hasUser && hasPass) {
+    username = p.username!;
+    password = p.password!;
+  } else if (hasUser || hasPass) {
+    throw new Refused(CONNACK_BAD_CREDENTIALS, hasUser ? `no password provided for user '${p.username}'` : 'no username is provided');
+  } else if (settings.allowAnonymous) {
+    username = settings.defaultUser;
+    password = Buffer.from(settings.defaultPass, 'utf8');
+  } else {
+    throw new Refused(CONNACK_BAD_CREDENTIALS, 'no credentials provided');
+  }
+  const { vhost: vhostName, user: name } = vhostFromUsername(username, settings.vhost);
+  const db = client.service.broker.access;
+  if (db.vhost(vhostName) === undefined || !client.service.broker.vhosts.has(vhostName)) {
+    throw new Refused(CONNACK_BAD_CREDENTIALS, `virtual host '${vhostName}' does not exist`);
+  }
+  const result = db.authenticate(name, password);
+  if (!result.ok) throw new Refused(CONNACK_BAD_CREDENTIALS, `authentication failed: ${result.reason}`);
+  return { user: result.user, vhostName };
+}
+
+/**
+ * maybe_clean_sess/1. A persistent session finds its QoS 1 queue and consumes from it again
+ * (session present); a clean one deletes it. Both need the user's permissions: without them, 3.
+ */
+function startSession(session: Session, clean: boolean): boolean {
+  const present = session.hasQos1Queue();
+  if (!present) return false;
+  try {
+    if (clean) session.deleteQos1Queue();
+    else session.ensureQueue(1);
+  } catch (e) {
+    if (e instanceof AmqpError) throw new Refused(CONNACK_SERVER_UNAVAILABLE, `the session cannot be ${clean ? 'cleaned' : 'recovered'}: ${e.replyText}`);
+    throw e;
+  }
+  return !clean;
+}

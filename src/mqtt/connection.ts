@@ -1,0 +1,230 @@
+/**
+ * One MQTT client connection: the socket, the packet codec (mqtt-packet), keep-alive, and the one
+ * switch that hands each packet to its handler (aedes's layout: connect.ts, publish.ts,
+ * subscribe.ts). The AMQP side of the client (its queues, consumers and acknowledgements) is its
+ * Session; the broker-wide part (client ids, retained messages) is the MqttService.
+ *
+ * What closes the connection, as RabbitMQ 3.10's rabbit_mqtt_reader does: a packet that does not
+ * parse, or one over the size limit ("MQTT detected framing error"); any packet before CONNECT
+ * ("connect_expected"); a refused CONNECT (after its CONNACK); a publish or subscribe the user's
+ * permissions refuse; keep-alive running out; another connection taking over the client id;
+ * DISCONNECT. Only a socket closed by the peer and keep-alive running out publish the will.
+ */
+import type { Duplex } from 'node:stream';
+import mqttPacket from 'mqtt-packet';
+import type { Logger } from 'pino';
+import type { PeerInfo } from '../connection/broker-context.js';
+import { AmqpError } from '../errors.js';
+import type { MqttClient, MqttServiceContext, WillMessage } from './client.js';
+import { handleConnect } from './connect.js';
+import { handlePublish, publishWill } from './publish.js';
+import { handleSubscribe, handleUnsubscribe } from './subscribe.js';
+import type { Session } from './session.js';
+
+/** Before CONNECT, RabbitMQ 3.12+ accepts packets up to 64 KiB (max_packet_size_unauthenticated). */
+const MAX_PACKET_BEFORE_CONNECT = 65536;
+/** After it, the largest remaining length MQTT can encode (256 MiB - 1). */
+const MAX_PACKET = 268435455;
+
+let nextMqttConnectionId = 1;
+
+export type MqttPacket = mqttPacket.Packet;
+
+export class MqttConnection implements MqttClient {
+  readonly id = nextMqttConnectionId++;
+  state: 'awaiting-connect' | 'connected' | 'closed' = 'awaiting-connect';
+  protocolVersion: 3 | 4 | 5 = 4;
+  /** Set by CONNECT. */
+  clientId = '';
+  userName: string | undefined;
+  vhostName: string | undefined;
+  session: Session | undefined;
+  will: WillMessage | undefined;
+  log: Logger;
+  /** False while the socket's buffer is over its high-water mark: consumers wait for 'drain'. */
+  writable = true;
+  private readonly parser: ReturnType<typeof mqttPacket.parser>;
+  private keepAliveMs = 0;
+  private lastReceived = 0;
+  private keepAliveTimer: NodeJS.Timeout | undefined;
+  private paused = false;
+  /** Called once, when the connection is gone. */
+  onClosed: (() => void) | undefined;
+
+  constructor(
+    readonly stream: Duplex,
+    readonly peer: PeerInfo,
+    readonly service: MqttServiceContext,
+  ) {
+    this.log = service.log.child({ mqttConnection: this.id, peer: peer.remoteAddress === undefined ? 'in-process' : `${peer.remoteAddress}:${peer.remotePort}` });
+    this.parser = mqttPacket.parser({ protocolVersion: 4 });
+    this.parser.on('packet', (p: MqttPacket) => this.received(p));
+    this.parser.on('error', (e: Error) => this.framingError(e));
+    stream.on('data', (chunk: Buffer) => this.data(chunk));
+    stream.on('drain', () => {
+      this.writable = true;
+      this.session?.wakeConsumers();
+    });
+    stream.on('error', (err) => this.gone(`socket error: ${err.message}`));
+    stream.on('close', () => this.gone('socket closed'));
+    stream.on('end', () => this.gone('socket closed by the client'));
+    if (service.broker.alarms.any) this.alarmsChanged();
+  }
+
+  private data(chunk: Buffer): void {
+    if (this.state === 'closed') return;
+    this.lastReceived = Date.now();
+    this.parser.parse(chunk);
+    // The parser keeps an incomplete packet's bytes; its declared length is known once the fixed
+    // header is in. One over the limit is refused before its bytes pile up.
+    // (mqtt-packet's Parser has `packet`, the one being parsed, but its types do not declare it.)
+    const length = (this.parser as unknown as { packet: { length: number } }).packet.length;
+    if (!this.isClosed() && length > (this.state === 'awaiting-connect' ? MAX_PACKET_BEFORE_CONNECT : MAX_PACKET)) {
+      this.protocolError(`MQTT packet of ${length} bytes is over the limit`);
+    }
+  }
+
+  private framingError(e: Error): void {
+    if (this.state === 'closed') return;
+    this.protocolError(`MQTT detected framing error: ${e.message}`);
+  }
+
+  /** Read through a method: the handlers the parser calls may have closed the connection. */
+  private isClosed(): boolean {
+    return this.state === 'closed';
+  }
+
+  /** A protocol violation: logged, the connection closed, no will (rabbit_mqtt_reader's {stop, ...}). */
+  protocolError(reason: string): void {
+    this.log.error({ clientId: this.clientId || undefined }, reason);
+    this.close(reason);
+  }
+
+  /** Every handler runs to completion synchronously, so packets are handled one by one in order. */
+  private received(p: MqttPacket): void {
+    if (this.state === 'closed') return;
+    try {
+      this.dispatch(p);
+    } catch (e) {
+      this.failed(p, e);
+    }
+  }
+
+  /** The one switch: each packet kind to its handler. */
+  private dispatch(p: MqttPacket): void {
+    if (this.state === 'awaiting-connect') {
+      if (p.cmd !== 'connect') return this.protocolError(`MQTT protocol error: ${p.cmd.toUpperCase()} before CONNECT (connect_expected)`);
+      handleConnect(this, p);
+      return;
+    }
+    switch (p.cmd) {
+      case 'connect':
+        // [MQTT-3.1.0-2]: a second CONNECT is a protocol violation.
+        return this.protocolError('MQTT protocol error: a second CONNECT on the connection');
+      case 'publish':
+        return handlePublish(this, p);
+      case 'puback':
+        return this.session!.acknowledged(p.messageId!);
+      case 'subscribe':
+        return handleSubscribe(this, p);
+      case 'unsubscribe':
+        return handleUnsubscribe(this, p);
+      case 'pingreq':
+        return this.send({ cmd: 'pingresp' });
+      case 'disconnect':
+        this.will = undefined;
+        return this.close('client sent DISCONNECT');
+      case 'pubrec':
+      case 'pubrel':
+      case 'pubcomp':
+        // QoS 2 flows never start: publishes are downgraded and deliveries are at most QoS 1.
+        return;
+      default:
+        return this.protocolError(`MQTT protocol error: unexpected ${p.cmd.toUpperCase()} from a client`);
+    }
+  }
+
+  /** A refusal from the broker model (403 on a publish or subscribe) or a bug: log and close. */
+  private failed(p: MqttPacket, e: unknown): void {
+    if (e instanceof AmqpError) {
+      this.log.error({ clientId: this.clientId, packet: p.cmd }, `MQTT ${p.cmd.toUpperCase()} refused: ${e.replyText}`);
+      this.close(e.replyText);
+      return;
+    }
+    this.log.error({ clientId: this.clientId, packet: p.cmd, err: e }, `MQTT ${p.cmd.toUpperCase()} failed`);
+    this.close('internal error');
+  }
+
+  send(packet: Record<string, unknown>): void {
+    if (this.state === 'closed' || this.stream.destroyed) return;
+    const bytes = mqttPacket.generate(packet as unknown as MqttPacket, { protocolVersion: this.protocolVersion });
+    // The packets of one turn (a batch of deliveries, the PUBACKs of a socket read) leave in one
+    // write: corked here, uncorked once the turn's work is done.
+    if (!this.corked) {
+      this.corked = true;
+      this.stream.cork();
+      process.nextTick(this.uncork);
+    }
+    if (!this.stream.write(bytes)) this.writable = false;
+  }
+
+  private corked = false;
+  private readonly uncork = (): void => {
+    this.corked = false;
+    this.stream.uncork();
+  };
+
+  /** CONNECT was accepted: keep-alive starts (1.5 times the client's interval, [MQTT-3.1.2-24]). */
+  startKeepAlive(seconds: number): void {
+    if (seconds <= 0) return;
+    this.keepAliveMs = seconds * 1500;
+    this.lastReceived = Date.now();
+    this.armKeepAlive(this.keepAliveMs);
+  }
+
+  private armKeepAlive(ms: number): void {
+    this.keepAliveTimer = setTimeout(() => {
+      const idle = Date.now() - this.lastReceived;
+      if (idle < this.keepAliveMs) return this.armKeepAlive(this.keepAliveMs - idle);
+      this.log.error({ clientId: this.clientId }, 'closing MQTT connection (keepalive timeout)');
+      this.publishWillAndClose('keepalive timeout');
+    }, ms);
+    this.keepAliveTimer.unref?.();
+  }
+
+  /** Resource alarms: while one is in effect nothing is read from MQTT sockets (rabbit_mqtt_reader). */
+  alarmsChanged(): void {
+    const block = this.service.broker.alarms.any;
+    if (block === this.paused) return;
+    this.paused = block;
+    if (block) this.stream.pause();
+    else this.stream.resume();
+  }
+
+  /** The peer went away without DISCONNECT: its will goes out (rabbit_mqtt_reader:network_error). */
+  private gone(reason: string): void {
+    if (this.state === 'closed') return;
+    this.publishWillAndClose(reason);
+  }
+
+  private publishWillAndClose(reason: string): void {
+    const will = this.will;
+    this.will = undefined;
+    if (will !== undefined && this.state === 'connected') publishWill(this, will);
+    this.close(reason);
+  }
+
+  /** Closes the connection (no will): its session lets go of its consumers and deliveries. */
+  close(reason: string): void {
+    if (this.state === 'closed') return;
+    const wasConnected = this.state === 'connected';
+    this.state = 'closed';
+    if (this.keepAliveTimer !== undefined) clearTimeout(this.keepAliveTimer);
+    this.session?.close();
+    // What was written (a CONNACK with a refusal) goes out first; then the socket goes.
+    this.stream.end(() => this.stream.destroy());
+    if (wasConnected) this.log.info({ clientId: this.clientId, reason }, 'MQTT connection closed');
+    else this.log.debug({ reason }, 'MQTT connection closed');
+    this.onClosed?.();
+  }
+}

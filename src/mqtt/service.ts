@@ -1,0 +1,74 @@
+/**
+ * The MQTT adapter of a broker: it accepts any Duplex stream as an MQTT connection (the TCP
+ * listener in server.ts is a thin wrapper, tests may use in-process pairs), keeps which connection
+ * holds each client id, and each vhost's retained messages.
+ *
+ * Client ids are one namespace across vhosts, as rabbit_mqtt_collector keeps them in 3.10: a
+ * CONNECT with the id of a live connection closes that one ("duplicate id"), without its will.
+ * The broker's own events reach MQTT connections too: a deleted vhost or user closes them, an alarm
+ * stops reading from them, shutdown closes them all.
+ */
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import type { Broker } from '../broker.js';
+import type { PeerInfo } from '../connection/broker-context.js';
+import type { MqttClient, MqttServiceContext, MqttSettings } from './client.js';
+import { MqttConnection } from './connection.js';
+import { RetainedMessages } from './retained.js';
+
+export class MqttService implements MqttServiceContext {
+  readonly connections = new Set<MqttConnection>();
+  private readonly byClientId = new Map<string, MqttClient>();
+  private readonly retainedByVhost = new Map<string, RetainedMessages>();
+  readonly log: Logger;
+
+  constructor(
+    readonly broker: Broker,
+    readonly settings: MqttSettings,
+  ) {
+    this.log = broker.log.child({ protocol: 'mqtt' });
+    broker.alarms.onChange(() => {
+      for (const c of this.connections) c.alarmsChanged();
+    });
+    broker.access.listen({
+      vhostDeleted: (name) => {
+        this.closeWhere((c) => c.vhostName === name, `vhost '${name}' is deleted`);
+        this.retainedByVhost.delete(name);
+      },
+      userDeleted: (name) => this.closeWhere((c) => c.userName === name, `user '${name}' is deleted`),
+    });
+  }
+
+  acceptStream(stream: Duplex, peer: PeerInfo = {}): MqttConnection {
+    const c = new MqttConnection(stream, peer, this);
+    this.connections.add(c);
+    c.onClosed = () => {
+      this.connections.delete(c);
+      if (this.byClientId.get(c.clientId) === c) this.byClientId.delete(c.clientId);
+    };
+    return c;
+  }
+
+  claimClientId(client: MqttClient): void {
+    const earlier = this.byClientId.get(client.clientId);
+    this.byClientId.set(client.clientId, client);
+    if (earlier === undefined || earlier === client) return;
+    earlier.log.warn({ clientId: client.clientId }, `MQTT disconnecting client with duplicate id '${client.clientId}'`);
+    earlier.close('duplicate client id');
+  }
+
+  retained(vhost: string): RetainedMessages {
+    let r = this.retainedByVhost.get(vhost);
+    if (r === undefined) this.retainedByVhost.set(vhost, (r = new RetainedMessages()));
+    return r;
+  }
+
+  private closeWhere(affected: (c: MqttConnection) => boolean, reason: string): void {
+    for (const c of [...this.connections]) if (affected(c)) c.close(reason);
+  }
+
+  /** Shutdown: every connection closed (no wills), before the broker closes its queues. */
+  closeAll(reason: string): void {
+    this.closeWhere(() => true, reason);
+  }
+}
