@@ -46,6 +46,7 @@ import {
   type QueueType,
 } from './queue/arguments.js';
 import { Queue, type QueueOptions } from './queue/queue.js';
+import { StreamQueue, streamLimits } from './queue/stream-queue.js';
 import type { MessageTarget } from './queue/target.js';
 import type { ExchangeDefinition, QueueDefinition, BindingDefinition } from './store/definitions.js';
 import type { StoredCallback } from './store/persister.js';
@@ -465,8 +466,8 @@ export class VHost {
     if (type === 'classic' && args.has('x-queue-master-locator') && deprecated?.permitted('queue_master_locator') === false) {
       throw internalError(deprecationText('queue_master_locator', 'denied'));
     }
-    if (type === 'quorum') {
-      // rabbit_queue_type_util's checks for quorum queues, in RabbitMQ's order.
+    if (type === 'quorum' || type === 'stream') {
+      // rabbit_queue_type_util's checks for quorum queues and streams, in RabbitMQ's order.
       const where = resourceName('queue', name, this.name);
       if (autoDelete) throw preconditionFailed(`invalid property 'auto-delete' for ${where}`);
       if (exclusive) throw preconditionFailed(`invalid property 'exclusive-owner' for ${where}`);
@@ -475,13 +476,15 @@ export class VHost {
   }
 
   private createQueue(name: string, options: QueueOptions, storeId: string | undefined): Queue {
-    const q = new Queue(name, this.name, options, { defaultDeliveryLimit: this.settings.defaultDeliveryLimit });
+    const stream = queueTypeOf(options.arguments) === 'stream';
+    const q = stream ? new StreamQueue(name, this.name, options) : new Queue(name, this.name, options, { defaultDeliveryLimit: this.settings.defaultDeliveryLimit });
     q.events = {
       expire: (queue, why) => this.expireQueue(queue, why),
       deadLetter: (queue, msg, reason) => this.deadLetter(queue, msg, reason),
     };
     q.log = this.log;
     q.store = this.persistence.queueStore(q, storeId);
+    if (q instanceof StreamQueue) q.useLog(this.persistence.streamLog(q.store, streamLimits(options.arguments)));
     this.queues.set(name, q);
     this.applyQueuePolicies(q);
     return q;
