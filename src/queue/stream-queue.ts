@@ -74,8 +74,18 @@ export class StreamQueue extends Queue {
     return 0;
   }
 
-  /** Policies do not reach streams here: their settings come from their x-arguments only. */
-  override applySettings(_s: QueueSettings): void {}
+  /**
+   * A policy's max-length-bytes, max-age and stream-max-segment-size-bytes (with the x-arguments:
+   * rabbit_stream_queue:update_stream_conf/2). As in osiris, the new limits are applied when the
+   * next segment starts.
+   */
+  override applySettings(s: QueueSettings & { readonly maxAge?: string; readonly streamMaxSegmentSizeBytes?: number }): void {
+    this.streamLog.limits = {
+      maxBytes: s.maxLengthBytes,
+      maxAgeMs: s.maxAge === undefined ? undefined : maxAgeMs(s.maxAge),
+      segmentBytes: Math.max(1, s.streamMaxSegmentSizeBytes ?? DEFAULT_SEGMENT_BYTES),
+    };
+  }
 
   override publish(msg: Message, onStored?: StoredCallback): PublishOutcome {
     const log = this.streamLog;

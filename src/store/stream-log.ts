@@ -45,6 +45,8 @@ export interface StreamFiles {
   readonly dir: string;
   readonly persister: Persister;
   readonly log: Logger;
+  /** The newest bytes kept in memory (RESIDENT_BYTES unless a test sets it). */
+  readonly residentBytes?: number;
 }
 
 export class StreamChunk {
@@ -99,7 +101,18 @@ export class StreamLog {
   constructor(
     private readonly files: StreamFiles | undefined,
     public limits: StreamLimits,
-  ) {}
+    /** The clock chunk timestamps and x-max-age read (a test's own clock). */
+    private readonly now: () => number = Date.now,
+  ) {
+    this.residentBudget = files?.residentBytes ?? RESIDENT_BYTES;
+  }
+
+  private readonly residentBudget: number;
+
+  /** Bytes of written chunks held in memory (bounded by the resident budget, whatever the stream's size). */
+  get residentSize(): number {
+    return this.residentBytes;
+  }
 
   /** Confirms wait for the disk. */
   get durable(): boolean {
@@ -152,7 +165,7 @@ export class StreamLog {
   private startChunk(): StreamChunk {
     const last = this.chunks[this.chunks.length - 1];
     // Timestamps never decrease along the stream, so the timestamp index can be searched.
-    const timestamp = Math.max(Date.now(), last?.timestamp ?? 0);
+    const timestamp = Math.max(this.now(), last?.timestamp ?? 0);
     const seg = this.writableSegment();
     const chunk = new StreamChunk(this.nextOffset, timestamp, seg, []);
     seg.chunks.push(chunk);
@@ -215,7 +228,7 @@ export class StreamLog {
     if (chunk.messages === null) return;
     this.resident.push(chunk);
     this.residentBytes += chunk.bytes;
-    while (this.residentBytes > RESIDENT_BYTES && this.resident.length > 1) {
+    while (this.residentBytes > this.residentBudget && this.resident.length > 1) {
       const old = this.resident.shift()!;
       this.residentBytes -= old.bytes;
       old.messages = null;
@@ -231,7 +244,7 @@ export class StreamLog {
     if (maxBytes === undefined && maxAgeMs === undefined) return;
     let total = 0;
     for (const s of this.segments) total += s.bytes;
-    const now = Date.now();
+    const now = this.now();
     let removed = 0;
     while (this.segments.length > 1) {
       const oldest = this.segments[0]!;
