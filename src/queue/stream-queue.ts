@@ -53,12 +53,14 @@ export class StreamQueue extends Queue {
   constructor(name: string, vhost: string, options: QueueOptions) {
     super(name, vhost, options);
     this.streamLog = new StreamLog(undefined, streamLimits(options.arguments));
+    this.useLog(this.streamLog);
   }
 
   /** The log the vhost's persistence gives the stream (files on disk, or memory). */
   useLog(log: StreamLog): void {
     this.streamLog = log;
     log.onRetention = () => this.pumpAll();
+    log.onCommitted = () => this.pumpAll();
   }
 
   /** The first offset, the next offset, for management and tests. */
@@ -90,8 +92,8 @@ export class StreamQueue extends Queue {
   override publish(msg: Message, onStored?: StoredCallback): PublishOutcome {
     const log = this.streamLog;
     const offset = log.next;
+    // Consumers get it once its chunk is stored (onCommitted): none sees a message a crash could take back.
     log.append(withStreamOffset(msg, offset), log.durable ? onStored : undefined);
-    this.pumpAll();
     return log.durable && onStored !== undefined ? 'pending' : 'done';
   }
 
@@ -143,7 +145,7 @@ export class StreamQueue extends Queue {
     try {
       const log = this.streamLog;
       const c = cursor.consumer;
-      while (cursor.offset < log.next && c.hasCredit()) {
+      while (cursor.offset < log.committed && c.hasCredit()) {
         const msg = this.messageAt(cursor);
         if (msg === undefined) break;
         c.deliver(QueueEntry.of(msg, cursor.offset));

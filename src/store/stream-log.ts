@@ -93,10 +93,14 @@ export class StreamLog {
   private openCallbacks: StoredCallback[] = [];
   private sealScheduled = false;
   private nextOffset = 0;
+  /** Offsets below this are in stored chunks: consumers read only these (a kill -9 loses none of them). */
+  private committedOffset = 0;
   private dirReady = false;
   private destroyed = false;
   /** Called once a chunk was cut off: retention removed segments (consumers in them move on). */
   onRetention: ((removedBelow: number) => void) | undefined;
+  /** Called when more of the stream is stored and can be read. */
+  onCommitted: (() => void) | undefined;
 
   constructor(
     private readonly files: StreamFiles | undefined,
@@ -124,18 +128,23 @@ export class StreamLog {
     return this.chunks.length > 0 ? this.chunks[0]!.first : this.nextOffset;
   }
 
+  /** The offset after the last stored message: consumers read below it. */
+  get committed(): number {
+    return this.committedOffset;
+  }
+
   /** The offset the next message gets. */
   get next(): number {
     return this.nextOffset;
   }
 
   get messageCount(): number {
-    return this.nextOffset - this.first;
+    return Math.max(0, this.committedOffset - this.first);
   }
 
-  /** The first offset of the last chunk (RabbitMQ's "last"), undefined when the stream is empty. */
+  /** The first offset of the last stored chunk (RabbitMQ's "last"), undefined when none is stored. */
   get lastChunkFirst(): number | undefined {
-    return this.chunks.length > 0 ? this.chunks[this.chunks.length - 1]!.first : undefined;
+    return this.committedOffset > this.first ? this.chunkFor(this.committedOffset - 1)?.first : undefined;
   }
 
   /** Appends a message; returns its offset. `done` runs once its chunk is stored. */
@@ -214,13 +223,25 @@ export class StreamLog {
     chunk.position = seg.bytes;
     seg.bytes += size;
     if (seg.file === null) {
-      for (const cb of callbacks) queueMicrotask(() => cb(undefined));
+      queueMicrotask(() => this.stored(chunk, callbacks, undefined));
       return;
     }
-    seg.file.appendWith(size, fill, (err) => {
-      for (const cb of callbacks) cb(err);
-      if (err === undefined && !this.destroyed) this.makeResident(chunk);
-    });
+    seg.file.appendWith(size, fill, (err) => this.stored(chunk, callbacks, err));
+  }
+
+  /**
+   * A chunk's write completed: its publishers hear so, and consumers may read it. (One that failed
+   * is nacked and stays readable from memory until a restart; the segment after it starts a new file.)
+   */
+  private stored(chunk: StreamChunk, callbacks: readonly StoredCallback[], err: Error | undefined): void {
+    for (const cb of callbacks) cb(err);
+    if (this.destroyed) return;
+    if (err === undefined && this.files !== undefined) this.makeResident(chunk);
+    const end = chunk.first + chunk.count;
+    if (end > this.committedOffset) {
+      this.committedOffset = end;
+      this.onCommitted?.();
+    }
   }
 
   /** A written chunk joins the resident window; the oldest resident chunks leave memory. */
@@ -349,9 +370,8 @@ export class StreamLog {
       const path = join(files.dir, name);
       const first = Number(SEGMENT_FILE.exec(name)![1]);
       if (expected !== undefined && first !== expected) {
-        files.log.warn({ segment: path, expected }, 'stream segment does not follow on from the one before: removed');
-        rmSync(path, { force: true });
-        continue;
+        // A chunk lost to a write error (its publishers were nacked): the offsets after it are kept.
+        files.log.warn({ segment: path, expected }, 'stream segment does not follow on from the one before: a gap in the offsets');
       }
       const r = recoverSegment(path, first);
       if (r.torn !== undefined) files.log.warn({ segment: path, offset: r.torn.at, dropped: r.torn.dropped, reason: r.torn.reason }, 'repaired a torn stream segment tail');
@@ -370,6 +390,7 @@ export class StreamLog {
       expected = first + r.chunks.reduce((n, c) => n + c.count, 0);
     }
     this.nextOffset = expected ?? 0;
+    this.committedOffset = this.nextOffset;
     this.reopenLast();
     return this.messageCount;
   }
