@@ -76,6 +76,8 @@ class StreamSegment {
   bytes = SEGMENT_MAGIC.length;
   file: AppendFile | null = null;
   readFd: number | null = null;
+  /** Chunks handed to its file and not yet stored. */
+  unstored = 0;
   constructor(
     readonly first: number,
     readonly path: string | undefined,
@@ -92,6 +94,13 @@ export class StreamLog {
   private openChunk: StreamChunk | null = null;
   private openCallbacks: StoredCallback[] = [];
   private sealScheduled = false;
+  /**
+   * Sealed chunks waiting for their write. A new segment's first chunk waits until the previous
+   * segment's chunks are stored: the persister writes files in parallel, and a crash must never keep
+   * a later file's chunk while cutting an earlier one's (offsets would no longer be contiguous).
+   */
+  private readonly writes: { chunk: StreamChunk; size: number; fill: (b: Buffer, at: number) => void; callbacks: StoredCallback[] }[] = [];
+  private writingSegment: StreamSegment | undefined;
   private nextOffset = 0;
   /** Offsets below this are in stored chunks: consumers read only these (a kill -9 loses none of them). */
   private committedOffset = 0;
@@ -226,7 +235,26 @@ export class StreamLog {
       queueMicrotask(() => this.stored(chunk, callbacks, undefined));
       return;
     }
-    seg.file.appendWith(size, fill, (err) => this.stored(chunk, callbacks, err));
+    this.writes.push({ chunk, size, fill, callbacks });
+    this.startWrites();
+  }
+
+  /** Hands waiting chunks to their files, in order, never a new segment's before the last one is stored. */
+  private startWrites(): void {
+    while (this.writes.length > 0) {
+      const w = this.writes[0]!;
+      const seg = w.chunk.segment;
+      const previous = this.writingSegment;
+      if (previous !== undefined && previous !== seg && previous.unstored > 0) return;
+      this.writes.shift();
+      this.writingSegment = seg;
+      seg.unstored++;
+      seg.file!.appendWith(w.size, w.fill, (err) => {
+        seg.unstored--;
+        this.stored(w.chunk, w.callbacks, err);
+        this.startWrites();
+      });
+    }
   }
 
   /**
@@ -369,11 +397,16 @@ export class StreamLog {
     for (const name of names) {
       const path = join(files.dir, name);
       const first = Number(SEGMENT_FILE.exec(name)![1]);
+      const r = recoverSegment(path, first);
       if (expected !== undefined && first !== expected) {
+        if (r.chunks.length === 0) {
+          // Only its header reached the disk (the chunk before it was cut): it never held anything.
+          rmSync(path, { force: true });
+          continue;
+        }
         // A chunk lost to a write error (its publishers were nacked): the offsets after it are kept.
         files.log.warn({ segment: path, expected }, 'stream segment does not follow on from the one before: a gap in the offsets');
       }
-      const r = recoverSegment(path, first);
       if (r.torn !== undefined) files.log.warn({ segment: path, offset: r.torn.at, dropped: r.torn.dropped, reason: r.torn.reason }, 'repaired a torn stream segment tail');
       const seg = new StreamSegment(first, path);
       seg.bytes = r.size;
