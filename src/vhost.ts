@@ -417,7 +417,7 @@ export class VHost {
 
   private createQueue(name: string, options: QueueOptions, storeId: string | undefined): Queue {
     const stream = queueTypeOf(options.arguments) === 'stream';
-    const q = stream ? new StreamQueue(name, this.name, options) : new Queue(name, this.name, options, { defaultDeliveryLimit: this.settings.defaultDeliveryLimit });
+    const q = stream ? new StreamQueue(name, this.name, options, this.personality.streamFiltering) : new Queue(name, this.name, options, { defaultDeliveryLimit: this.settings.defaultDeliveryLimit });
     q.events = {
       expire: (queue, why) => this.expireQueue(queue, why),
       deadLetter: (queue, msg, reason) => this.deadLetters.deadLetter(queue, msg, reason),

@@ -85,7 +85,7 @@ export class Deliveries {
     this.consumers.set(tag, consumer);
     // consume-ok goes out before any delivery to the new consumer.
     if (!m.nowait) encodeBasicConsumeOk(host.out, this.ctx.number, { consumerTag: tag });
-    if (queue instanceof StreamQueue) queue.addStreamConsumer(consumer, streamStart!);
+    if (queue instanceof StreamQueue) queue.addStreamConsumer(consumer, streamStart!, m.arguments);
     else queue.addConsumer(consumer);
     host.out.frameDone();
   }

@@ -55,3 +55,27 @@ export function checkStreamConsume(queue: string, vhost: string, args: FieldTabl
   if (noAck || prefetch === 0) throw preconditionFailed(`consumer prefetch count is not set for '${where}'`);
   return spec;
 }
+
+/** A consumer's stream filter (3.13 and later): the filter values it wants, and whether unfiltered messages too. */
+export interface StreamFilter {
+  readonly values: ReadonlySet<string>;
+  readonly matchUnfiltered: boolean;
+}
+
+const text = (v: FieldValue): string | undefined => (v.type === 'S' ? (Buffer.isBuffer(v.value) ? v.value.toString('utf8') : v.value) : undefined);
+
+/**
+ * x-stream-filter (a string, or an array of strings) and x-stream-match-unfiltered (a boolean), as
+ * rabbit_stream_queue reads them; without x-stream-filter the consumer gets every chunk.
+ */
+export function streamFilterOf(args: FieldTable): StreamFilter | undefined {
+  const f = args.get('x-stream-filter');
+  if (f === undefined) return undefined;
+  const values = new Set<string>();
+  const one = text(f);
+  if (one !== undefined) values.add(one);
+  else if (f.type === 'A') for (const v of f.value) if (text(v) !== undefined) values.add(text(v)!);
+  const unfiltered = args.get('x-stream-match-unfiltered');
+  return { values, matchUnfiltered: unfiltered?.type === 't' && unfiltered.value };
+}
+

@@ -17,12 +17,12 @@
 import { notImplemented, resourceName } from '../errors.js';
 import { Message } from '../message/message.js';
 import { QueueEntry } from '../message/queue-entry.js';
-import { integerValue, stringValue, type FieldValue } from '../protocol/field-table.js';
+import { integerValue, stringValue, type FieldTable, type FieldValue } from '../protocol/field-table.js';
 import type { StoredCallback } from '../store/persister.js';
 import { DEFAULT_SEGMENT_BYTES, StreamLog, type StreamChunk, type StreamLimits } from '../store/stream-log.js';
 import { maxAgeMs } from './arguments.js';
 import type { Consumer } from './consumers.js';
-import type { OffsetSpec } from './stream-offset.js';
+import { streamFilterOf, type OffsetSpec, type StreamFilter } from './stream-offset.js';
 import { Queue, type QueueOptions, type QueueSettings } from './queue.js';
 import type { PublishOutcome } from './target.js';
 
@@ -32,6 +32,8 @@ interface Cursor {
   offset: number;
   chunk: StreamChunk | undefined;
   messages: Message[] | undefined;
+  /** Stream filtering: chunks that cannot match are skipped without being read. */
+  readonly filter: StreamFilter | undefined;
 }
 
 /** The retention and segment settings of a stream's x-arguments. */
@@ -50,7 +52,13 @@ export class StreamQueue extends Queue {
   /** A cursor's delivery can reach back here (a channel failing mid-write): the running pass carries on. */
   private pumping = false;
 
-  constructor(name: string, vhost: string, options: QueueOptions) {
+  constructor(
+    name: string,
+    vhost: string,
+    options: QueueOptions,
+    /** Stream filtering is part of the imitated release (3.13 and later: personality.ts). */
+    private readonly filtering = false,
+  ) {
     super(name, vhost, options);
     this.streamLog = new StreamLog(undefined, streamLimits(options.arguments));
     this.useLog(this.streamLog);
@@ -93,13 +101,18 @@ export class StreamQueue extends Queue {
     const log = this.streamLog;
     const offset = log.next;
     // Consumers get it once its chunk is stored (onCommitted): none sees a message a crash could take back.
-    log.append(withStreamOffset(msg, offset), log.durable ? onStored : undefined);
+    const stored = withStreamOffset(msg, offset);
+    log.append(stored, log.durable ? onStored : undefined, this.filtering ? filterValueOf(stored) : undefined);
     return log.durable && onStored !== undefined ? 'pending' : 'done';
   }
 
-  /** A new consumer (its checks were made: stream-offset.ts) starts at the offset its spec names. */
-  addStreamConsumer(c: Consumer, spec: OffsetSpec): void {
-    const cursor: Cursor = { consumer: c, offset: this.startOffset(spec), chunk: undefined, messages: undefined };
+  /**
+   * A new consumer (its checks were made: stream-offset.ts) starts at the offset its spec names; with
+   * stream filtering, its x-stream-filter arguments choose the chunks it reads.
+   */
+  addStreamConsumer(c: Consumer, spec: OffsetSpec, args?: FieldTable): void {
+    const filter = this.filtering && args !== undefined ? streamFilterOf(args) : undefined;
+    const cursor: Cursor = { consumer: c, offset: this.startOffset(spec), chunk: undefined, messages: undefined, filter };
     this.cursors.set(c, cursor);
     this.pump(cursor);
   }
@@ -168,6 +181,12 @@ export class StreamQueue extends Queue {
       if (next === undefined) return undefined;
       // Retention removed the consumer's position: it carries on from the first offset left.
       if (next.first > cursor.offset) cursor.offset = next.first;
+      if (cursor.offset >= log.committed) return undefined;
+      const f = cursor.filter;
+      if (f !== undefined && !next.mayMatch(f.values, f.matchUnfiltered)) {
+        cursor.offset = next.first + next.count;
+        continue;
+      }
       try {
         cursor.messages = log.messagesOf(next);
         cursor.chunk = next;
@@ -235,3 +254,11 @@ function withStreamOffset(msg: Message, offset: number): Message {
   if (msg.extraKeys !== undefined) copy.extraKeys = msg.extraKeys;
   return copy;
 }
+
+/** A stored message's x-stream-filter-value (a longstr header), or null when it has none. */
+function filterValueOf(msg: Message): string | null {
+  const v = msg.decodedProperties.headers?.get('x-stream-filter-value');
+  if (v === undefined || v.type !== 'S') return null;
+  return Buffer.isBuffer(v.value) ? v.value.toString('utf8') : v.value;
+}
+

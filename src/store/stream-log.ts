@@ -60,6 +60,13 @@ export class StreamChunk {
   position = 0;
   /** Still taking messages (the current turn's chunk). */
   open = true;
+  /**
+   * Stream filtering: the filter values of its messages, and whether one has none. A chunk read back
+   * at start-up has no such record (undefined): it may match any filter, and is read (filtering is
+   * probabilistic: a consumer re-checks each message's x-stream-filter-value).
+   */
+  filterValues: Set<string> | undefined;
+  unfiltered = false;
   constructor(
     readonly first: number,
     readonly timestamp: number,
@@ -67,6 +74,14 @@ export class StreamChunk {
     messages: Message[] | null,
   ) {
     this.messages = messages;
+  }
+
+  /** Whether a consumer filtering on `values` may want a message of this chunk (false: skip it unread). */
+  mayMatch(values: ReadonlySet<string>, matchUnfiltered: boolean): boolean {
+    const own = this.filterValues;
+    if (own === undefined || (matchUnfiltered && this.unfiltered)) return true;
+    for (const v of values) if (own.has(v)) return true;
+    return false;
   }
 }
 
@@ -156,8 +171,11 @@ export class StreamLog {
     return this.committedOffset > this.first ? this.chunkFor(this.committedOffset - 1)?.first : undefined;
   }
 
-  /** Appends a message; returns its offset. `done` runs once its chunk is stored. */
-  append(msg: Message, done: StoredCallback | undefined): number {
+  /**
+   * Appends a message; returns its offset. `done` runs once its chunk is stored. `filterValue` is its
+   * x-stream-filter-value (null: none), or undefined when the stream does not filter.
+   */
+  append(msg: Message, done: StoredCallback | undefined, filterValue?: string | null): number {
     let chunk = this.openChunk;
     if (chunk !== null && (chunk.count >= CHUNK_MAX_MESSAGES || chunk.bytes >= CHUNK_MAX_BYTES)) {
       this.seal();
@@ -168,6 +186,8 @@ export class StreamLog {
     chunk.messages!.push(msg);
     chunk.count++;
     chunk.bytes += msg.properties.length + msg.bodySize;
+    if (filterValue === null) chunk.unfiltered = true;
+    else if (filterValue !== undefined) (chunk.filterValues ??= new Set()).add(filterValue);
     if (done !== undefined) this.openCallbacks.push(done);
     if (!this.sealScheduled) {
       this.sealScheduled = true;
@@ -186,6 +206,7 @@ export class StreamLog {
     const timestamp = Math.max(this.now(), last?.timestamp ?? 0);
     const seg = this.writableSegment();
     const chunk = new StreamChunk(this.nextOffset, timestamp, seg, []);
+    chunk.filterValues = new Set();
     seg.chunks.push(chunk);
     this.chunks.push(chunk);
     this.openChunk = chunk;

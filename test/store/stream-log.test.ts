@@ -48,6 +48,18 @@ describe('the stream log', () => {
     expect(log.chunkFor(2)!.first).toBe(1);
   });
 
+  it("records a chunk's filter values: a chunk may match a filter on any of them, or on none with match-unfiltered", async () => {
+    const log = new StreamLog(undefined, NO_LIMITS);
+    log.append(message('a'), undefined, 'red');
+    log.append(message('b'), undefined, 'blue');
+    await appendTurn(log, []);
+    log.append(message('c'), undefined, null);
+    await appendTurn(log, []);
+    const [mixed, plain] = [log.chunkFor(0)!, log.chunkFor(2)!];
+    expect([mixed.mayMatch(new Set(['blue']), false), mixed.mayMatch(new Set(['green']), false), mixed.mayMatch(new Set(['green']), true)]).toEqual([true, false, false]);
+    expect([plain.mayMatch(new Set(['red']), false), plain.mayMatch(new Set(['red']), true)]).toEqual([false, true]);
+  });
+
   it('keeps memory bounded: only the newest chunks stay resident, older ones are read back from disk', async () => {
     const persister = new Persister(nodeIo, 'os', silentLog);
     const log = new StreamLog({ dir: tempDir(), persister, log: silentLog, residentBytes: 8 * 1024 }, NO_LIMITS);
