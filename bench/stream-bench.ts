@@ -69,9 +69,10 @@ async function publishConfirmed(ch: ConfirmChannel, q: string, n: number, body: 
 
 /**
  * A consumer from `offset` that acks every 500th delivery (multiple). Resolves once it is attached
- * (consume-ok), with a promise of its n deliveries.
+ * (consume-ok), with `done`, a promise of its n deliveries (wrapped: an async function returning a
+ * promise would wait for it).
  */
-async function reader(c: ChannelModel, q: string, offset: unknown, n: number): Promise<Promise<void>> {
+async function reader(c: ChannelModel, q: string, offset: unknown, n: number): Promise<{ done: Promise<void> }> {
   const ch = await c.createChannel();
   await ch.prefetch(1000);
   let seen = 0;
@@ -83,7 +84,7 @@ async function reader(c: ChannelModel, q: string, offset: unknown, n: number): P
     if (seen % 500 === 0 || seen === n) ch.ack(m, true);
     if (seen === n) done();
   }, { arguments: { 'x-stream-offset': offset } });
-  return all.then(() => ch.close());
+  return { done: all.then(() => ch.close()) };
 }
 
 interface Row {
@@ -121,7 +122,7 @@ async function tail(b: BrokerHandle, n: number): Promise<Row> {
   sampler.start();
   const start = performance.now();
   await publishConfirmed(ch, q, n, Buffer.alloc(16, 'x'));
-  await read;
+  await read.done;
   const ms = performance.now() - start;
   const s = sampler.stop();
   await ch.deleteQueue(q);
@@ -144,7 +145,8 @@ async function replay(b: BrokerHandle, n: number): Promise<Row> {
   const sampler = new Sampler(b.pid!);
   sampler.start();
   const t0 = performance.now();
-  await Promise.all(await Promise.all(readers.map((r) => reader(r, q, 'first', n))));
+  const reading = await Promise.all(readers.map((r) => reader(r, q, 'first', n)));
+  await Promise.all(reading.map((r) => r.done));
   const ms = performance.now() - t0;
   const s = sampler.stop();
   await ch.deleteQueue(q);
