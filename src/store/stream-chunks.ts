@@ -11,10 +11,11 @@
  *           u32 crc32         of those bytes (zlib's CRC-32)
  *           count records     records.ts, seq = the message's offset, time = its publish time
  *
- * A chunk is written whole by one append, so a crash can only tear the last one of the last file:
- * recovery (recoverSegment) keeps the whole chunks and truncates the rest.
+ * A chunk is written whole by one append, and a segment's chunks only once the previous segment's
+ * are stored, so a crash can only tear the tail of the last file: recovery (recoverSegment) keeps the
+ * whole chunks and truncates the rest.
  */
-import { closeSync, fdatasyncSync, ftruncateSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
 import { Message, scanProperties } from '../message/message.js';
 import { TWO_32 } from '../protocol/codec-primitives.js';
@@ -97,51 +98,66 @@ export interface RecoveredSegment {
 }
 
 /**
- * Reads a segment file's chunks, checking each one's header, CRC and that its offsets follow on from
- * `expectedFirst`. Anything from the first chunk that fails is cut off the file (and reported), so
- * the stream keeps every whole chunk before it and its offsets stay contiguous.
+ * Reads a segment file's chunk index (headers), checking that offsets follow on from `expectedFirst`
+ * and, with `verify`, each chunk's CRC (the last segment: only it can have a torn tail, since a
+ * segment's chunks are written only once the previous segment's are stored). The file is read one
+ * chunk at a time, so memory does not grow with the segment. Anything from the first chunk that fails
+ * is cut off the file (and reported): the stream keeps every whole chunk before it.
  */
-export function recoverSegment(path: string, expectedFirst: number): RecoveredSegment {
-  const data = readFileSync(path);
-  const chunks: ChunkInfo[] = [];
-  let at = SEGMENT_MAGIC.length;
-  let next = expectedFirst;
-  let reason: string | undefined;
-  if (data.length < SEGMENT_MAGIC.length || !data.subarray(0, SEGMENT_MAGIC.length).equals(SEGMENT_MAGIC)) {
-    reason = 'no segment header';
-    at = 0;
-  }
-  while (reason === undefined && at < data.length) {
-    reason = chunkProblem(data, at, next);
-    if (reason !== undefined) break;
-    const count = data.readUInt32BE(at + 4);
-    const size = CHUNK_HEADER + data.readUInt32BE(at + 24);
-    chunks.push({ first: next, count, timestamp: readU64(data, at + 16), position: at, size });
-    next += count;
-    at += size;
-  }
-  if (reason === undefined) return { chunks, size: at, torn: undefined };
+export function recoverSegment(path: string, expectedFirst: number, verify: boolean): RecoveredSegment {
   const fd = openSync(path, 'r+');
   try {
+    const fileSize = fstatSync(fd).size;
+    const chunks: ChunkInfo[] = [];
+    const header = Buffer.alloc(Math.max(CHUNK_HEADER, SEGMENT_MAGIC.length));
+    let at = SEGMENT_MAGIC.length;
+    let next = expectedFirst;
+    let reason: string | undefined;
+    if (readAt(fd, header, SEGMENT_MAGIC.length, 0) < SEGMENT_MAGIC.length || !header.subarray(0, SEGMENT_MAGIC.length).equals(SEGMENT_MAGIC)) {
+      reason = 'no segment header';
+      at = 0;
+    }
+    while (reason === undefined && at < fileSize) {
+      reason = chunkProblem(fd, header, at, fileSize, next, verify);
+      if (reason !== undefined) break;
+      const count = header.readUInt32BE(4);
+      const size = CHUNK_HEADER + header.readUInt32BE(24);
+      chunks.push({ first: next, count, timestamp: readU64(header, 16), position: at, size });
+      next += count;
+      at += size;
+    }
+    if (reason === undefined) return { chunks, size: at, torn: undefined };
     ftruncateSync(fd, at);
     fdatasyncSync(fd);
+    return { chunks, size: at, torn: { at, dropped: fileSize - at, reason } };
   } finally {
     closeSync(fd);
   }
-  return { chunks, size: at, torn: { at, dropped: data.length - at, reason } };
 }
 
-/** Why the chunk at `at` is not a whole, intact chunk starting at offset `first`, or undefined. */
-function chunkProblem(data: Buffer, at: number, first: number): string | undefined {
-  if (data.length - at < CHUNK_HEADER) return 'cut short';
-  if (data.readUInt32BE(at) !== CHUNK_MAGIC) return data.readUInt32BE(at) === 0 ? 'zero-filled' : 'bad chunk header';
-  const count = data.readUInt32BE(at + 4);
-  const length = data.readUInt32BE(at + 24);
+function readAt(fd: number, buf: Buffer, length: number, position: number): number {
+  let got = 0;
+  while (got < length) {
+    const n = readSync(fd, buf, got, length - got, position + got);
+    if (n === 0) break;
+    got += n;
+  }
+  return got;
+}
+
+/** Why the chunk at `at` is not a whole, intact chunk starting at offset `first`, or undefined; its header is left in `header`. */
+function chunkProblem(fd: number, header: Buffer, at: number, fileSize: number, first: number, verify: boolean): string | undefined {
+  if (fileSize - at < CHUNK_HEADER || readAt(fd, header, CHUNK_HEADER, at) < CHUNK_HEADER) return 'cut short';
+  if (header.readUInt32BE(0) !== CHUNK_MAGIC) return header.readUInt32BE(0) === 0 ? 'zero-filled' : 'bad chunk header';
+  const count = header.readUInt32BE(4);
+  const length = header.readUInt32BE(24);
   if (count === 0) return 'empty chunk';
-  if (readU64(data, at + 8) !== first) return `offset ${readU64(data, at + 8)} where ${first} was expected`;
-  if (data.length - at - CHUNK_HEADER < length) return 'cut short';
-  const body = data.subarray(at + CHUNK_HEADER, at + CHUNK_HEADER + length);
-  if (crc32(body) !== data.readUInt32BE(at + 28)) return 'CRC mismatch';
+  if (readU64(header, 8) !== first) return `offset ${readU64(header, 8)} where ${first} was expected`;
+  if (fileSize - at - CHUNK_HEADER < length) return 'cut short';
+  if (!verify) return undefined;
+  const body = Buffer.allocUnsafe(length);
+  if (readAt(fd, body, length, at + CHUNK_HEADER) < length) return 'cut short';
+  if (crc32(body) !== header.readUInt32BE(28)) return 'CRC mismatch';
   return undefined;
 }
 

@@ -415,10 +415,12 @@ export class StreamLog {
     this.dirReady = true;
     const names = readdirSync(files.dir).filter((f) => SEGMENT_FILE.test(f)).sort();
     let expected: number | undefined;
-    for (const name of names) {
+    for (const [i, name] of names.entries()) {
       const path = join(files.dir, name);
       const first = Number(SEGMENT_FILE.exec(name)![1]);
-      const r = recoverSegment(path, first);
+      // Only the file being written can have a torn tail (the last, or the one before a last file that
+      // holds only its header): their chunks' CRCs are checked, reading them whole.
+      const r = recoverSegment(path, first, i >= names.length - 2);
       if (expected !== undefined && first !== expected) {
         if (r.chunks.length === 0) {
           // Only its header reached the disk (the chunk before it was cut): it never held anything.
