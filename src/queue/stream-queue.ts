@@ -248,7 +248,10 @@ function withStreamOffset(msg: Message, offset: number): Message {
   const headers = new Map(props.headers ?? []);
   headers.set('x-stream-offset', { type: 'l', value: offset });
   const sorted = new Map([...headers].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-  const copy = new Message(msg.exchange, msg.routingKey, msg.properties, msg.bodyPieces ?? msg.body);
+  // The body is copied out of the socket's read buffer: a stream keeps messages in memory a while,
+  // and a view would keep the whole read buffer it points into alive with it.
+  const pieces = msg.bodyPieces;
+  const copy = new Message(msg.exchange, msg.routingKey, msg.properties, pieces === undefined ? Buffer.from(msg.body) : Buffer.concat(pieces));
   copy.setProperties({ ...props, headers: sorted });
   copy.publishedAt = msg.publishedAt;
   if (msg.extraKeys !== undefined) copy.extraKeys = msg.extraKeys;

@@ -25,6 +25,8 @@ import { SEGMENT_FILE, SEGMENT_MAGIC, decodeChunk, encodeChunk, recoverSegment, 
 
 /** Newest bytes of a stream kept in memory for consumers at the tail (disk streams only). */
 const RESIDENT_BYTES = 8 * 1024 * 1024;
+/** What a message in memory costs beyond its properties and body (its objects), for the resident budget. */
+const MESSAGE_OVERHEAD = 256;
 /** A chunk is closed early at this many messages or bytes (osiris batches at most so much). */
 const CHUNK_MAX_MESSAGES = 4096;
 const CHUNK_MAX_BYTES = 1024 * 1024;
@@ -53,7 +55,7 @@ export class StreamChunk {
   /** Messages in offset order; null while only on disk. */
   messages: Message[] | null;
   count = 0;
-  /** Body and properties bytes of its messages (for the resident budget). */
+  /** What its messages cost in memory: properties, bodies and MESSAGE_OVERHEAD each (the resident budget). */
   bytes = 0;
   /** Encoded size and position in its segment file, once written (disk streams). */
   size = 0;
@@ -185,7 +187,7 @@ export class StreamLog {
     const offset = this.nextOffset++;
     chunk.messages!.push(msg);
     chunk.count++;
-    chunk.bytes += msg.properties.length + msg.bodySize;
+    chunk.bytes += msg.properties.length + msg.bodySize + MESSAGE_OVERHEAD;
     if (filterValue === null) chunk.unfiltered = true;
     else if (filterValue !== undefined) (chunk.filterValues ??= new Set()).add(filterValue);
     if (done !== undefined) this.openCallbacks.push(done);
