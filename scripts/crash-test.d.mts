@@ -50,5 +50,3 @@ export interface CrashTestSummary {
 
 export function runCrashTest(options?: CrashTestOptions): Promise<CrashTestSummary>;
 export function formatSummary(summary: CrashTestSummary): string;
-export function bodyOf(n: number, seed: number, minBody: number, maxBody: number): Buffer;
-export function prng(seed: number): () => number;

@@ -15,7 +15,7 @@
  * The kill schedule and the message sizes come from a seeded PRNG (the seed is printed; pass it back
  * with --seed to replay the same schedule). Network timing still varies from run to run.
  *
- *   node scripts/crash-test.mjs [--kills 30] [--durability fsync|os|both] [--seed N]
+ *   node scripts/crash-test.mjs [--mode queue|stream] [--kills 30] [--durability fsync|os|both] [--seed N]
  *       [--min-up 300] [--max-up 3000] [--early-kill 0.15] [--consumer-delay 1500] [--body 64-2048]
  *       [--max-backlog 200000] [--final-up 2000] [--keep] [--verbose]
  *
@@ -24,58 +24,18 @@
 import amqp from 'amqplib';
 import { spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { bodyOf, freePort, prng } from './crash-common.mjs';
 
 const BIN = fileURLToPath(new URL('../bin/warren.js', import.meta.url));
 const DIST = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const QUEUE = 'crash-test';
 const WINDOW = 256;
 
-/** mulberry32: a small seeded PRNG, enough to replay a kill schedule. */
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** The exact body of message n: its number, then filler derived from n and the seed. */
-function bodyOf(n, seed, minBody, maxBody) {
-  const r = prng((seed ^ Math.imul(n, 0x9e3779b1)) >>> 0);
-  const head = `${n}:`;
-  const len = Math.max(head.length, minBody + Math.floor(r() * (maxBody - minBody + 1)));
-  const b = Buffer.allocUnsafe(len);
-  b.write(head, 0, 'latin1');
-  if (len > head.length) b.fill(Math.floor(r() * 0xffffffff).toString(36), head.length, len, 'latin1');
-  return b;
-}
-
 const isTransient = (n) => n % 10 === 0;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/**
- * A free port below the ephemeral range (32768-60999 on Linux): the clients keep reconnecting while
- * the broker is down, and a connect to a free port inside that range can be given that very port as
- * its own local port (a TCP self-connection), which would keep the next broker from listening.
- */
-async function freePort() {
-  for (;;) {
-    const port = 20000 + Math.floor(Math.random() * 12000);
-    const ok = await new Promise((resolve) => {
-      const s = createServer();
-      s.once('error', () => resolve(false));
-      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-    });
-    if (ok) return port;
-  }
-}
 
 /**
  * Runs one crash test. Resolves with a summary; `summary.ok` is false (and `summary.violations`
@@ -563,7 +523,7 @@ export function formatSummary(s) {
 // Command line
 
 function parseCli(argv) {
-  const out = { durabilities: ['fsync', 'os'] };
+  const out = { durabilities: ['fsync', 'os'], mode: 'queue' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => {
@@ -610,12 +570,16 @@ function parseCli(argv) {
       case '--keep':
         out.keep = true;
         break;
+      case '--mode':
+        out.mode = next();
+        if (out.mode !== 'queue' && out.mode !== 'stream') throw new Error('--mode is queue or stream');
+        break;
       case '--verbose':
         out.verbose = true;
         break;
       case '--help':
         process.stdout.write(
-          'usage: node scripts/crash-test.mjs [--kills 30] [--durability fsync|os|both] [--seed N] [--min-up MS] [--max-up MS] [--early-kill P] [--consumer-delay MS] [--max-backlog N] [--final-up MS] [--body MIN-MAX] [--keep] [--verbose]\n',
+          'usage: node scripts/crash-test.mjs [--mode queue|stream] [--kills 30] [--durability fsync|os|both] [--seed N] [--min-up MS] [--max-up MS] [--early-kill P] [--consumer-delay MS] [--max-backlog N] [--final-up MS] [--body MIN-MAX] [--keep] [--verbose]\n',
         );
         process.exit(0);
         break;
@@ -627,19 +591,22 @@ function parseCli(argv) {
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const { durabilities, ...cli } = parseCli(process.argv.slice(2));
+  const { durabilities, mode, ...cli } = parseCli(process.argv.slice(2));
+  // Stream mode (scripts/crash-test-stream.mjs): a stream with replaying consumers instead of a queue.
+  const stream = mode === 'stream' ? await import('./crash-test-stream.mjs') : undefined;
+  const run = stream === undefined ? runCrashTest : stream.runStreamCrashTest;
+  const format = stream === undefined ? formatSummary : stream.formatStreamSummary;
   const options = { kills: 30, minUpMs: 300, maxUpMs: 3000, finalUpMs: 2000, ...cli };
   if (options.seed === undefined) options.seed = Math.floor(Math.random() * 2 ** 31);
   let failed = false;
   const summaries = [];
   for (const durability of durabilities) {
-    const s = await runCrashTest({ ...options, durability });
+    const s = await run({ ...options, durability });
     summaries.push(s);
-    process.stdout.write(`${formatSummary(s)}\n`);
+    process.stdout.write(`${format(s)}\n`);
     if (!s.ok) failed = true;
   }
-  if (summaries.length > 1) process.stdout.write(`\n${summaries.map((s) => formatSummary(s)).join('\n')}\n`);
+  if (summaries.length > 1) process.stdout.write(`\n${summaries.map((s) => format(s)).join('\n')}\n`);
   process.exit(failed ? 1 : 0);
 }
 
-export { bodyOf, prng };

@@ -127,6 +127,11 @@ export interface Personality {
    * default queue type), so a redeclaration with another type names 'classic' as the current value.
    */
   readonly injectsQueueType: boolean;
+  /**
+   * Stream filtering (3.13.0, docs page "stream-filtering"): x-stream-filter-value on publish,
+   * x-stream-filter and x-stream-match-unfiltered on consume, matched chunk by chunk.
+   */
+  readonly streamFiltering: boolean;
   /** The next major release, which strict-upgrade mode warns about (`--strict-upgrade`). */
   readonly nextMajor: string;
 }
@@ -165,6 +170,7 @@ const V3_10: Personality = Object.freeze({
   replyToCountsAsRouted: false,
   refusesReplyToBindings: false,
   injectsQueueType: false,
+  streamFiltering: false,
   nextMajor: '4.0',
 });
 
@@ -187,6 +193,7 @@ const V3_13: Personality = Object.freeze({
   sortsHeaders: true,
   globalQos: 'permitted',
   transientNonExclusiveQueues: 'permitted',
+  streamFiltering: true,
 });
 
 /**

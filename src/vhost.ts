@@ -34,6 +34,7 @@ import type { PacedPublisher } from './publisher-throttle.js';
 import { QUEUE_TYPE_ARGUMENTS, assertArgsEquivalence, assertFieldEquivalence, queueTypeArguments, queueTypeOf, type QueueType } from './queue/arguments.js';
 import { augmentDeclareArguments, checkQueueDeclaration, generateQueueName, withQueueType } from './queue/declare-checks.js';
 import { Queue, type QueueOptions } from './queue/queue.js';
+import { StreamQueue, streamLimits } from './queue/stream-queue.js';
 import type { MessageTarget } from './queue/target.js';
 import type { ExchangeDefinition, QueueDefinition, BindingDefinition } from './store/definitions.js';
 import type { StoredCallback } from './store/persister.js';
@@ -415,13 +416,15 @@ export class VHost {
   }
 
   private createQueue(name: string, options: QueueOptions, storeId: string | undefined): Queue {
-    const q = new Queue(name, this.name, options, { defaultDeliveryLimit: this.settings.defaultDeliveryLimit });
+    const stream = queueTypeOf(options.arguments) === 'stream';
+    const q = stream ? new StreamQueue(name, this.name, options, this.personality.streamFiltering) : new Queue(name, this.name, options, { defaultDeliveryLimit: this.settings.defaultDeliveryLimit });
     q.events = {
       expire: (queue, why) => this.expireQueue(queue, why),
       deadLetter: (queue, msg, reason) => this.deadLetters.deadLetter(queue, msg, reason),
     };
     q.log = this.log;
     q.store = this.persistence.queueStore(q, storeId);
+    if (q instanceof StreamQueue) q.useLog(this.persistence.streamLog(q.store, streamLimits(options.arguments)));
     this.queues.set(name, q);
     this.applyQueuePolicies(q);
     return q;

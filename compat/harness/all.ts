@@ -21,11 +21,12 @@ import replyTo from '../scenarios/reply-to.js';
 import restart from '../scenarios/restart.js';
 import routing from '../scenarios/routing.js';
 import ttl from '../scenarios/ttl.js';
+import streams from '../scenarios/streams.js';
 import tx from '../scenarios/tx.js';
 
 export const ALL_SCENARIOS: ScenarioDef[] = [
   ...connection, ...raw, ...channels, ...exchanges, ...routing, ...queues, ...consumers, ...acks, ...prefetch,
-  ...confirms, ...tx, ...dlx, ...ttl, ...maxlength, ...priority, ...replyTo, ...quorum, ...properties,
+  ...confirms, ...tx, ...dlx, ...ttl, ...maxlength, ...priority, ...replyTo, ...quorum, ...streams, ...properties,
   ...pika, ...cross, ...callback, ...amqpClient, ...restart,
 ];
 

@@ -189,7 +189,8 @@ export class Channel implements ChannelContext {
       if (handler === undefined) throw commandInvalid('unimplemented method');
       handler(this, m);
     } catch (e) {
-      if (e instanceof AmqpError) e.withMethodOf(m.id);
+      // A bare 541 (RabbitMQ's channel crashed on the input) names no method.
+      if (e instanceof AmqpError && !(e.code === ReplyCode.INTERNAL_ERROR && e.explanation === '')) e.withMethodOf(m.id);
       throw e;
     }
   }

@@ -4,7 +4,7 @@
  * another queue type are refused; errors are 406 PRECONDITION_FAILED with Erlang-formatted reasons
  * ("invalid arg 'x-max-length' for queue 'q' in vhost '/': {value_negative,-1}").
  */
-import { preconditionFailed, resourceName } from '../errors.js';
+import { internalError, preconditionFailed, resourceName } from '../errors.js';
 import { erlangTerm } from '../protocol/erlang-format.js';
 import { FIELD_TYPE_NAMES, fieldValuesEqual, sameStructure, type FieldTable, type FieldValue } from '../protocol/field-table.js';
 
@@ -53,20 +53,36 @@ const queueVersionArg: Validator = (v, a) =>
 const queueVersion2Only: Validator = (v, a) => nonNegInt(v, a) ?? (num(v) === 2 ? undefined : quoted(`unsupported queue version '${num(v)}'`));
 const maxAgeArg: Validator = (v) => {
   if (v.type !== 'S') return `{unacceptable_type,${FIELD_TYPE_NAMES[v.type]}}`;
-  const m = /^([0-9]*)(.*)$/.exec(str(v));
-  if (m === null || !(Number(m[1]) > 0) || !['Y', 'M', 'D', 'h', 'm', 's'].includes(m[2]!)) return 'invalid_max_age';
-  return undefined;
+  return maxAgeMs(str(v)) === undefined ? 'invalid_max_age' : undefined;
+};
+
+/** rabbit_amqqueue's unit_value_in_ms/1: RabbitMQ's units for x-max-age and stream offset intervals. */
+const AGE_UNITS_MS: Readonly<Record<string, number>> = {
+  Y: 365 * 86_400_000,
+  M: 30 * 86_400_000,
+  D: 86_400_000,
+  h: 3_600_000,
+  m: 60_000,
+  s: 1000,
 };
 
 /**
- * The queue types a declaration may name. Streams are not built yet: `stream` is refused the way
- * RabbitMQ refuses any type it does not have (a 406 on the channel, not the connection), so a client
- * sees an ordinary channel error instead of losing its connection.
+ * rabbit_amqqueue:check_max_age/1: leading digits and one unit ("7D", "01h"); undefined when invalid
+ * (no unit, a zero count, another unit). With no digits at all RabbitMQ 3.10.8's list_to_integer("")
+ * crashes its channel and the connection is closed with a bare 541 (recorded: x-max-age "x", and
+ * x-stream-offset "foo").
  */
-const QUEUE_TYPES: readonly QueueType[] = ['classic', 'quorum'];
-/** Every queue type RabbitMQ 3.10 knows (a definitions file or vhost metadata may name any of them). */
+export function maxAgeMs(text: string): number | undefined {
+  const m = /^([0-9]*)([\s\S]*)$/.exec(text)!;
+  if (m[1] === '') throw internalError('').withDetail(`unparsable age ${JSON.stringify(text)}`);
+  const unit = Object.hasOwn(AGE_UNITS_MS, m[2]!) ? AGE_UNITS_MS[m[2]!] : undefined;
+  const n = Number(m[1]);
+  return unit === undefined || !(n > 0) ? undefined : n * unit;
+}
+
+/** Every queue type RabbitMQ 3.10 knows; a declaration, a definitions file or vhost metadata may name any. */
 export const KNOWN_QUEUE_TYPES: readonly QueueType[] = ['classic', 'quorum', 'stream'];
-const queueTypeArg = oneOfStrings(QUEUE_TYPES, (s) => quoted(`unsupported queue type '${s}'`));
+const queueTypeArg = oneOfStrings(KNOWN_QUEUE_TYPES, (s) => quoted(`unsupported queue type '${s}'`));
 
 /** rabbit_queue_location:queue_leader_locators/0 of 3.10: the current locators and the deprecated ones. */
 const RULES_3_10_LOCATORS = ['client-local', 'balanced', 'random', 'least-leaders'];

@@ -60,8 +60,8 @@ export function checkQueueDeclaration(
   if (type === 'classic' && args.has('x-queue-master-locator') && deprecated?.permitted('queue_master_locator') === false) {
     throw internalError(deprecationText('queue_master_locator', 'denied'));
   }
-  if (type === 'quorum') {
-    // rabbit_queue_type_util's checks for quorum queues, in RabbitMQ's order.
+  if (type === 'quorum' || type === 'stream') {
+    // rabbit_queue_type_util's checks for quorum queues and streams, in RabbitMQ's order.
     const where = resourceName('queue', name, vhost);
     if (autoDelete) throw preconditionFailed(`invalid property 'auto-delete' for ${where}`);
     if (exclusive) throw preconditionFailed(`invalid property 'exclusive-owner' for ${where}`);

@@ -16,6 +16,7 @@ import { openDataDir, type OpenedDataDir } from './data-dir.js';
 import { Persister, type SyncMode } from './persister.js';
 import { MemoryQueueStore, type QueueStore, type QueueTerms } from './queue-store.js';
 import { SegmentQueueStore } from './segment-store.js';
+import { StreamLog, type StreamLimits } from './stream-log.js';
 
 /**
  * What the store sees of the model: the few fields it records. The model's queues, exchanges and
@@ -49,6 +50,8 @@ export interface Persistence {
   queueStore(q: Queue, recoveredId?: string): QueueStore;
   /** Where a delayed-message exchange keeps the messages it holds. */
   heldMessagesStore(x: Exchange): QueueStore;
+  /** A stream's log, in the directory of the store `queueStore` gave it (in memory without a disk). */
+  streamLog(store: QueueStore, limits: StreamLimits): StreamLog;
   exchangeDeclared(x: Exchange): void;
   exchangeDeleted(x: Exchange): void;
   queueDeclared(q: Queue): void;
@@ -70,6 +73,9 @@ export class MemoryPersistence implements Persistence {
   }
   heldMessagesStore(): QueueStore {
     return new MemoryQueueStore();
+  }
+  streamLog(_store: QueueStore, limits: StreamLimits): StreamLog {
+    return new StreamLog(undefined, limits);
   }
   exchangeDeclared(): void {}
   exchangeDeleted(): void {}
@@ -142,6 +148,12 @@ export class DiskPersistence implements Persistence {
       cleanStart: false,
       segmentSize: this.options.segmentSize,
     });
+  }
+
+  /** A durable queue's store directory holds its stream's segments (removed with the queue). */
+  streamLog(store: QueueStore, limits: StreamLimits): StreamLog {
+    if (!(store instanceof SegmentQueueStore) || !store.durable) return new StreamLog(undefined, limits);
+    return new StreamLog({ dir: join(store.dir, 'stream'), persister: this.persister, log: this.options.log }, limits);
   }
 
   /** Removes queue directories no durable queue owns (a crash between a queue's deletion and its files'). */

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { formatSummary, runCrashTest } from '../../scripts/crash-test.mjs';
+import { formatStreamSummary, runStreamCrashTest } from '../../scripts/crash-test-stream.mjs';
 import { useTempDirs } from '../helpers/disk-brokers.js';
 
 const BIN = fileURLToPath(new URL('../../bin/warren.js', import.meta.url));
@@ -52,6 +53,20 @@ describe('kill -9 under load', () => {
       expect(summary.consumed).toBeGreaterThan(0);
     }, 120_000);
   }
+});
+
+describe('kill -9 of a stream under load', () => {
+  it('3 kills with a publisher with confirms and replaying consumers: no confirmed message lost, offsets contiguous and unchanged', async () => {
+    const lines: string[] = [];
+    const summary = await runStreamCrashTest({ durability: 'fsync', kills: 3, seed: seedFromEnv, minUpMs: 300, maxUpMs: 1200, finalUpMs: 500, log: (l: string) => lines.push(l) });
+    const report = formatStreamSummary(summary);
+    console.log(report);
+    expect(summary.violations, `${report}\n${lines.join('\n')}`).toEqual([]);
+    expect(summary.ok).toBe(true);
+    expect(summary.kills).toBe(3);
+    expect(summary.confirmed).toBeGreaterThan(0);
+    expect(summary.finalCount).toBeGreaterThanOrEqual(summary.confirmed);
+  }, 120_000);
 });
 
 interface Child {

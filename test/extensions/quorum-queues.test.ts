@@ -11,7 +11,7 @@
  */
 import type { Channel, ConfirmChannel, ConsumeMessage, Message } from 'amqplib';
 import { describe, expect, it } from 'vitest';
-import { eventually, warrenOnly, withBroker } from '../helpers/broker.js';
+import { eventually, withBroker } from '../helpers/broker.js';
 import {
   basicQos,
   bodies,
@@ -175,24 +175,6 @@ describe('declaring a quorum queue', () => {
       () => ch.assertQueue(q, { durable: true, arguments: { ...QUORUM, 'x-delivery-limit': 4 } }),
       precondition(`inequivalent arg 'x-delivery-limit' for queue '${q}' in vhost '/': received '4' but current is '3'`),
     );
-  });
-
-  // RabbitMQ 3.10.8 has streams (the reference does), so only Warren's refusal is checked: until
-  // streams exist it is the channel-level 406 RabbitMQ gives for a queue type it does not have (the
-  // connection, and a client waiting on it, carry on).
-  warrenOnly('x-queue-type stream is refused on the channel: 406, unsupported queue type', async () => {
-    const conn = await fx.connect();
-    const ch = await openChannel(conn);
-    const q = m.queue('stream');
-    await expectChannelClosed(
-      ch,
-      () => ch.assertQueue(q, { durable: true, arguments: { 'x-queue-type': 'stream' } }),
-      precondition(`invalid arg 'x-queue-type' for queue '${q}' in vhost '/': "unsupported queue type 'stream'"`),
-    );
-    const again = await openChannel(conn);
-    const ok = await again.assertQueue(m.queue('after-stream'), { exclusive: true });
-    expect(ok.messageCount).toBe(0);
-    await conn.close();
   });
 });
 

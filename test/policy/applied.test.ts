@@ -163,6 +163,23 @@ describe('a policy on queues', () => {
     setup.clearPolicy(VHOST, `${q}-low`);
     setup.clearPolicy(VHOST, `${q}-high`);
   });
+
+  accessTest('a stream takes max-length-bytes and stream-max-segment-size-bytes from a policy: its oldest segments go', async () => {
+    const ch = await channel();
+    const q = uniqueName('stream');
+    await ch.assertQueue(q, { durable: true, arguments: { 'x-queue-type': 'stream' } });
+    setup.setPolicy(VHOST, `${q}-p`, exactly(q), { 'max-length-bytes': 3000, 'stream-max-segment-size-bytes': 1000 }, { applyTo: 'queues' });
+    for (let i = 0; i < 60; i++) await publishConfirmed(ch, q, [`m${i}`.padEnd(100, '.')]);
+    const reader = await conn.createChannel();
+    await reader.prefetch(100);
+    const firstOffset = await new Promise<number>((resolve) => {
+      void reader.consume(q, (m) => m !== null && resolve(m.properties.headers!['x-stream-offset'] as number), { arguments: { 'x-stream-offset': 'first' } });
+    });
+    expect(firstOffset).toBeGreaterThan(0);
+    await reader.close();
+    setup.clearPolicy(VHOST, `${q}-p`);
+    await ch.deleteQueue(q);
+  });
 });
 
 describe('a policy on exchanges', () => {
