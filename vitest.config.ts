@@ -11,6 +11,9 @@ export default defineConfig({
           include: ['test/**/*.test.ts'],
           // A test that asserts nothing proves nothing: each must make at least one assertion.
           expect: { requireAssertions: true },
+          // Brokers the tests start as processes must not take the machine's 15672 (another run,
+          // another agent): their HTTP API is off unless a test asks for it.
+          env: { WARREN_MANAGEMENT_PORT: '0' },
           testTimeout: 20_000,
           hookTimeout: 30_000,
         },
@@ -25,6 +28,7 @@ export default defineConfig({
           globalSetup: ['compat/harness/global-setup.ts'],
           // Scenarios use unique names, so those of one file run side by side against both brokers.
           maxConcurrency: 12,
+          env: { WARREN_MANAGEMENT_PORT: '0' },
         },
       },
     ],

@@ -82,7 +82,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     await flushLog(log);
     fail(1, message);
   }
-  log.info({ url: running.url, ...(running.tlsUrl !== undefined ? { tlsUrl: running.tlsUrl } : {}), dataDir: config.dataDir, durability: config.durability, pid: process.pid }, 'Warren is ready');
+  log.info({ url: running.url, ...(running.tlsUrl !== undefined ? { tlsUrl: running.tlsUrl } : {}), ...(running.managementUrl !== undefined ? { managementUrl: running.managementUrl } : {}), dataDir: config.dataDir, durability: config.durability, pid: process.pid }, 'Warren is ready');
   // With TLS, SIGHUP reads the certificate, key and CA files again (a renewed certificate, without
   // a restart). Without TLS it keeps its default meaning.
   const broker = running;
@@ -106,6 +106,7 @@ function startFailure(e: unknown): string | undefined {
   if (e instanceof LoadDefinitionsError) return `${e.message}; the file is given by --load-definitions, WARREN_LOAD_DEFINITIONS or load_definitions in rabbitmq.conf`;
   if (e instanceof ListenError) {
     const change = e.code === 'EADDRNOTAVAIL' ? 'another address: --host or WARREN_HOST' : 'another port: --port (-p) or WARREN_PORT';
+    if (e.listener === 'management') return `${e.message}; to use another port for the management API: --management-port or WARREN_MANAGEMENT_PORT (0 turns it off)`;
     return `${e.message}; to use ${change}`;
   }
   return undefined;

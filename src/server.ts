@@ -11,6 +11,8 @@ import { createLogger } from './log.js';
 import type { FileIo } from './store/io.js';
 import type { ResourceProbes } from './resource-alarms.js';
 import { TlsSetupError, peerCertificateNames, peerRefusal, tlsServerOptions } from './tls.js';
+import { startManagementServer, type ManagementServer } from './management/http-server.js';
+import type { Listener } from './management/context.js';
 
 export interface StartOptions extends Partial<BrokerConfig> {
   /** A logger to use instead of one built from `logLevel`. */
@@ -33,6 +35,9 @@ export interface RunningBroker {
   /** The AMQPS port and URL, when a TLS listener runs. */
   readonly tlsPort: number | undefined;
   readonly tlsUrl: string | undefined;
+  /** The management HTTP API's port and base URL (http://host:port), when it runs (`managementPort`). */
+  readonly managementPort: number | undefined;
+  readonly managementUrl: string | undefined;
   /** Reads the TLS certificate, key and CA files again (SIGHUP); a failure keeps the old ones and throws. */
   reloadTls(): void;
   /** Stops listening, closes every connection with 320 CONNECTION_FORCED, and releases resources. */
@@ -50,6 +55,8 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
     host: '127.0.0.1',
     durability: 'memory',
     logLevel: 'warn',
+    // Embedded brokers serve no HTTP API unless asked (`managementPort: 0` for a free port).
+    managementPort: undefined,
     ...stripUndefined(rest),
   };
   const log = logger ?? createLogger(config.logLevel);
@@ -63,29 +70,22 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
     broker.abandon();
     throw e;
   }
-  const server = config.tcpListener
-    ? createServer((socket: Socket) => {
-        socket.setNoDelay(true);
-        broker.acceptStream(socket, {
-          remoteAddress: socket.remoteAddress,
-          remotePort: socket.remotePort,
-          localAddress: socket.localAddress,
-          localPort: socket.localPort,
-        });
-      })
-    : undefined;
+  const server = config.tcpListener ? createTcpListener(broker) : undefined;
   let tlsServer: ReturnType<typeof createTlsServer> | undefined;
   let address: { host: string; port: number } | undefined;
   let tlsAddress: { host: string; port: number } | undefined;
+  let management: ManagementServer | undefined;
   try {
     if (config.tlsPort !== undefined) tlsServer = createTlsListener(broker, broker.config, log);
     await broker.startResourceMonitors(resourceProbes);
     if (server !== undefined) address = await listen(server, config.port, config.host);
     if (tlsServer !== undefined) tlsAddress = await listen(tlsServer, config.tlsPort!, config.host);
+    if (config.managementPort !== undefined) management = await startManagement(broker, config.managementPort, config.host, log, listenersOf(address, tlsAddress));
   } catch (e) {
     // Recovered but never served (the port is taken): a clean shutdown releases the directory.
     server?.close();
     tlsServer?.close();
+    await management?.close();
     await broker.shutdown();
     throw e;
   }
@@ -102,6 +102,8 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
     url: address !== undefined ? amqpUrl(broker.config, urlHost, address.port) : tlsUrl!,
     tlsPort: tlsAddress?.port,
     tlsUrl,
+    managementPort: management?.port,
+    managementUrl: management === undefined ? undefined : `http://${urlHost}:${management.port}`,
     reloadTls() {
       if (tlsServer === undefined) return;
       const options = tlsServerOptions(config);
@@ -115,6 +117,7 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
     close() {
       closing ??= (async () => {
         const stopped = Promise.all([server, tlsServer].map((s) => (s === undefined ? undefined : new Promise<void>((resolve) => s.close(() => resolve())))));
+        await management?.close();
         await broker.shutdown();
         await stopped;
         log.info('stopped');
@@ -122,6 +125,19 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
       return closing;
     },
   };
+}
+
+/** The plain AMQP listener: each socket becomes a connection (acceptStream). */
+function createTcpListener(broker: Broker): Server {
+  return createServer((socket: Socket) => {
+    socket.setNoDelay(true);
+    broker.acceptStream(socket, {
+      remoteAddress: socket.remoteAddress,
+      remotePort: socket.remotePort,
+      localAddress: socket.localAddress,
+      localPort: socket.localPort,
+    });
+  });
 }
 
 /**
@@ -158,6 +174,25 @@ function createTlsListener(broker: Broker, config: BrokerConfig, log: Logger) {
   return tlsServer;
 }
 
+/** The AMQP listeners, as the management API's health checks and overview list them. */
+function listenersOf(amqp: { host: string; port: number } | undefined, amqps: { host: string; port: number } | undefined): () => Listener[] {
+  const out: Listener[] = [];
+  if (amqp !== undefined) out.push({ protocol: 'amqp', port: amqp.port, ipAddress: amqp.host });
+  if (amqps !== undefined) out.push({ protocol: 'amqp/ssl', port: amqps.port, ipAddress: amqps.host });
+  return () => out;
+}
+
+/** The management API's listener, its listen failure as a ListenError like the AMQP listeners'. */
+async function startManagement(broker: Broker, port: number, host: string, log: Logger, listeners: () => Listener[]): Promise<ManagementServer> {
+  try {
+    return await startManagementServer(broker, { port, host, log, listeners });
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === undefined || !['EADDRINUSE', 'EADDRNOTAVAIL', 'EACCES'].includes(err.code)) throw e;
+    throw new ListenError(err.code, host, port, err, 'management');
+  }
+}
+
 /**
  * The listener could not be opened. The message names the address, the port and the reason in a
  * line (the command line adds which flag changes it); `code` is the system's (EADDRINUSE, ...).
@@ -169,6 +204,8 @@ export class ListenError extends Error {
     readonly host: string,
     readonly port: number,
     cause: Error,
+    /** Which listener: AMQP (or AMQPS), or the management API. */
+    readonly listener: 'amqp' | 'management' = 'amqp',
   ) {
     super(`cannot listen on ${host.includes(':') ? `[${host}]` : host} port ${port}: ${LISTEN_FAILURES[code] ?? cause.message} (${code})`, { cause });
   }

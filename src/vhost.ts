@@ -46,6 +46,7 @@ import {
   type QueueType,
 } from './queue/arguments.js';
 import { Queue, type QueueOptions } from './queue/queue.js';
+import { QueueCounters } from './queue/queue-counters.js';
 import type { MessageTarget } from './queue/target.js';
 import type { ExchangeDefinition, QueueDefinition, BindingDefinition } from './store/definitions.js';
 import type { StoredCallback } from './store/persister.js';
@@ -141,6 +142,11 @@ export class VHost {
   /** The RabbitMQ release imitated, read once. */
   private readonly personality: Personality;
 
+  /** Client publishes into this vhost, routed or not (the management statistics' publish count). */
+  published = 0;
+  /** The message totals of the vhost's deleted queues, so the vhost's totals do not go down. */
+  readonly deletedQueueCounters = new QueueCounters();
+
   constructor(
     readonly name: string,
     readonly log: Logger,
@@ -182,6 +188,7 @@ export class VHost {
     tracker: PublishTracker | undefined,
     publisher: PacedPublisher | undefined,
   ): number {
+    this.published++;
     return this.enqueue(this.router.route(this.routes, x, routingKey, msg, extraKeys), msg, tracker, publisher);
   }
 
@@ -544,6 +551,7 @@ export class VHost {
   deleteQueue(q: Queue): number {
     if (this.queues.get(q.name) !== q) return 0;
     this.queues.delete(q.name);
+    this.deletedQueueCounters.add(q.counters);
     this.dropBindingsTo(q);
     this.persistence.queueDeleted(q);
     this.log.debug({ queue: q.name }, 'queue deleted');

@@ -12,6 +12,8 @@ const SRC = resolve(import.meta.dirname, '../../src');
 /** Top to bottom. A file belongs to the first layer with a matching path prefix (relative to src/). */
 const LAYERS: readonly { name: string; paths: readonly string[] }[] = [
   { name: 'entry', paths: ['cli.ts', 'index.ts', 'server.ts', 'tls.ts'] },
+  // the HTTP API: controllers over the broker model, never a second copy of its rules
+  { name: 'management', paths: ['management/'] },
   { name: 'broker', paths: ['broker.ts', 'broker/'] },
   // definitions files and rabbitmq.conf: read and written for the broker and the command line
   { name: 'formats', paths: ['definitions/definitions.ts', 'definitions/access-definitions.ts', 'config-file/'] },
