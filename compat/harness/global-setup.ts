@@ -15,6 +15,8 @@ declare module 'vitest' {
   export interface ProvidedContext {
     compat: {
       referenceUrl: string | null;
+      /** The reference's management HTTP API, when the harness started it with the plugin (a local node). */
+      referenceManagementUrl: string | null;
       referenceDescription: string;
       unavailableReason: string | null;
       /** The --rabbitmq-version Warren runs with: the reference's release series. */
@@ -55,6 +57,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   }
   project.provide('compat', {
     referenceUrl: broker?.url ?? null,
+    referenceManagementUrl: broker?.managementUrl ?? null,
     referenceDescription: broker?.description ?? 'none',
     unavailableReason: acquired.ok ? null : acquired.reason,
     personality,

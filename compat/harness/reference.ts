@@ -23,6 +23,8 @@ export interface ReferenceBroker {
   description: string;
   /** True when this process started it (and so must stop it). */
   owned: boolean;
+  /** The management plugin's HTTP API (http://127.0.0.1:port), when this harness enabled it. */
+  managementUrl?: string;
   /** Restart the broker's application keeping its data directory; undefined when not possible. */
   restart?: () => Promise<void>;
   stop(): Promise<void>;
@@ -194,7 +196,10 @@ async function startLocal(requestedPort: number | undefined): Promise<ReferenceB
     // leave it running.
     const url = `amqp://guest:guest@127.0.0.1:${requestedPort}`;
     if (await amqpAnswers(url, 5_000)) {
-      return { url, kind: 'local', description: `rabbitmq-server already running on 127.0.0.1:${requestedPort}`, owned: false, stop: async () => {} };
+      // COMPAT_RMQ_MANAGEMENT_PORT: that node's management plugin, if it has one enabled.
+      const m = process.env.COMPAT_RMQ_MANAGEMENT_PORT;
+      const managementUrl = m ? `http://127.0.0.1:${Number(m)}` : undefined;
+      return { url, managementUrl, kind: 'local', description: `rabbitmq-server already running on 127.0.0.1:${requestedPort}`, owned: false, stop: async () => {} };
     }
     throw new Error(`port ${requestedPort} is taken by something that is not an AMQP broker`);
   }
@@ -204,9 +209,13 @@ async function startLocal(requestedPort: number | undefined): Promise<ReferenceB
   const base = mkdtempSync(path.join(os.tmpdir(), `warren-compat-rmq-${port}-`));
   mkdirSync(path.join(base, 'mnesia'), { recursive: true });
   mkdirSync(path.join(base, 'log'), { recursive: true });
-  writeFileSync(path.join(base, 'enabled_plugins'), '[].\n');
+  // The management plugin on a free loopback port: compat/management.test.ts compares its HTTP API.
+  const managementPort = await freePort();
+  const managementUrl = `http://127.0.0.1:${managementPort}`;
+  writeFileSync(path.join(base, 'enabled_plugins'), '[rabbitmq_management].\n');
+  writeFileSync(path.join(base, 'rabbitmq.conf'), `management.tcp.port = ${managementPort}\nmanagement.tcp.ip = 127.0.0.1\n`);
   const { uid, gid } = await rabbitmqUser();
-  for (const p of [base, path.join(base, 'mnesia'), path.join(base, 'log'), path.join(base, 'enabled_plugins')]) chownSync(p, uid, gid);
+  for (const p of [base, path.join(base, 'mnesia'), path.join(base, 'log'), path.join(base, 'enabled_plugins'), path.join(base, 'rabbitmq.conf')]) chownSync(p, uid, gid);
   const epmd = await startEpmd();
   const name = `warren-compat-${process.pid}-${port}@localhost`;
   const node: LocalNode = {
@@ -217,7 +226,7 @@ async function startLocal(requestedPort: number | undefined): Promise<ReferenceB
       RABBITMQ_MNESIA_BASE: path.join(base, 'mnesia'),
       RABBITMQ_LOG_BASE: path.join(base, 'log'),
       RABBITMQ_ENABLED_PLUGINS_FILE: path.join(base, 'enabled_plugins'),
-      RABBITMQ_CONFIG_FILE: path.join(base, 'rabbitmq'), // absent: RabbitMQ's defaults, not the host's config
+      RABBITMQ_CONFIG_FILE: path.join(base, 'rabbitmq.conf'), // ours: RabbitMQ's defaults plus the management port, not the host's config
       RABBITMQ_NODE_IP_ADDRESS: '127.0.0.1',
       RABBITMQ_NODE_PORT: String(port),
       RABBITMQ_NODENAME: name,
@@ -266,9 +275,10 @@ async function startLocal(requestedPort: number | undefined): Promise<ReferenceB
       await stop();
       throw new Error(why);
     }
-    if (await amqpAnswers(url, 2_000)) {
+    if ((await amqpAnswers(url, 2_000)) && (await httpAnswers(managementUrl))) {
       return {
         url,
+        managementUrl,
         kind: 'local',
         description: `rabbitmq-server (node ${name}, 127.0.0.1:${port}, epmd ${epmd.port}, data ${base})`,
         owned: true,
@@ -286,6 +296,19 @@ async function rabbitmqUser(): Promise<{ uid: number; gid: number }> {
   const { stdout: u } = await exec('id', ['-u', 'rabbitmq']);
   const { stdout: g } = await exec('id', ['-g', 'rabbitmq']);
   return { uid: Number(u.trim()), gid: Number(g.trim()) };
+}
+
+/** True when the HTTP server at url answers at all (the management plugin starts with the node). */
+function httpAnswers(url: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = request(`${url}/api/overview`, { timeout: 2_000 }, (res) => {
+      res.resume();
+      resolve(true);
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
+    req.end();
+  });
 }
 
 function portOpen(port: number): Promise<boolean> {
