@@ -13,7 +13,7 @@ export default defineConfig({
           expect: { requireAssertions: true },
           // Brokers the tests start as processes must not take the machine's 15672 (another run,
           // another agent): their HTTP API is off unless a test asks for it.
-          env: { WARREN_MANAGEMENT_PORT: '0' },
+          env: { WARREN_MANAGEMENT_PORT: '0', WARREN_PROMETHEUS_PORT: '0' },
           testTimeout: 20_000,
           hookTimeout: 30_000,
         },
@@ -28,7 +28,7 @@ export default defineConfig({
           globalSetup: ['compat/harness/global-setup.ts'],
           // Scenarios use unique names, so those of one file run side by side against both brokers.
           maxConcurrency: 12,
-          env: { WARREN_MANAGEMENT_PORT: '0' },
+          env: { WARREN_MANAGEMENT_PORT: '0', WARREN_PROMETHEUS_PORT: '0' },
         },
       },
     ],

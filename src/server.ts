@@ -11,7 +11,8 @@ import { createLogger } from './log.js';
 import type { FileIo } from './store/io.js';
 import type { ResourceProbes } from './resource-alarms.js';
 import { TlsSetupError, peerCertificateNames, peerRefusal, tlsServerOptions } from './tls.js';
-import { startManagementServer, type ManagementServer } from './management/http-server.js';
+import { apiNodeName, startManagementServer, type ManagementServer } from './management/http-server.js';
+import { startPrometheusServer, type PrometheusServer } from './management/prometheus-server.js';
 import type { Listener } from './management/context.js';
 
 export interface StartOptions extends Partial<BrokerConfig> {
@@ -38,11 +39,22 @@ export interface RunningBroker {
   /** The management HTTP API's port and base URL (http://host:port), when it runs (`managementPort`). */
   readonly managementPort: number | undefined;
   readonly managementUrl: string | undefined;
+  /** The Prometheus endpoint's port (`prometheusPort`), when it runs. */
+  readonly prometheusPort: number | undefined;
   /** Reads the TLS certificate, key and CA files again (SIGHUP); a failure keeps the old ones and throws. */
   reloadTls(): void;
   /** Stops listening, closes every connection with 320 CONNECTION_FORCED, and releases resources. */
   close(): Promise<void>;
 }
+
+/** What embedded use changes in the defaults; no HTTP listener unless asked (`managementPort: 0`: a free port). */
+const EMBEDDED_DEFAULTS: Partial<BrokerSettings> = {
+  host: '127.0.0.1',
+  durability: 'memory',
+  logLevel: 'warn',
+  managementPort: undefined,
+  prometheusPort: undefined,
+};
 
 /**
  * Starts a broker. Embedded use defaults to loopback, an in-memory store and warnings-only logs;
@@ -50,15 +62,7 @@ export interface RunningBroker {
  */
 export async function startBroker(options: StartOptions = {}): Promise<RunningBroker> {
   const { logger, storeIo, segmentSize, resourceProbes, ...rest } = options;
-  const config: BrokerSettings = {
-    ...DEFAULTS,
-    host: '127.0.0.1',
-    durability: 'memory',
-    logLevel: 'warn',
-    // Embedded brokers serve no HTTP API unless asked (`managementPort: 0` for a free port).
-    managementPort: undefined,
-    ...stripUndefined(rest),
-  };
+  const config: BrokerSettings = { ...DEFAULTS, ...EMBEDDED_DEFAULTS, ...stripUndefined(rest) };
   const log = logger ?? createLogger(config.logLevel);
   const broker = new Broker(config, log, { io: storeIo, segmentSize });
   if (broker.personality.identity !== undefined) log.info({ rabbitmqVersion: broker.personality.release }, `behaving as RabbitMQ ${broker.personality.release}`);
@@ -74,18 +78,19 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
   let tlsServer: ReturnType<typeof createTlsServer> | undefined;
   let address: { host: string; port: number } | undefined;
   let tlsAddress: { host: string; port: number } | undefined;
-  let management: ManagementServer | undefined;
+  let http: HttpListeners | undefined;
   try {
     if (config.tlsPort !== undefined) tlsServer = createTlsListener(broker, broker.config, log);
     await broker.startResourceMonitors(resourceProbes);
     if (server !== undefined) address = await listen(server, config.port, config.host);
     if (tlsServer !== undefined) tlsAddress = await listen(tlsServer, config.tlsPort!, config.host);
-    if (config.managementPort !== undefined) management = await startManagement(broker, config.managementPort, config.host, log, listenersOf(address, tlsAddress));
+    http = new HttpListeners();
+    await http.start(broker, config, log, listenersOf(address, tlsAddress));
   } catch (e) {
     // Recovered but never served (the port is taken): a clean shutdown releases the directory.
     server?.close();
     tlsServer?.close();
-    await management?.close();
+    await http?.close();
     await broker.shutdown();
     throw e;
   }
@@ -102,8 +107,9 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
     url: address !== undefined ? amqpUrl(broker.config, urlHost, address.port) : tlsUrl!,
     tlsPort: tlsAddress?.port,
     tlsUrl,
-    managementPort: management?.port,
-    managementUrl: management === undefined ? undefined : `http://${urlHost}:${management.port}`,
+    managementPort: http.management?.port,
+    managementUrl: http.management === undefined ? undefined : `http://${urlHost}:${http.management.port}`,
+    prometheusPort: http.prometheus?.port,
     reloadTls() {
       if (tlsServer === undefined) return;
       const options = tlsServerOptions(config);
@@ -117,7 +123,7 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
     close() {
       closing ??= (async () => {
         const stopped = Promise.all([server, tlsServer].map((s) => (s === undefined ? undefined : new Promise<void>((resolve) => s.close(() => resolve())))));
-        await management?.close();
+        await http.close();
         await broker.shutdown();
         await stopped;
         log.info('stopped');
@@ -174,6 +180,30 @@ function createTlsListener(broker: Broker, config: BrokerConfig, log: Logger) {
   return tlsServer;
 }
 
+/** The management API and the Prometheus endpoint, each when its port is set. */
+class HttpListeners {
+  management: ManagementServer | undefined;
+  prometheus: PrometheusServer | undefined;
+
+  async start(broker: Broker, config: BrokerSettings, log: Logger, listeners: () => Listener[]): Promise<void> {
+    if (config.managementPort !== undefined) this.management = await startManagement(broker, config.managementPort, config.host, log, listeners);
+    if (config.prometheusPort !== undefined) this.prometheus = await startPrometheus(broker, config.prometheusPort, config.host, log);
+  }
+
+  async close(): Promise<void> {
+    await this.management?.close();
+    await this.prometheus?.close();
+  }
+}
+
+async function startPrometheus(broker: Broker, port: number, host: string, log: Logger): Promise<PrometheusServer> {
+  try {
+    return await startPrometheusServer(broker, { port, host, log, nodeName: apiNodeName(broker) });
+  } catch (e) {
+    throw listenFailure(e, host, port, 'prometheus');
+  }
+}
+
 /** The AMQP listeners, as the management API's health checks and overview list them. */
 function listenersOf(amqp: { host: string; port: number } | undefined, amqps: { host: string; port: number } | undefined): () => Listener[] {
   const out: Listener[] = [];
@@ -187,10 +217,15 @@ async function startManagement(broker: Broker, port: number, host: string, log: 
   try {
     return await startManagementServer(broker, { port, host, log, listeners });
   } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    if (err.code === undefined || !['EADDRINUSE', 'EADDRNOTAVAIL', 'EACCES'].includes(err.code)) throw e;
-    throw new ListenError(err.code, host, port, err, 'management');
+    throw listenFailure(e, host, port, 'management');
   }
+}
+
+/** An HTTP listener's failure to listen as a ListenError (other errors as they are). */
+function listenFailure(e: unknown, host: string, port: number, listener: 'management' | 'prometheus'): unknown {
+  const err = e as NodeJS.ErrnoException;
+  if (err.code === undefined || !['EADDRINUSE', 'EADDRNOTAVAIL', 'EACCES'].includes(err.code)) return e;
+  return new ListenError(err.code, host, port, err, listener);
 }
 
 /**
@@ -205,7 +240,7 @@ export class ListenError extends Error {
     readonly port: number,
     cause: Error,
     /** Which listener: AMQP (or AMQPS), or the management API. */
-    readonly listener: 'amqp' | 'management' = 'amqp',
+    readonly listener: 'amqp' | 'management' | 'prometheus' = 'amqp',
   ) {
     super(`cannot listen on ${host.includes(':') ? `[${host}]` : host} port ${port}: ${LISTEN_FAILURES[code] ?? cause.message} (${code})`, { cause });
   }

@@ -144,8 +144,8 @@ export class VHost {
 
   /** Client publishes into this vhost, routed or not (the management statistics' publish count). */
   published = 0;
-  /** The message totals of the vhost's deleted queues, so the vhost's totals do not go down. */
-  readonly deletedQueueCounters = new QueueCounters();
+  /** The message totals of the vhost's deleted queues by queue type, so that totals never go down. */
+  readonly deletedQueueCounters = new Map<QueueType, QueueCounters>();
 
   constructor(
     readonly name: string,
@@ -551,7 +551,9 @@ export class VHost {
   deleteQueue(q: Queue): number {
     if (this.queues.get(q.name) !== q) return 0;
     this.queues.delete(q.name);
-    this.deletedQueueCounters.add(q.counters);
+    let deleted = this.deletedQueueCounters.get(q.type);
+    if (deleted === undefined) this.deletedQueueCounters.set(q.type, (deleted = new QueueCounters()));
+    deleted.add(q.counters);
     this.dropBindingsTo(q);
     this.persistence.queueDeleted(q);
     this.log.debug({ queue: q.name }, 'queue deleted');

@@ -17,6 +17,8 @@ declare module 'vitest' {
       referenceUrl: string | null;
       /** The reference's management HTTP API, when the harness started it with the plugin (a local node). */
       referenceManagementUrl: string | null;
+      /** The reference's Prometheus endpoint, likewise. */
+      referencePrometheusUrl: string | null;
       referenceDescription: string;
       unavailableReason: string | null;
       /** The --rabbitmq-version Warren runs with: the reference's release series. */
@@ -58,6 +60,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('compat', {
     referenceUrl: broker?.url ?? null,
     referenceManagementUrl: broker?.managementUrl ?? null,
+    referencePrometheusUrl: broker?.prometheusUrl ?? null,
     referenceDescription: broker?.description ?? 'none',
     unavailableReason: acquired.ok ? null : acquired.reason,
     personality,

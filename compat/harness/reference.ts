@@ -25,6 +25,8 @@ export interface ReferenceBroker {
   owned: boolean;
   /** The management plugin's HTTP API (http://127.0.0.1:port), when this harness enabled it. */
   managementUrl?: string;
+  /** The rabbitmq_prometheus endpoint (http://127.0.0.1:port), likewise. */
+  prometheusUrl?: string;
   /** Restart the broker's application keeping its data directory; undefined when not possible. */
   restart?: () => Promise<void>;
   stop(): Promise<void>;
@@ -196,10 +198,12 @@ async function startLocal(requestedPort: number | undefined): Promise<ReferenceB
     // leave it running.
     const url = `amqp://guest:guest@127.0.0.1:${requestedPort}`;
     if (await amqpAnswers(url, 5_000)) {
-      // COMPAT_RMQ_MANAGEMENT_PORT: that node's management plugin, if it has one enabled.
+      // COMPAT_RMQ_MANAGEMENT_PORT, COMPAT_RMQ_PROMETHEUS_PORT: that node's plugins, if it has them enabled.
       const m = process.env.COMPAT_RMQ_MANAGEMENT_PORT;
       const managementUrl = m ? `http://127.0.0.1:${Number(m)}` : undefined;
-      return { url, managementUrl, kind: 'local', description: `rabbitmq-server already running on 127.0.0.1:${requestedPort}`, owned: false, stop: async () => {} };
+      const p = process.env.COMPAT_RMQ_PROMETHEUS_PORT;
+      const prometheusUrl = p ? `http://127.0.0.1:${Number(p)}` : undefined;
+      return { url, managementUrl, prometheusUrl, kind: 'local', description: `rabbitmq-server already running on 127.0.0.1:${requestedPort}`, owned: false, stop: async () => {} };
     }
     throw new Error(`port ${requestedPort} is taken by something that is not an AMQP broker`);
   }
@@ -212,8 +216,14 @@ async function startLocal(requestedPort: number | undefined): Promise<ReferenceB
   // The management plugin on a free loopback port: compat/management.test.ts compares its HTTP API.
   const managementPort = await freePort();
   const managementUrl = `http://127.0.0.1:${managementPort}`;
-  writeFileSync(path.join(base, 'enabled_plugins'), '[rabbitmq_management].\n');
-  writeFileSync(path.join(base, 'rabbitmq.conf'), `management.tcp.port = ${managementPort}\nmanagement.tcp.ip = 127.0.0.1\n`);
+  // And rabbitmq_prometheus: compat/prometheus.test.ts compares its metric names and types.
+  const prometheusPort = await freePort();
+  const prometheusUrl = `http://127.0.0.1:${prometheusPort}`;
+  writeFileSync(path.join(base, 'enabled_plugins'), '[rabbitmq_management,rabbitmq_prometheus].\n');
+  writeFileSync(
+    path.join(base, 'rabbitmq.conf'),
+    `management.tcp.port = ${managementPort}\nmanagement.tcp.ip = 127.0.0.1\nprometheus.tcp.port = ${prometheusPort}\nprometheus.tcp.ip = 127.0.0.1\n`,
+  );
   const { uid, gid } = await rabbitmqUser();
   for (const p of [base, path.join(base, 'mnesia'), path.join(base, 'log'), path.join(base, 'enabled_plugins'), path.join(base, 'rabbitmq.conf')]) chownSync(p, uid, gid);
   const epmd = await startEpmd();
@@ -279,6 +289,7 @@ async function startLocal(requestedPort: number | undefined): Promise<ReferenceB
       return {
         url,
         managementUrl,
+        prometheusUrl,
         kind: 'local',
         description: `rabbitmq-server (node ${name}, 127.0.0.1:${port}, epmd ${epmd.port}, data ${base})`,
         owned: true,

@@ -120,6 +120,7 @@ export interface RabbitConf {
   readonly consumerTimeout?: number;
   readonly logConsoleLevel?: LogLevel;
   readonly managementTcpPort?: number;
+  readonly prometheusTcpPort?: number;
   readonly mqttTcpListeners?: readonly Listener[];
   readonly loadDefinitions?: string;
   /** auth_mechanisms.<n>, in file order (RabbitMQ offers them in its own order regardless). */
@@ -319,6 +320,7 @@ export function parseRabbitConf(text: string, options: ParseOptions = {}): Parse
       c.consumerTimeout = v >= 1 ? v : fail(l, 'number should be greater or equal to one');
     } else if (k === 'log.console.level') c.logConsoleLevel = enumOf(l, LOG_LEVELS);
     else if (k === 'management.tcp.port') c.managementTcpPort = int(l, 0, 65535, 'a port from 0 to 65535');
+    else if (k === 'prometheus.tcp.port') c.prometheusTcpPort = int(l, 0, 65535, 'a port from 0 to 65535');
     else if (k === 'load_definitions') c.loadDefinitions = file(l);
     else if (k === 'ssl_cert_login_from') c.sslCertLoginFrom = enumOf(l, ['distinguished_name', 'common_name'] as const);
     else if (a === 'auth_mechanisms' && n === 2) {

@@ -105,6 +105,11 @@ function managementApp(ctx: ManagementContext, log: Logger) {
   return app;
 }
 
+/** The node name the API and the metrics report: rabbit@host when imitating a RabbitMQ release, else warren@host. */
+export function apiNodeName(broker: Broker): string {
+  return broker.personality.identity === undefined ? broker.nodeName : broker.nodeName.replace(/^warren@/, 'rabbit@');
+}
+
 export interface ManagementServer {
   readonly port: number;
   readonly host: string;
@@ -125,7 +130,7 @@ export async function startManagementServer(
   const ctx: ManagementContext = {
     broker,
     stats,
-    nodeName: broker.personality.identity === undefined ? broker.nodeName : broker.nodeName.replace(/^warren@/, 'rabbit@'),
+    nodeName: apiNodeName(broker),
     listeners: () => [...options.listeners(), { protocol: 'http', port: bound.port, ipAddress: bound.host }],
   };
   const app = managementApp(ctx, options.log);

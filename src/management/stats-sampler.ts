@@ -86,7 +86,7 @@ export class StatsSampler {
     let published = 0;
     for (const v of this.broker.vhosts.values()) {
       published += v.published;
-      total.add(v.deletedQueueCounters);
+      for (const d of v.deletedQueueCounters.values()) total.add(d);
       for (const q of v.queues.values()) {
         let s = this.queues.get(q);
         if (s === undefined) this.queues.set(q, (s = new Sample()));
@@ -118,7 +118,7 @@ export class StatsSampler {
     const total = new QueueCounters();
     for (const v of this.broker.vhosts.values()) {
       published += v.published;
-      total.add(v.deletedQueueCounters);
+      for (const d of v.deletedQueueCounters.values()) total.add(d);
       for (const q of v.queues.values()) total.add(q.counters);
     }
     const out = messageStats(total, this.totals.rates);

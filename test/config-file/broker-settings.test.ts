@@ -107,6 +107,7 @@ describe('rabbitmq.conf as broker settings', () => {
     const off = settings('management.tcp.port = 0');
     expect(off.warnings).toEqual([]);
     expect('managementPort' in off.settings && off.settings.managementPort === undefined).toBe(true);
+    expect(settings('prometheus.tcp.port = 15693')).toEqual({ settings: { prometheusPort: 15693 }, warnings: [] });
   });
 
   it('warns about what Warren does not do, and refuses what would leave it unusable', () => {
