@@ -18,6 +18,7 @@ import { connectionRoutes } from './controllers/connections.js';
 import { definitionsRoutes } from './controllers/definitions.js';
 import { exchangeRoutes } from './controllers/exchanges.js';
 import { healthRoutes } from './controllers/health.js';
+import { limitRoutes } from './controllers/limits.js';
 import { overviewRoutes } from './controllers/overview.js';
 import { policyRoutes } from './controllers/policies.js';
 import { queueRoutes } from './controllers/queues.js';
@@ -38,6 +39,7 @@ const ROUTES: readonly Route[] = [
   ...connectionRoutes,
   ...policyRoutes,
   ...definitionsRoutes,
+  ...limitRoutes,
 ];
 
 const NOBODY = { name: '', tags: [] as readonly string[] };

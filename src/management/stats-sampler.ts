@@ -56,13 +56,17 @@ export class StatsSampler {
   private readonly totals = new Sample();
   private publishedAt = 0;
   publishRate = 0;
-  private last = Date.now();
+  private last: number;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly broker: Broker,
     readonly intervalMs = 5000,
-  ) {}
+    /** The clock (tests move it themselves). */
+    private readonly now: () => number = Date.now,
+  ) {
+    this.last = now();
+  }
 
   start(): void {
     this.sample();
@@ -76,7 +80,7 @@ export class StatsSampler {
 
   /** Reads every counter once (the timer's work; tests call it to move time on their own terms). */
   sample(): void {
-    const now = Date.now();
+    const now = this.now();
     const seconds = (now - this.last) / 1000;
     this.last = now;
     const total = new QueueCounters();

@@ -158,6 +158,30 @@ describe('queues, exchanges and bindings through the model AMQP uses', () => {
   });
 });
 
+describe('limits and queue actions', () => {
+  it('sets, lists and clears a vhost limit that queue.declare then enforces', async () => {
+    await api.put('/api/vhosts/limited', {});
+    await api.put('/api/permissions/limited/guest', { configure: '.*', write: '.*', read: '.*' });
+    const missing = await api.put('/api/vhost-limits/limited/max-queues', { 'max-queues': 1 });
+    expect([missing.status, missing.json]).toEqual([400, { error: 'bad_request', reason: '[{key_missing,value}]' }]);
+    expect((await api.put('/api/vhost-limits/limited/max-queues', { value: 1 })).status).toBe(204);
+    expect((await api.get('/api/vhost-limits/limited')).json).toEqual([{ vhost: 'limited', value: { 'max-queues': 1 } }]);
+    expect((await api.put('/api/queues/limited/first', {})).status).toBe(201);
+    const second = await api.put('/api/queues/limited/second', {});
+    expect(second.status).toBe(400);
+    expect(fx.broker.broker.vhosts.get('limited')!.queues.has('second')).toBe(false);
+    expect((await api.delete('/api/vhost-limits/limited/max-queues')).status).toBe(204);
+    expect((await api.put('/api/queues/limited/second', {})).status).toBe(201);
+  });
+
+  it('accepts sync and cancel_sync on a queue and refuses other actions', async () => {
+    await api.put('/api/queues/%2F/acted', {});
+    expect((await api.post('/api/queues/%2F/acted/actions', { action: 'sync' })).status).toBe(204);
+    const bogus = await api.post('/api/queues/%2F/acted/actions', { action: 'bogus' });
+    expect([bogus.status, bogus.json]).toEqual([400, { error: 'bad_request', reason: ['unknown', 'bogus'] }]);
+  });
+});
+
 describe('lists', () => {
   it('paginates, filters by name, sorts and picks columns as RabbitMQ does', async () => {
     for (const n of ['page-a', 'page-b', 'page-c']) await api.put(`/api/queues/%2F/${n}`, {});

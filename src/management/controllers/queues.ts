@@ -140,6 +140,19 @@ function getMessages(ctx: ManagementContext, req: ApiRequest): JsonValue {
   return out;
 }
 
+/**
+ * POST .../actions: RabbitMQ's sync and cancel_sync act on classic mirrored queues; Warren has no
+ * mirrors, so for an existing queue they are done at once (204), as for an unmirrored queue there.
+ */
+function action(ctx: ManagementContext, req: ApiRequest) {
+  const body = bodyObject(req.body);
+  const v = vhostFor(ctx, req.user, req.params.vhost!, 'act');
+  queueOr404(v, req.params.name!);
+  const what = body.action;
+  if (what !== 'sync' && what !== 'cancel_sync') throw badRequest(['unknown', what ?? null]);
+  return noContent();
+}
+
 export const queueRoutes: readonly Route[] = [
   { method: 'GET', url: '/api/queues', handler: list },
   { method: 'GET', url: '/api/queues/:vhost', handler: list },
@@ -148,4 +161,5 @@ export const queueRoutes: readonly Route[] = [
   { method: 'DELETE', url: '/api/queues/:vhost/:name', handler: remove },
   { method: 'DELETE', url: '/api/queues/:vhost/:name/contents', handler: purge },
   { method: 'POST', url: '/api/queues/:vhost/:name/get', handler: getMessages },
+  { method: 'POST', url: '/api/queues/:vhost/:name/actions', handler: action },
 ];
