@@ -6,6 +6,7 @@
  * taken, the data directory cannot be used: one line on stderr saying which flag changes it); 2 for
  * a mistake on the command line or in a WARREN_* variable.
  */
+import type { Logger } from 'pino';
 import { ConfigError, DEFAULTS, parseArgs, usage, type CliOptions } from './config.js';
 import { readConfigFile, type ConfigFileSettings } from './config-file/broker-settings.js';
 import { ConfigFileError } from './config-file/rabbitmq-conf.js';
@@ -18,34 +19,9 @@ import { DataDirError } from './store/data-dir.js';
 import { VERSION } from './version.js';
 
 export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
-  let options: CliOptions;
-  try {
-    options = parseArgs(argv, process.env);
-  } catch (e) {
-    if (e instanceof ConfigError) fail(2, e.message);
-    throw e;
-  }
-  if (options.help) {
-    process.stdout.write(usage());
-    return;
-  }
-  if (options.version) {
-    process.stdout.write(`warren ${VERSION}\n`);
-    return;
-  }
-  const { logFormat, configFile, help: _help, version: _version, ...settings } = options;
-  let file: ConfigFileSettings;
-  try {
-    file = readConfigFile(configFile);
-  } catch (e) {
-    if (e instanceof ConfigFileError) fail(2, e.message);
-    throw e;
-  }
-  // Flags over environment (both in `settings`) over the file over the defaults.
-  const config = { ...DEFAULTS, ...file.settings, ...settings };
-  const log = createLogger(config.logLevel, undefined, logFormat ?? defaultLogFormat());
-  if (file.path !== undefined) log.info({ file: file.path }, 'configuration file read');
-  for (const w of file.warnings) log.warn(w);
+  const configured = configure(argv);
+  if (configured === undefined) return;
+  const { config, log } = configured;
 
   // Signals are taken from the start: one that arrives during recovery stops the broker as soon as
   // it is up, with a clean shutdown, instead of killing it half-recovered.
@@ -85,18 +61,55 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   log.info({ url: running.url, ...(running.tlsUrl !== undefined ? { tlsUrl: running.tlsUrl } : {}), ...(running.managementUrl !== undefined ? { managementUrl: running.managementUrl } : {}), dataDir: config.dataDir, durability: config.durability, pid: process.pid }, 'Warren is ready');
   // With TLS, SIGHUP reads the certificate, key and CA files again (a renewed certificate, without
   // a restart). Without TLS it keeps its default meaning.
-  const broker = running;
-  if (broker.tlsUrl !== undefined) {
-    process.on('SIGHUP', () => {
-      try {
-        broker.reloadTls();
-      } catch (e) {
-        log.error({ err: (e as Error).message }, 'TLS certificates not reloaded; the old ones stay in use');
-      }
-    });
-  }
+  if (running.tlsUrl !== undefined) reloadTlsOnSighup(running, log);
   startIdleGc({ onCollect: (bytes) => log.debug({ bufferBytes: bytes }, 'idle: collected garbage to release buffer memory') });
   if (stopSignal !== undefined) shutDown(running, stopSignal);
+}
+
+/**
+ * The configuration (flags over environment over the configuration file over the defaults) and the
+ * logger it asks for; undefined after --help or --version, which are printed. A mistake exits 2.
+ */
+function configure(argv: readonly string[]) {
+  let options: CliOptions;
+  try {
+    options = parseArgs(argv, process.env);
+  } catch (e) {
+    if (e instanceof ConfigError) fail(2, e.message);
+    throw e;
+  }
+  if (options.help) {
+    process.stdout.write(usage());
+    return undefined;
+  }
+  if (options.version) {
+    process.stdout.write(`warren ${VERSION}\n`);
+    return undefined;
+  }
+  const { logFormat, configFile, help: _help, version: _version, ...settings } = options;
+  let file: ConfigFileSettings;
+  try {
+    file = readConfigFile(configFile);
+  } catch (e) {
+    if (e instanceof ConfigFileError) fail(2, e.message);
+    throw e;
+  }
+  // Flags over environment (both in `settings`) over the file over the defaults.
+  const config = { ...DEFAULTS, ...file.settings, ...settings };
+  const log = createLogger(config.logLevel, undefined, logFormat ?? defaultLogFormat());
+  if (file.path !== undefined) log.info({ file: file.path }, 'configuration file read');
+  for (const w of file.warnings) log.warn(w);
+  return { config, log };
+}
+
+function reloadTlsOnSighup(broker: RunningBroker, log: Logger): void {
+  process.on('SIGHUP', () => {
+    try {
+      broker.reloadTls();
+    } catch (e) {
+      log.error({ err: (e as Error).message }, 'TLS certificates not reloaded; the old ones stay in use');
+    }
+  });
 }
 
 /** The one line for a start that failed on something the user can change, or undefined (a bug: the stack is worth seeing). */

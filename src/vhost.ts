@@ -4,27 +4,23 @@
  * enters queues: client publishes, transactions, dead letters and delayed messages coming due all
  * go through it.
  */
-import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import {
-  accessRefused,
-  commandInvalid,
-  internalError,
-  notFound,
-  preconditionFailed,
-  resourceLocked,
-  resourceName,
-} from './errors.js';
-import { DirectExchange } from './exchange/direct.js';
+import { accessRefused, commandInvalid, notFound, preconditionFailed, resourceLocked, resourceName } from './errors.js';
 import { DirectReplies } from './direct-reply.js';
 import { DefaultExchange } from './exchange/default.js';
 import { DELAYED_EXCHANGE_TYPE, DelayedExchange } from './exchange/delayed.js';
 import { HeldMessages } from './exchange/held-messages.js';
 import { bindingKey, type Binding, type Destination, type Exchange, type ExchangeOptions } from './exchange/exchange.js';
-import { FanoutExchange } from './exchange/fanout.js';
-import { HeadersExchange } from './exchange/headers.js';
+import {
+  STANDARD_EXCHANGES,
+  checkExchangeDeclaration,
+  createExchange,
+  isExchangeType,
+  isStandardExchange,
+  stringArg,
+  type ExchangeType,
+} from './exchange/exchange-types.js';
 import { RouteCollector, Router } from './exchange/router.js';
-import { TopicExchange } from './exchange/topic.js';
 import type { Message } from './message/message.js';
 import {
   PolicySet,
@@ -33,40 +29,19 @@ import {
   type EffectiveExchangeSettings,
   type EffectiveQueueSettings,
 } from './policy/policy.js';
-import { deadLetterMessage, isDeadLetterCycle, type DeathReason } from './queue/dead-letter.js';
-import { FIELD_TYPE_NAMES, fv, type FieldTable, type FieldValue } from './protocol/field-table.js';
+import type { FieldTable } from './protocol/field-table.js';
 import type { PacedPublisher } from './publisher-throttle.js';
-import {
-  QUEUE_TYPE_ARGUMENTS,
-  assertArgsEquivalence,
-  assertFieldEquivalence,
-  checkDeclareArguments,
-  queueTypeArguments,
-  queueTypeOf,
-  type QueueType,
-} from './queue/arguments.js';
+import { QUEUE_TYPE_ARGUMENTS, assertArgsEquivalence, assertFieldEquivalence, queueTypeArguments, queueTypeOf, type QueueType } from './queue/arguments.js';
+import { augmentDeclareArguments, checkQueueDeclaration, generateQueueName, withQueueType } from './queue/declare-checks.js';
 import { Queue, type QueueOptions } from './queue/queue.js';
 import { QueueCounters } from './queue/queue-counters.js';
 import type { MessageTarget } from './queue/target.js';
 import type { ExchangeDefinition, QueueDefinition, BindingDefinition } from './store/definitions.js';
 import type { StoredCallback } from './store/persister.js';
 import { MemoryPersistence, type Persistence } from './store/persistence.js';
-import { deprecationText, personalityFor, type Personality } from './personality.js';
+import { personalityFor, type Personality } from './personality.js';
 import type { DeprecatedFeatures } from './deprecated-features.js';
-
-const EXCHANGE_TYPES = ['direct', 'fanout', 'topic', 'headers'] as const;
-export type ExchangeType = (typeof EXCHANGE_TYPES)[number];
-const isExchangeType = (t: string): t is ExchangeType => (EXCHANGE_TYPES as readonly string[]).includes(t);
-
-/** The exchanges every vhost starts with, as RabbitMQ declares them. */
-const STANDARD_EXCHANGES: readonly [string, ExchangeType, boolean][] = [
-  ['amq.direct', 'direct', false],
-  ['amq.fanout', 'fanout', false],
-  ['amq.topic', 'topic', false],
-  ['amq.headers', 'headers', false],
-  ['amq.match', 'headers', false],
-  ['amq.rabbitmq.trace', 'topic', true],
-];
+import { DeadLetters } from './vhost/dead-letters.js';
 
 export interface VHostSettings {
   /** This broker's node name, as error texts name it. */
@@ -141,6 +116,7 @@ export class VHost {
 
   /** The RabbitMQ release imitated, read once. */
   private readonly personality: Personality;
+  private readonly deadLetters: DeadLetters;
 
   /** Client publishes into this vhost, routed or not (the management statistics' publish count). */
   published = 0;
@@ -161,6 +137,7 @@ export class VHost {
       this.exchanges.set(xname, createExchange(type, xname, name, { durable: true, autoDelete: false, internal, arguments: new Map() }));
     }
     this.router = new Router(this.exchanges, this.defaultExchange);
+    this.deadLetters = new DeadLetters(this, this.personality.deathModel);
   }
 
   // ------------------------------------------------------------------------------------------
@@ -267,12 +244,7 @@ export class VHost {
    * Changes nothing (a definitions import checks every exchange before it declares any).
    */
   checkNewExchange(name: string, type: string, args: FieldTable): void {
-    if (!isExchangeType(type) && type !== DELAYED_EXCHANGE_TYPE) throw commandInvalid(`unknown exchange type '${type}'`);
-    const ae = args.get('alternate-exchange');
-    if (ae !== undefined && ae.type !== 'S') {
-      throw preconditionFailed(`invalid type '${FIELD_TYPE_NAMES[ae.type]}' for arg 'alternate-exchange' in ${resourceName('exchange', name, this.name)}`);
-    }
-    if (type === DELAYED_EXCHANGE_TYPE) checkDelayedType(args.get('x-delayed-type'));
+    checkExchangeDeclaration(name, this.name, type, args);
   }
 
   deleteExchange(rawName: string, ifUnused: boolean): void {
@@ -403,7 +375,7 @@ export class VHost {
       return q;
     }
     const durable = req.durable && !req.exclusive;
-    const args = this.augmentDeclareArguments(req);
+    const args = augmentDeclareArguments(req, this.defaultQueueType);
     let name = requested;
     if (name === '') {
       const type = queueTypeOf(args);
@@ -442,50 +414,18 @@ export class VHost {
   }
 
   /**
-   * rabbit_amqqueue:augment_declare_args/5: a durable, non-exclusive, non-auto-delete queue declared
-   * without x-queue-type in a vhost with a default queue type gets that type (recorded on RabbitMQ
-   * 3.10.8: the server-named check and the argument checks then see it).
-   */
-  private augmentDeclareArguments(req: DeclareQueueRequest): FieldTable {
-    const t = this.defaultQueueType;
-    if (t === undefined || req.arguments.has('x-queue-type') || !req.durable || req.exclusive || req.autoDelete) return req.arguments;
-    return new Map([...req.arguments, ['x-queue-type', { type: 'S', value: t }]]);
-  }
-
-  /**
    * What the declaration of a new queue is refused for once its name and access are allowed: the
    * x-dead-letter-exchange type, the x-arguments, a quorum queue's properties. Changes nothing.
    */
   checkNewQueue(name: string, durable: boolean, exclusive: boolean, autoDelete: boolean, args: FieldTable): void {
-    const dlx = args.get('x-dead-letter-exchange');
-    if (dlx !== undefined && dlx.type !== 'S') {
-      throw preconditionFailed(`invalid type '${FIELD_TYPE_NAMES[dlx.type]}' for arg 'x-dead-letter-exchange' in ${resourceName('queue', name, this.name)}`);
-    }
-    checkDeclareArguments(name, this.name, args, this.personality);
-    // rabbit_amqqueue:declare/7 (4.3: the deprecated feature transient_nonexcl_queues, denied by default).
-    const deprecated = this.settings.release?.deprecatedFeatures;
-    if (!durable && !exclusive && deprecated?.permitted('transient_nonexcl_queues') === false) {
-      throw internalError(deprecationText('transient_nonexcl_queues', 'denied'));
-    }
-    const type = queueTypeOf(args);
-    // rabbit_classic_queue:validate_arguments/1 (4.3: the deprecated feature queue_master_locator).
-    if (type === 'classic' && args.has('x-queue-master-locator') && deprecated?.permitted('queue_master_locator') === false) {
-      throw internalError(deprecationText('queue_master_locator', 'denied'));
-    }
-    if (type === 'quorum') {
-      // rabbit_queue_type_util's checks for quorum queues, in RabbitMQ's order.
-      const where = resourceName('queue', name, this.name);
-      if (autoDelete) throw preconditionFailed(`invalid property 'auto-delete' for ${where}`);
-      if (exclusive) throw preconditionFailed(`invalid property 'exclusive-owner' for ${where}`);
-      if (!durable) throw preconditionFailed(`invalid property 'non-durable' for ${where}`);
-    }
+    checkQueueDeclaration(name, this.name, { durable, exclusive, autoDelete, arguments: args }, this.personality, this.settings.release?.deprecatedFeatures);
   }
 
   private createQueue(name: string, options: QueueOptions, storeId: string | undefined): Queue {
     const q = new Queue(name, this.name, options, { defaultDeliveryLimit: this.settings.defaultDeliveryLimit });
     q.events = {
       expire: (queue, why) => this.expireQueue(queue, why),
-      deadLetter: (queue, msg, reason) => this.deadLetter(queue, msg, reason),
+      deadLetter: (queue, msg, reason) => this.deadLetters.deadLetter(queue, msg, reason),
     };
     q.log = this.log;
     q.store = this.persistence.queueStore(q, storeId);
@@ -563,45 +503,6 @@ export class VHost {
   private expireQueue(q: Queue, why: string): void {
     this.log.debug({ queue: q.name }, `queue deleted: ${why}`);
     this.deleteQueue(q);
-  }
-
-  // ------------------------------------------------------------------------------------------
-  // Dead-lettering
-
-  private readonly deadLetters: { q: Queue; msg: Message; reason: DeathReason }[] = [];
-  private deadLettering = false;
-
-  /**
-   * Republishes a message a queue let go to its dead-letter exchange. Dead letters are processed one
-   * after another from a list, so a chain of queues dead-lettering into each other never recurses.
-   * At most once: there is no confirm, and a destination that refuses the message drops it.
-   */
-  deadLetter(q: Queue, msg: Message, reason: DeathReason): void {
-    this.deadLetters.push({ q, msg, reason });
-    if (this.deadLettering) return;
-    this.deadLettering = true;
-    try {
-      for (let item = this.deadLetters.shift(); item !== undefined; item = this.deadLetters.shift()) this.deadLetterOne(item.q, item.msg, item.reason);
-    } finally {
-      this.deadLettering = false;
-    }
-  }
-
-  private deadLetterOne(q: Queue, msg: Message, reason: DeathReason): void {
-    const dlxName = q.deadLetterExchange!;
-    const x = this.exchanges.get(dlxName);
-    if (x === undefined) return; // a missing dead-letter exchange drops the message, as in RabbitMQ
-    const { message, routingKeys } = deadLetterMessage(msg, reason, q.name, dlxName, q.deadLetterRoutingKey, Date.now(), this.personality.deathModel);
-    let targets = this.route(x, routingKeys[0]!, message, routingKeys.length > 1 ? routingKeys.slice(1) : undefined);
-    const headers = reason === 'rejected' ? undefined : message.decodedProperties.headers;
-    if (headers !== undefined) {
-      targets = targets.filter((target) => {
-        if (target.kind !== 'queue' || !isDeadLetterCycle(target.name, headers)) return true;
-        this.log.warn({ queue: target.name, from: q.name, reason }, 'message dropped: dead-letter cycle without a rejection');
-        return false;
-      });
-    }
-    this.enqueue(targets, message, undefined, undefined);
   }
 
   /**
@@ -691,51 +592,7 @@ export class VHost {
   }
 }
 
-function createExchange(type: ExchangeType, name: string, vhost: string, options: ExchangeOptions): Exchange {
-  switch (type) {
-    case 'direct':
-      return new DirectExchange(name, vhost, options);
-    case 'fanout':
-      return new FanoutExchange(name, vhost, options);
-    case 'topic':
-      return new TopicExchange(name, vhost, options);
-    case 'headers':
-      return new HeadersExchange(name, vhost, options);
-  }
-}
-
-/** The text of a longstr or byte-array argument. */
-function stringArg(v: FieldValue | undefined): string | undefined {
-  if (v === undefined) return undefined;
-  if (v.type === 'S') return typeof v.value === 'string' ? v.value : v.value.toString('utf8');
-  if (v.type === 'x') return v.value.toString('utf8');
-  return undefined;
-}
-
-/** The delayed-message plugin's validate/1: x-delayed-type must name another existing exchange type. */
-function checkDelayedType(v: FieldValue | undefined): void {
-  const type = stringArg(v);
-  if (type === DELAYED_EXCHANGE_TYPE) throw preconditionFailed("Invalid argument, 'x-delayed-message' can't be used for 'x-delayed-type'");
-  if (type === undefined) throw preconditionFailed("Invalid argument, 'x-delayed-type' must be an existing exchange type");
-  if (!isExchangeType(type)) throw commandInvalid(`unknown exchange type '${type}'`);
-}
-
-function isStandardExchange(name: string): boolean {
-  return STANDARD_EXCHANGES.some(([n]) => n === name);
-}
-
 /** RabbitMQ strips CR and LF from names (rabbit_channel:strip_cr_lf). */
 export function stripCrLf(name: string): string {
   return name.includes('\n') || name.includes('\r') ? name.replace(/[\r\n]/g, '') : name;
-}
-
-/** 4.x's augment_declare_args/5: a declaration without x-queue-type is one of the default type, classic. */
-function withQueueType(req: DeclareQueueRequest): DeclareQueueRequest {
-  if (req.arguments.has('x-queue-type')) return req;
-  return { ...req, arguments: new Map([...req.arguments, ['x-queue-type', fv.str('classic')]]) };
-}
-
-/** Server-named queues look like RabbitMQ's: "amq.gen-" and 22 URL-safe base64 characters. */
-function generateQueueName(): string {
-  return `amq.gen-${randomBytes(16).toString('base64url').slice(0, 22)}`;
 }

@@ -206,147 +206,209 @@ function inRange(n: number | undefined, min: number, max: number): n is number {
   return n !== undefined && n >= min && n <= max;
 }
 
+/** One file's settings as its lines are read: the typed values, and the pieces several lines build. */
+class ConfReader {
+  readonly c: Mutable<RabbitConf> = {};
+  readonly warnings: ConfigWarning[] = [];
+  tls: Mutable<SslOptions> | undefined;
+  permissions: { configure?: string; read?: string; write?: string } | undefined;
+  readonly tcp = new Map<string, Listener>();
+  readonly ssl = new Map<string, Listener>();
+  readonly mqtt = new Map<string, Listener>();
+  readonly tags = new Map<string, boolean>();
+  readonly loopback = new Map<string, boolean>();
+  readonly mechanisms = new Map<string, string>();
+  tcpNone = false;
+  sslNone = false;
+  mqttNone = false;
+  loopbackNone = false;
+  memoryRelative: number | undefined;
+  memoryAbsolute: number | undefined;
+  diskRelative: number | undefined;
+  diskAbsolute: number | undefined;
+
+  constructor(private readonly options: ParseOptions) {}
+
+  fail(l: ConfigLine, reason: string): never {
+    throw new ConfigFileError(l.line, `${l.key.join('.')}: ${reason}`, this.options.file);
+  }
+
+  file(l: ConfigLine): string {
+    if (this.options.fileAccessible !== undefined && !this.options.fileAccessible(l.value)) this.fail(l, 'file does not exist or cannot be read by the node');
+    return l.value;
+  }
+
+  enumOf<T extends string>(l: ConfigLine, values: readonly T[]): T {
+    return (values as readonly string[]).includes(l.value) ? (l.value as T) : this.fail(l, `'${l.value}' is not one of ${values.join(', ')}`);
+  }
+
+  /** `none`, the one value of listeners.tcp, listeners.ssl, mqtt.listeners.tcp and loopback_users. */
+  none(l: ConfigLine): boolean {
+    return this.enumOf(l, ['none'] as const) === 'none';
+  }
+
+  // rabbit.schema turns these into binaries with list_to_binary/1: a character past U+00FF stops
+  // RabbitMQ from starting, one in U+0080..U+00FF becomes a latin1 byte that no UTF-8 client can
+  // send. Either way the same file would not work on RabbitMQ, so it is refused here.
+  ascii(l: ConfigLine): string {
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the range is all of ASCII
+    return /^[\x00-\x7f]*$/.test(l.value) ? l.value : this.fail(l, 'non-ASCII characters: RabbitMQ 3.10.8 stores this value as latin1 bytes (or fails to start), so clients could not use it');
+  }
+
+  bool(l: ConfigLine): boolean {
+    return this.enumOf(l, ['true', 'false'] as const) === 'true';
+  }
+
+  int(l: ConfigLine, min: number, max: number, what = `an integer from ${min} to ${max}`): number {
+    const n = integer(l.value);
+    return inRange(n, min, max) ? n : this.fail(l, `'${l.value}' is not ${what}`);
+  }
+
+  /** A whole number, checked by `valid` (RabbitMQ's validator, which says why it refuses). */
+  integerWith(l: ConfigLine, valid: (n: number) => boolean, refusal: string): number {
+    const v = integer(l.value);
+    if (v === undefined) return this.fail(l, `'${l.value}' is not an integer`);
+    return valid(v) ? v : this.fail(l, refusal);
+  }
+
+  /** A float datatype (digits, a point, digits), not negative; `like` describes one for the error. */
+  fraction(l: ConfigLine, like: string): number {
+    const f = float(l.value);
+    return f !== undefined && f >= 0 ? f : this.fail(l, `'${l.value}' is not ${like} (digits, a point, digits)`);
+  }
+
+  addListener(l: ConfigLine, into: Map<string, Listener>): void {
+    const r = listener(l.key[l.key.length - 1]!, l.value);
+    if (typeof r === 'string') this.fail(l, r);
+    else into.set(r.name, r);
+  }
+
+  bytes(l: ConfigLine): number {
+    // [integer, string]: an integer, or an information unit RabbitMQ parses later (2GB, 500MiB).
+    const n = integer(l.value);
+    if (n !== undefined) return n >= 0 ? n : this.fail(l, `'${l.value}' is negative`);
+    const u = parseInformationUnit(l.value);
+    return u !== undefined && Number.isSafeInteger(u) ? u : this.fail(l, `'${l.value}' is not a number of bytes, optionally with a unit (kB MB GB, KiB MiB GiB)`);
+  }
+
+  /** The settings several lines make up, once every line is read. */
+  result(): RabbitConf {
+    const c = this.c;
+    if (this.tls !== undefined) c.sslOptions = this.tls;
+    if (this.permissions !== undefined) c.defaultPermissions = this.permissions;
+    if (this.tcpNone) c.tcpListeners = [];
+    else if (this.tcp.size > 0) c.tcpListeners = [...this.tcp.values()];
+    if (this.sslNone) c.sslListeners = [];
+    else if (this.ssl.size > 0) c.sslListeners = [...this.ssl.values()];
+    if (this.mqttNone) c.mqttTcpListeners = [];
+    else if (this.mqtt.size > 0) c.mqttTcpListeners = [...this.mqtt.values()];
+    if (this.tags.size > 0) c.defaultUserTags = [...this.tags].filter(([, on]) => on).map(([t]) => t);
+    if (this.loopbackNone) c.loopbackUsers = [];
+    else if (this.loopback.size > 0) c.loopbackUsers = [...this.loopback].filter(([, on]) => on).map(([u]) => u);
+    // The translations: relative wins over absolute when both are given.
+    if (this.memoryRelative !== undefined) c.vmMemoryHighWatermark = { relative: this.memoryRelative };
+    else if (this.memoryAbsolute !== undefined) c.vmMemoryHighWatermark = { absolute: this.memoryAbsolute };
+    if (this.diskRelative !== undefined) c.diskFreeLimit = { relative: this.diskRelative };
+    else if (this.diskAbsolute !== undefined) c.diskFreeLimit = { absolute: this.diskAbsolute };
+    if (this.mechanisms.size > 0) c.authMechanisms = [...this.mechanisms.values()];
+    return c;
+  }
+}
+
+type Setting = (r: ConfReader, l: ConfigLine) => void;
+
+/** The settings named by their whole key. */
+const SETTINGS: ReadonlyMap<string, Setting> = new Map<string, Setting>([
+  ['listeners.tcp', (r, l) => (r.tcpNone = r.none(l))],
+  ['listeners.ssl', (r, l) => (r.sslNone = r.none(l))],
+  ['mqtt.listeners.tcp', (r, l) => (r.mqttNone = r.none(l))],
+  ['ssl_options.cacertfile', (r, l) => ((r.tls ??= {}).cacertfile = r.file(l))],
+  ['ssl_options.certfile', (r, l) => ((r.tls ??= {}).certfile = r.file(l))],
+  ['ssl_options.keyfile', (r, l) => ((r.tls ??= {}).keyfile = r.file(l))],
+  ['ssl_options.verify', (r, l) => ((r.tls ??= {}).verify = r.enumOf(l, ['verify_peer', 'verify_none'] as const))],
+  ['ssl_options.fail_if_no_peer_cert', (r, l) => ((r.tls ??= {}).failIfNoPeerCert = r.bool(l))],
+  ['default_user', (r, l) => (r.c.defaultUser = r.ascii(l))],
+  ['default_pass', (r, l) => (r.c.defaultPass = r.ascii(l))],
+  ['default_vhost', (r, l) => (r.c.defaultVhost = r.ascii(l))],
+  ['default_permissions.configure', (r, l) => ((r.permissions ??= {}).configure = l.value)],
+  ['default_permissions.read', (r, l) => ((r.permissions ??= {}).read = l.value)],
+  ['default_permissions.write', (r, l) => ((r.permissions ??= {}).write = l.value)],
+  ['loopback_users', (r, l) => (r.loopbackNone = r.none(l))],
+  ['vm_memory_high_watermark.relative', (r, l) => (r.memoryRelative = r.fraction(l, 'a fraction like 0.4'))],
+  ['vm_memory_high_watermark.absolute', (r, l) => (r.memoryAbsolute = r.bytes(l))],
+  ['disk_free_limit.relative', (r, l) => (r.diskRelative = r.fraction(l, 'a factor like 1.5'))],
+  ['disk_free_limit.absolute', (r, l) => (r.diskAbsolute = r.bytes(l))],
+  ['heartbeat', (r, l) => (r.c.heartbeat = r.int(l, 0, 65535, 'an integer number of seconds from 0 to 65535'))],
+  [
+    'frame_max',
+    (r, l) => {
+      const v = bytesize(l.value);
+      if (v === undefined) return r.fail(l, `'${l.value}' is not a whole number of bytes (optionally with KB, MB or GB)`);
+      r.c.frameMax = inRange(v, 0, 0xffffffff) ? v : r.fail(l, `${v} does not fit in connection.tune's frame-max (0 to 4294967295)`);
+    },
+  ],
+  ['channel_max', (r, l) => (r.c.channelMax = r.int(l, 0, 65535, 'an integer from 0 (no limit) to 65535'))],
+  // rabbit.schema's max_message_size validator
+  ['max_message_size', (r, l) => (r.c.maxMessageSize = r.integerWith(l, (v) => inRange(v, 1, 536870912), 'Max message size should be between 0 and 512MB'))],
+  // the non_zero_positive_integer validator
+  ['consumer_timeout', (r, l) => (r.c.consumerTimeout = r.integerWith(l, (v) => v >= 1, 'number should be greater or equal to one'))],
+  ['log.console.level', (r, l) => (r.c.logConsoleLevel = r.enumOf(l, LOG_LEVELS))],
+  ['management.tcp.port', (r, l) => (r.c.managementTcpPort = r.int(l, 0, 65535, 'a port from 0 to 65535'))],
+  ['prometheus.tcp.port', (r, l) => (r.c.prometheusTcpPort = r.int(l, 0, 65535, 'a port from 0 to 65535'))],
+  ['load_definitions', (r, l) => (r.c.loadDefinitions = r.file(l))],
+  ['ssl_cert_login_from', (r, l) => (r.c.sslCertLoginFrom = r.enumOf(l, ['distinguished_name', 'common_name'] as const))],
+]);
+
+/**
+ * The settings named by a prefix and one word more (its last word: a listener's, tag's, user's or
+ * mechanism's name), keyed by the prefix's words joined with NUL (no key word contains one).
+ */
+const PREFIXED_SETTINGS: ReadonlyMap<string, (r: ConfReader, l: ConfigLine, last: string) => void> = new Map([
+  ['listeners\u0000tcp', (r: ConfReader, l: ConfigLine) => r.addListener(l, r.tcp)],
+  ['listeners\u0000ssl', (r: ConfReader, l: ConfigLine) => r.addListener(l, r.ssl)],
+  ['mqtt\u0000listeners\u0000tcp', (r: ConfReader, l: ConfigLine) => r.addListener(l, r.mqtt)],
+  ['default_user_tags', (r: ConfReader, l: ConfigLine, tag: string) => r.tags.set(tag, r.bool(l))],
+  [
+    'loopback_users',
+    (r: ConfReader, l: ConfigLine, user: string) => {
+      // The schema's datatype is any atom and only `true` lists the user; say so when it is neither.
+      if (l.value !== 'true' && l.value !== 'false') r.warnings.push({ line: l.line, message: `${l.key.join('.')} = ${l.value}: only 'true' makes ${user} loopback-only; this leaves it out` });
+      r.loopback.set(user, l.value === 'true');
+    },
+  ],
+  [
+    'auth_mechanisms',
+    (r: ConfReader, l: ConfigLine, n: string) => {
+      const k = l.key.join('.');
+      if (!KNOWN_MECHANISMS.includes(l.value)) r.warnings.push({ line: l.line, message: `${k} = ${l.value}: Warren has no such mechanism (it has ${KNOWN_MECHANISMS.join(', ')})` });
+      r.mechanisms.set(n, l.value);
+    },
+  ],
+]);
+
 /**
  * Reads rabbitmq.conf text into the typed settings Warren supports. Throws ConfigFileError (with the
  * line) on a syntax error or a bad value; unknown keys come back as warnings.
  */
 export function parseRabbitConf(text: string, options: ParseOptions = {}): ParsedRabbitConf {
   const lines = parseConfLines(text, options.file);
-  const warnings: ConfigWarning[] = [];
-  const fail = (l: ConfigLine, reason: string): never => {
-    throw new ConfigFileError(l.line, `${l.key.join('.')}: ${reason}`, options.file);
-  };
-  const c: Mutable<RabbitConf> = {};
-  let tls: Mutable<SslOptions> | undefined;
-  let permissions: { configure?: string; read?: string; write?: string } | undefined;
-  const tcp = new Map<string, Listener>();
-  const ssl = new Map<string, Listener>();
-  const mqtt = new Map<string, Listener>();
-  const tags = new Map<string, boolean>();
-  const loopback = new Map<string, boolean>();
-  const mechanisms = new Map<string, string>();
-  let tcpNone = false;
-  let sslNone = false;
-  let mqttNone = false;
-  let loopbackNone = false;
-  let memoryRelative: number | undefined;
-  let memoryAbsolute: number | undefined;
-  let diskRelative: number | undefined;
-  let diskAbsolute: number | undefined;
+  const r = new ConfReader(options);
   const seen = new Map<string, number>();
-  const file = (l: ConfigLine) => {
-    if (options.fileAccessible !== undefined && !options.fileAccessible(l.value)) fail(l, 'file does not exist or cannot be read by the node');
-    return l.value;
-  };
-  const enumOf = <T extends string>(l: ConfigLine, values: readonly T[]): T =>
-    (values as readonly string[]).includes(l.value) ? (l.value as T) : fail(l, `'${l.value}' is not one of ${values.join(', ')}`);
-  // rabbit.schema turns these into binaries with list_to_binary/1: a character past U+00FF stops
-  // RabbitMQ from starting, one in U+0080..U+00FF becomes a latin1 byte that no UTF-8 client can
-  // send. Either way the same file would not work on RabbitMQ, so it is refused here.
-  const ascii = (l: ConfigLine) =>
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: the range is all of ASCII
-    /^[\x00-\x7f]*$/.test(l.value) ? l.value : fail(l, 'non-ASCII characters: RabbitMQ 3.10.8 stores this value as latin1 bytes (or fails to start), so clients could not use it');
-  const bool = (l: ConfigLine) => enumOf(l, ['true', 'false'] as const) === 'true';
-  const int = (l: ConfigLine, min: number, max: number, what = `an integer from ${min} to ${max}`) => {
-    const n = integer(l.value);
-    return inRange(n, min, max) ? n : fail(l, `'${l.value}' is not ${what}`);
-  };
-  const addListener = (l: ConfigLine, into: Map<string, Listener>) => {
-    const r = listener(l.key[l.key.length - 1]!, l.value);
-    if (typeof r === 'string') fail(l, r);
-    else into.set(r.name, r);
-  };
-  const bytes = (l: ConfigLine): number => {
-    // [integer, string]: an integer, or an information unit RabbitMQ parses later (2GB, 500MiB).
-    const n = integer(l.value);
-    if (n !== undefined) return n >= 0 ? n : fail(l, `'${l.value}' is negative`);
-    const u = parseInformationUnit(l.value);
-    return u !== undefined && Number.isSafeInteger(u) ? u : fail(l, `'${l.value}' is not a number of bytes, optionally with a unit (kB MB GB, KiB MiB GiB)`);
-  };
-
   for (const l of lines) {
     const k = l.key.join('.');
     const earlier = seen.get(k);
-    if (earlier !== undefined) warnings.push({ line: l.line, message: `${k} was already set on line ${earlier}; this value replaces it` });
+    if (earlier !== undefined) r.warnings.push({ line: l.line, message: `${k} was already set on line ${earlier}; this value replaces it` });
     seen.set(k, l.line);
-    const [a, b, d] = l.key;
-    const n = l.key.length;
-    if (k === 'listeners.tcp') tcpNone = enumOf(l, ['none'] as const) === 'none';
-    else if (a === 'listeners' && b === 'tcp' && n === 3) addListener(l, tcp);
-    else if (k === 'listeners.ssl') sslNone = enumOf(l, ['none'] as const) === 'none';
-    else if (a === 'listeners' && b === 'ssl' && n === 3) addListener(l, ssl);
-    else if (k === 'mqtt.listeners.tcp') mqttNone = enumOf(l, ['none'] as const) === 'none';
-    else if (a === 'mqtt' && b === 'listeners' && d === 'tcp' && n === 4) addListener(l, mqtt);
-    else if (k === 'ssl_options.cacertfile') (tls ??= {}).cacertfile = file(l);
-    else if (k === 'ssl_options.certfile') (tls ??= {}).certfile = file(l);
-    else if (k === 'ssl_options.keyfile') (tls ??= {}).keyfile = file(l);
-    else if (k === 'ssl_options.verify') (tls ??= {}).verify = enumOf(l, ['verify_peer', 'verify_none'] as const);
-    else if (k === 'ssl_options.fail_if_no_peer_cert') (tls ??= {}).failIfNoPeerCert = bool(l);
-    else if (k === 'default_user') c.defaultUser = ascii(l);
-    else if (k === 'default_pass') c.defaultPass = ascii(l);
-    else if (k === 'default_vhost') c.defaultVhost = ascii(l);
-    else if (a === 'default_user_tags' && n === 2) tags.set(b!, bool(l));
-    else if (k === 'default_permissions.configure') (permissions ??= {}).configure = l.value;
-    else if (k === 'default_permissions.read') (permissions ??= {}).read = l.value;
-    else if (k === 'default_permissions.write') (permissions ??= {}).write = l.value;
-    else if (k === 'loopback_users') loopbackNone = enumOf(l, ['none'] as const) === 'none';
-    else if (a === 'loopback_users' && n === 2) {
-      // The schema's datatype is any atom and only `true` lists the user; say so when it is neither.
-      if (l.value !== 'true' && l.value !== 'false') warnings.push({ line: l.line, message: `${k} = ${l.value}: only 'true' makes ${b} loopback-only; this leaves it out` });
-      loopback.set(b!, l.value === 'true');
-    } else if (k === 'vm_memory_high_watermark.relative') {
-      const f = float(l.value);
-      memoryRelative = f !== undefined && f >= 0 ? f : fail(l, `'${l.value}' is not a fraction like 0.4 (digits, a point, digits)`);
-    } else if (k === 'vm_memory_high_watermark.absolute') memoryAbsolute = bytes(l);
-    else if (k === 'disk_free_limit.relative') {
-      const f = float(l.value);
-      diskRelative = f !== undefined && f >= 0 ? f : fail(l, `'${l.value}' is not a factor like 1.5 (digits, a point, digits)`);
-    } else if (k === 'disk_free_limit.absolute') diskAbsolute = bytes(l);
-    else if (k === 'heartbeat') c.heartbeat = int(l, 0, 65535, 'an integer number of seconds from 0 to 65535');
-    else if (k === 'frame_max') {
-      const v = bytesize(l.value);
-      if (v === undefined) return fail(l, `'${l.value}' is not a whole number of bytes (optionally with KB, MB or GB)`);
-      c.frameMax = inRange(v, 0, 0xffffffff) ? v : fail(l, `${v} does not fit in connection.tune's frame-max (0 to 4294967295)`);
-    } else if (k === 'channel_max') c.channelMax = int(l, 0, 65535, 'an integer from 0 (no limit) to 65535');
-    else if (k === 'max_message_size') {
-      const v = integer(l.value);
-      if (v === undefined) return fail(l, `'${l.value}' is not an integer`);
-      // rabbit.schema's max_message_size validator
-      c.maxMessageSize = inRange(v, 1, 536870912) ? v : fail(l, 'Max message size should be between 0 and 512MB');
-    } else if (k === 'consumer_timeout') {
-      const v = integer(l.value);
-      if (v === undefined) return fail(l, `'${l.value}' is not an integer`);
-      // the non_zero_positive_integer validator
-      c.consumerTimeout = v >= 1 ? v : fail(l, 'number should be greater or equal to one');
-    } else if (k === 'log.console.level') c.logConsoleLevel = enumOf(l, LOG_LEVELS);
-    else if (k === 'management.tcp.port') c.managementTcpPort = int(l, 0, 65535, 'a port from 0 to 65535');
-    else if (k === 'prometheus.tcp.port') c.prometheusTcpPort = int(l, 0, 65535, 'a port from 0 to 65535');
-    else if (k === 'load_definitions') c.loadDefinitions = file(l);
-    else if (k === 'ssl_cert_login_from') c.sslCertLoginFrom = enumOf(l, ['distinguished_name', 'common_name'] as const);
-    else if (a === 'auth_mechanisms' && n === 2) {
-      if (!KNOWN_MECHANISMS.includes(l.value)) warnings.push({ line: l.line, message: `${k} = ${l.value}: Warren has no such mechanism (it has ${KNOWN_MECHANISMS.join(', ')})` });
-      mechanisms.set(b!, l.value);
-    } else warnings.push({ line: l.line, message: `${k} is not a setting Warren supports; ignored` });
+    const setting = SETTINGS.get(k);
+    if (setting !== undefined) {
+      setting(r, l);
+      continue;
+    }
+    const prefixed = PREFIXED_SETTINGS.get(l.key.slice(0, -1).join('\u0000'));
+    if (prefixed !== undefined) prefixed(r, l, l.key[l.key.length - 1]!);
+    else r.warnings.push({ line: l.line, message: `${k} is not a setting Warren supports; ignored` });
   }
-
-  if (tls !== undefined) c.sslOptions = tls;
-  if (permissions !== undefined) c.defaultPermissions = permissions;
-  if (tcpNone) c.tcpListeners = [];
-  else if (tcp.size > 0) c.tcpListeners = [...tcp.values()];
-  if (sslNone) c.sslListeners = [];
-  else if (ssl.size > 0) c.sslListeners = [...ssl.values()];
-  if (mqttNone) c.mqttTcpListeners = [];
-  else if (mqtt.size > 0) c.mqttTcpListeners = [...mqtt.values()];
-  if (tags.size > 0) c.defaultUserTags = [...tags].filter(([, on]) => on).map(([t]) => t);
-  if (loopbackNone) c.loopbackUsers = [];
-  else if (loopback.size > 0) c.loopbackUsers = [...loopback].filter(([, on]) => on).map(([u]) => u);
-  // The translations: relative wins over absolute when both are given.
-  if (memoryRelative !== undefined) c.vmMemoryHighWatermark = { relative: memoryRelative };
-  else if (memoryAbsolute !== undefined) c.vmMemoryHighWatermark = { absolute: memoryAbsolute };
-  if (diskRelative !== undefined) c.diskFreeLimit = { relative: diskRelative };
-  else if (diskAbsolute !== undefined) c.diskFreeLimit = { absolute: diskAbsolute };
-  if (mechanisms.size > 0) c.authMechanisms = [...mechanisms.values()];
-  return { config: c, warnings };
+  return { config: r.result(), warnings: r.warnings };
 }
 
 /** A file's bytes as rabbitmq.conf text: bytes that are not UTF-8 are refused (conf_to_unicode). */

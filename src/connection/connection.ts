@@ -25,30 +25,10 @@ import { checkUserChannelLimit } from '../access/permissions.js';
 import { Channel } from '../channel/channel.js';
 import type { ChannelHost, ConfirmSender, ReleaseContext } from '../channel/host.js';
 import { FRAME_MIN_SIZE } from '../config.js';
-import {
-  AmqpError,
-  ChannelError,
-  ConnectionError,
-  SocketDrop,
-  accessRefused,
-  channelError,
-  connectionForced,
-  frameError,
-  internalError,
-  notAllowed,
-  unexpectedFrame,
-} from '../errors.js';
-import { FRAME_BODY, FRAME_METHOD, ReplyCode } from '../protocol/generated/constants.js';
-import {
-  Method,
-  encodeConnectionBlocked,
-  encodeConnectionClose,
-  encodeConnectionCloseOk,
-  encodeConnectionUnblocked,
-  encodeConnectionUpdateSecretOk,
-  type AnyMethod,
-} from '../protocol/generated/methods.js';
-import type { BlockNotifier, PublisherThrottle } from '../publisher-throttle.js';
+import { AmqpError, type ConnectionError, SocketDrop, channelError, connectionForced, frameError, internalError, notAllowed, unexpectedFrame } from '../errors.js';
+import { FRAME_BODY, FRAME_METHOD } from '../protocol/generated/constants.js';
+import { Method, encodeConnectionCloseOk, encodeConnectionUpdateSecretOk, type AnyMethod } from '../protocol/generated/methods.js';
+import type { PublisherThrottle } from '../publisher-throttle.js';
 import type { VHost } from '../vhost.js';
 import { erlangBinary, snippet } from '../wire/frame-parser.js';
 import { checkFrame, decodeMethodFrame } from '../wire/method-frames.js';
@@ -56,14 +36,16 @@ import { Outbound } from '../wire/outbound.js';
 import type { BrokerContext, PeerInfo } from './broker-context.js';
 import { Handshake } from './handshake.js';
 import { Heartbeats, type HeartbeatPeer } from './heartbeat.js';
-import { isAmqp08Header, judgeProtocolHeader } from './protocol-header.js';
+import { HeaderCollector, isAmqp08Header, judgeProtocolHeader } from './protocol-header.js';
 import { SocketInput, type InputSink } from './socket-input.js';
+import { BlockNotices } from './block-notices.js';
+import { SocketClosing, asConnectionError, writeConnectionClose } from './closing.js';
 
 export type ConnectionState = 'awaiting-header' | 'starting' | 'securing' | 'tuning' | 'opening' | 'running' | 'closed';
 
 let nextConnectionId = 1;
 
-export class Connection implements InputSink, ChannelHost, BlockNotifier, HeartbeatPeer {
+export class Connection implements InputSink, ChannelHost, HeartbeatPeer {
   readonly id = nextConnectionId++;
   /** When the socket was accepted (ms since the epoch; the management API's connected_at). */
   readonly connectedAt = Date.now();
@@ -73,7 +55,7 @@ export class Connection implements InputSink, ChannelHost, BlockNotifier, Heartb
   private readonly input: SocketInput;
   private readonly handshake: Handshake;
   private readonly heartbeats = new Heartbeats();
-  private headerBuf: Buffer | null = null;
+  private readonly header = new HeaderCollector();
   /** The client sent an AMQP 0-8 header and got 3.x's 0-8 connection.start (Warren goes no further). */
   private amqp08 = false;
   /** The RabbitMQ release imitated, for this connection's channels. */
@@ -96,14 +78,14 @@ export class Connection implements InputSink, ChannelHost, BlockNotifier, Heartb
   private confirmChannels: ConfirmSender[] = [];
   private confirmFlushScheduled = false;
   private handshakeTimer: NodeJS.Timeout | undefined;
-  private closeTimer: NodeJS.Timeout | undefined;
+  private readonly closing: SocketClosing;
   ended = false;
 
   /** Called once the connection is gone, whatever the reason. */
   onEnd: (() => void) | undefined;
 
   constructor(
-    private readonly socket: Duplex,
+    socket: Duplex,
     readonly peer: PeerInfo,
     private readonly broker: BrokerContext,
   ) {
@@ -114,8 +96,9 @@ export class Connection implements InputSink, ChannelHost, BlockNotifier, Heartb
       peer: peer.remoteAddress !== undefined ? `${peer.remoteAddress}:${peer.remotePort}` : 'in-process',
     });
     this.out = new Outbound(socket);
-    this.input = new SocketInput(socket, this, this, broker.alarms, broker.storeBacklog);
+    this.closing = new SocketClosing(socket, config, (reason) => this.terminate(reason));
     this.handshake = new Handshake(this.out, broker, peer);
+    this.input = new SocketInput(socket, this, new BlockNotices(this.out, this.handshake, () => this.log), broker.alarms, broker.storeBacklog);
     this.release = { personality: broker.personality, deprecatedFeatures: broker.deprecatedFeatures, upgrade: broker.upgradeWarnings?.forConnection(() => this.log) };
     // Before tune-ok, frames may be as large as the release's minimum frame_max (4.1: 8192).
     this.frameMax = broker.personality.frameMinSize;
@@ -223,21 +206,7 @@ export class Connection implements InputSink, ChannelHost, BlockNotifier, Heartb
   }
 
   // ------------------------------------------------------------------------------------------
-  // Alarm blocks (BlockNotifier)
-
-  notifyBlocked(reason: string): void {
-    this.log.debug({ reason }, 'publisher blocked');
-    if (!this.hasCapability('connection.blocked')) return;
-    encodeConnectionBlocked(this.out, 0, { reason });
-    this.out.frameDone();
-  }
-
-  notifyUnblocked(): void {
-    this.log.debug('publisher unblocked');
-    if (!this.hasCapability('connection.blocked')) return;
-    encodeConnectionUnblocked(this.out, 0);
-    this.out.frameDone();
-  }
+  // Alarms
 
   /** An alarm was set or cleared (the broker tells every connection). */
   alarmsChanged(): void {
@@ -274,20 +243,16 @@ export class Connection implements InputSink, ChannelHost, BlockNotifier, Heartb
 
   /** Consumes the 8-byte protocol header; returns the bytes that follow it. */
   private readProtocolHeader(chunk: Buffer): Buffer {
-    const have = this.headerBuf === null ? chunk : Buffer.concat([this.headerBuf, chunk]);
-    if (have.length < 8) {
-      this.headerBuf = have;
-      return Buffer.alloc(0);
-    }
-    this.headerBuf = null;
-    const h = have.subarray(0, 8);
+    const got = this.header.take(chunk);
+    if (got === undefined) return Buffer.alloc(0);
+    const h = got.header;
     const verdict = judgeProtocolHeader(h, this.broker.personality);
     if ('refuse' in verdict) {
       this.log.info({ header: erlangBinary(h) }, 'unsupported protocol header; refusing');
       if (isAmqp08Header(h)) this.release.upgrade?.used('amqp_0_8');
       this.input.stop();
       this.ended = true;
-      this.endSocket(verdict.refuse);
+      this.closing.endSocket(verdict.refuse);
       this.cleanup();
       return Buffer.alloc(0);
     }
@@ -298,7 +263,7 @@ export class Connection implements InputSink, ChannelHost, BlockNotifier, Heartb
       this.release.upgrade?.used('amqp_0_8');
     }
     this.handshake.start(verdict.accept);
-    return have.subarray(8);
+    return got.rest;
   }
 
   onFrame(type: number, channel: number, payload: Buffer, start: number, end: number): void {
@@ -341,9 +306,7 @@ export class Connection implements InputSink, ChannelHost, BlockNotifier, Heartb
     // We lost sync with the peer: report, read nothing more, and (as RabbitMQ's fatal_frame_error)
     // close the socket after the silent-close pause, since no close-ok can be read any more.
     this.handleError(frameError(explanation));
-    if (this.closeTimer !== undefined) clearTimeout(this.closeTimer);
-    this.closeTimer = setTimeout(() => this.terminate('fatal frame error'), this.broker.config.silentCloseDelayMs);
-    this.closeTimer.unref?.();
+    this.closing.terminateAfterPause('fatal frame error');
   }
 
   private onChannel0Frame(type: number, payload: Buffer, start: number, end: number): void {
@@ -432,27 +395,13 @@ export class Connection implements InputSink, ChannelHost, BlockNotifier, Heartb
     this.state = 'securing';
     const login = this.handshake.startOk(m);
     if ('refused' in login) {
-      this.authFailure(login.refused);
+      this.handshake.reportRefusedLogin(login.refused, this.log);
+      this.silentClose();
       return;
     }
     this._user = login.user;
     this.log = this.log.child({ user: login.user.name });
     this.state = 'tuning';
-  }
-
-  /**
-   * Refused credentials: the log says why, the client only that the login was refused (and only if
-   * it advertises authentication_failure_close); then the socket closes after the silent-close pause.
-   */
-  private authFailure(reason: string): void {
-    const mechanism = this.handshake.mechanism;
-    this.log.error(`${mechanism} login refused: ${reason}`);
-    if (this.hasCapability('authentication_failure_close')) {
-      const e = accessRefused(`Login was refused using authentication mechanism ${mechanism}. For details see the broker logfile.`);
-      encodeConnectionClose(this.out, 0, { replyCode: e.code, replyText: e.replyTextBytes, classId: 0, methodId: 0 });
-      this.out.frameDone();
-    }
-    this.silentClose();
   }
 
   private tuneOk(m: Parameters<Handshake['tuneOk']>[0]): void {
@@ -494,7 +443,7 @@ export class Connection implements InputSink, ChannelHost, BlockNotifier, Heartb
     encodeConnectionCloseOk(this.out, 0);
     this.out.frameDone();
     this.out.flush();
-    this.armCloseTimer();
+    this.closing.awaitClientClose(this.heartbeat);
   }
 
   // ------------------------------------------------------------------------------------------
@@ -533,15 +482,7 @@ export class Connection implements InputSink, ChannelHost, BlockNotifier, Heartb
       this.terminate('unparseable input');
       return;
     }
-    if (e instanceof ChannelError) {
-      // A soft error on channel 0 (or outside any channel) closes the connection, as in RabbitMQ.
-      e = new ConnectionError(e.code, e.explanation, e.classId, e.methodId);
-    }
-    if (!(e instanceof ConnectionError)) {
-      this.log.error({ err: e }, 'internal error');
-      e = internalError('');
-    }
-    const err = e as ConnectionError;
+    const err = asConnectionError(e, this.log);
     const handshaking = this.state === 'starting' || this.state === 'securing' || this.state === 'tuning';
     if (handshaking) {
       // RabbitMQ says nothing to a client that fails the handshake before connection.open (a refused
@@ -560,12 +501,9 @@ export class Connection implements InputSink, ChannelHost, BlockNotifier, Heartb
     this.releaseAll();
     this.state = 'closed';
     this.input.throttle.stop();
-    // An internal error carries no explanation in RabbitMQ's reply text.
-    const replyText = err.code === ReplyCode.INTERNAL_ERROR && err.explanation === '' ? 'INTERNAL_ERROR' : err.replyTextBytes;
-    encodeConnectionClose(this.out, 0, { replyCode: err.code, replyText, classId: err.classId, methodId: err.methodId });
-    this.out.frameDone();
+    writeConnectionClose(this.out, err);
     this.out.flush();
-    this.armCloseTimer();
+    this.closing.awaitClientClose(this.heartbeat);
   }
 
   /** Broker shutdown: 320 CONNECTION_FORCED, as RabbitMQ sends when it stops. */
@@ -587,27 +525,13 @@ export class Connection implements InputSink, ChannelHost, BlockNotifier, Heartb
     this.closeWith(connectionForced(text));
   }
 
-  /**
-   * Bounds the wait for the client to finish closing: the heartbeat interval when that is shorter,
-   * else the configured maximum (RabbitMQ: heartbeat timeout, at most 30 s).
-   */
-  private armCloseTimer(): void {
-    if (this.closeTimer !== undefined) return;
-    const max = this.broker.config.closeTimeoutMs;
-    const ms = this.heartbeat > 0 && this.heartbeat * 1000 < max ? this.heartbeat * 1000 : max;
-    this.closeTimer = setTimeout(() => this.terminate('close timeout'), ms);
-    this.closeTimer.unref?.();
-  }
-
   /** Stops reading, waits RabbitMQ's silent-close delay, then closes the socket. */
   private silentClose(): void {
     this.input.stop();
     this.releaseAll();
     this.state = 'closed';
     this.out.flush();
-    if (this.closeTimer !== undefined) clearTimeout(this.closeTimer);
-    this.closeTimer = setTimeout(() => this.terminate('handshake failed'), this.broker.config.silentCloseDelayMs);
-    this.closeTimer.unref?.();
+    this.closing.terminateAfterPause('handshake failed');
   }
 
   private unexpectedFailure(e: unknown): void {
@@ -647,30 +571,15 @@ export class Connection implements InputSink, ChannelHost, BlockNotifier, Heartb
     this.state = 'closed';
     this.out.flush();
     this.out.close();
-    this.endSocket();
+    this.closing.endSocket();
     this.cleanup();
-  }
-
-  /**
-   * end() lets queued output (a close frame, our protocol header) go out first; the socket is read
-   * again so the peer's end is seen, and destroyed if the peer never finishes.
-   */
-  private endSocket(last?: Buffer): void {
-    if (last !== undefined) this.socket.end(last);
-    else this.socket.end();
-    this.socket.resume();
-    if (!this.socket.destroyed) {
-      const t = setTimeout(() => this.socket.destroy(), 1000);
-      t.unref();
-      this.socket.once('close', () => clearTimeout(t));
-    }
   }
 
   private cleanup(): void {
     this.input.throttle.stop();
     this.heartbeats.stop();
     if (this.handshakeTimer !== undefined) clearTimeout(this.handshakeTimer);
-    if (this.closeTimer !== undefined) clearTimeout(this.closeTimer);
+    this.closing.stop();
     const cb = this.onEnd;
     this.onEnd = undefined;
     cb?.();

@@ -4,13 +4,15 @@
  * and connection.open of a virtual host. Only the steps: the connection keeps the state, decides
  * what may arrive when, and turns errors into replies (or RabbitMQ's silent close).
  */
+import type { Logger } from 'pino';
 import type { AccessGrant, AuthenticatedUser } from '../access/access-database.js';
 import { checkVhostAccess } from '../access/permissions.js';
 import { chosenMechanism, isLoopbackAddress, offeredMechanisms, type SaslMechanism } from '../auth.js';
-import { commandInvalid, notAllowed, syntaxError } from '../errors.js';
+import { accessRefused, commandInvalid, notAllowed, syntaxError } from '../errors.js';
 import type { FieldTable } from '../protocol/field-table.js';
 import {
   Method,
+  encodeConnectionClose,
   encodeConnectionOpenOk,
   encodeConnectionStart,
   encodeConnectionTune,
@@ -94,6 +96,18 @@ export class Handshake {
    * EXTERNAL: the user named by the certificate (ssl_cert_login_from: its distinguished name, as
    * RabbitMQ by default, or its common name) must exist; it needs no password.
    */
+  /**
+   * Refused credentials: the log says why, the client only that the login was refused (and only if
+   * it advertises authentication_failure_close). The connection then closes after the silent-close pause.
+   */
+  reportRefusedLogin(reason: string, log: Logger): void {
+    log.error(`${this.mechanism} login refused: ${reason}`);
+    if (!this.hasCapability('authentication_failure_close')) return;
+    const e = accessRefused(`Login was refused using authentication mechanism ${this.mechanism}. For details see the broker logfile.`);
+    encodeConnectionClose(this.out, 0, { replyCode: e.code, replyText: e.replyTextBytes, classId: 0, methodId: 0 });
+    this.out.frameDone();
+  }
+
   private certificateLogin() {
     const names = this.peer.certificate!;
     const name = this.broker.config.sslCertLoginFrom === 'common_name' ? names.commonName : names.distinguishedName;

@@ -31,3 +31,19 @@ export function judgeProtocolHeader(h: Buffer, p: Personality): HeaderVerdict {
   if (amqp && a === 3 && b === 1 && c === 0 && d === 0) return { refuse: PROTOCOL_HEADER };
   return { refuse: AMQP_1_0_SASL };
 }
+
+/** Gathers the 8-byte header, which may come in more than one socket chunk. */
+export class HeaderCollector {
+  private partial: Buffer | null = null;
+
+  /** The header and the bytes after it once all 8 arrived; undefined until then. */
+  take(chunk: Buffer): { readonly header: Buffer; readonly rest: Buffer } | undefined {
+    const have = this.partial === null ? chunk : Buffer.concat([this.partial, chunk]);
+    if (have.length < 8) {
+      this.partial = have;
+      return undefined;
+    }
+    this.partial = null;
+    return { header: have.subarray(0, 8), rest: have.subarray(8) };
+  }
+}

@@ -36,6 +36,8 @@ import { PACE_BACKLOG, QueuePacing } from './pacing.js';
 import { QueueCounters } from './queue-counters.js';
 import { PriorityReadyList } from './priority-ready-list.js';
 import { ReadyList, type Ready } from './ready-list.js';
+import { HeadTtlTimer, IdleExpiry } from './expiry-timers.js';
+import { Paging } from './paging.js';
 
 export interface QueueOptions {
   readonly durable: boolean;
@@ -74,9 +76,6 @@ export interface QueueSettings {
 }
 
 const EMPTY = Buffer.alloc(0);
-
-/** setTimeout's longest delay (2^31 - 1 ms); a longer one fires at once. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export class Queue implements MessageTarget {
   readonly kind = 'queue';
@@ -119,7 +118,8 @@ export class Queue implements MessageTarget {
   events: QueueEvents | undefined;
   /** Where messages go beyond memory (and, for a durable queue, to survive restarts). */
   store: QueueStore = new MemoryQueueStore();
-  private loading = false;
+  /** Reading paged-out messages back (see paging.ts). */
+  private readonly paging: Paging;
   /** Messages below this seq were delivered at least once (kept across a clean restart). */
   private deliveredBelow = 1;
   /**
@@ -127,9 +127,12 @@ export class Queue implements MessageTarget {
    * (RabbitMQ's rabbit_priority_queue has a backing queue, with its own terms, per priority).
    */
   private readonly deliveredBelowByPriority: number[] | undefined;
-  private ttlTimer: NodeJS.Timeout | undefined;
-  private ttlTimerAt = 0;
-  private expiryTimer: NodeJS.Timeout | undefined;
+  private readonly ttlTimer = new HeadTtlTimer(() => {
+    if (this.deleted) return;
+    this.expireHead();
+    this.deliverReady();
+  });
+  private readonly idleExpiry = new IdleExpiry(this, () => this.events?.expire(this, `unused for ${this.expires} ms (x-expires)`));
   log: { error(obj: object, msg: string): void; warn(obj: object, msg: string): void } | undefined;
 
   constructor(
@@ -154,6 +157,10 @@ export class Queue implements MessageTarget {
     this.defaultDeliveryLimit = settings.defaultDeliveryLimit;
     this.deliveryLimit = this.type === 'quorum' ? (integerValue(args.get('x-delivery-limit')) ?? settings.defaultDeliveryLimit) : undefined;
     this.ready = this.maxPriority !== undefined ? new PriorityReadyList(this.maxPriority) : new ReadyList();
+    this.paging = new Paging(this, this.ready, () => {
+      this.expireHead();
+      this.deliverReady();
+    });
     this.deliveredBelowByPriority = this.maxPriority !== undefined ? new Array<number>(this.maxPriority + 1).fill(1) : undefined;
   }
 
@@ -172,8 +179,7 @@ export class Queue implements MessageTarget {
     if (this.type === 'quorum') this.deliveryLimit = s.deliveryLimit ?? this.defaultDeliveryLimit;
     if (this.expires !== s.expires) {
       this.expires = s.expires;
-      if (this.expiryTimer !== undefined) clearTimeout(this.expiryTimer);
-      this.expiryTimer = undefined;
+      this.idleExpiry.cancel();
       this.touch();
     }
     if (!this.deleted && (this.maxLength !== undefined || this.maxBytes !== undefined)) this.dropHeadOverLimit();
@@ -194,21 +200,7 @@ export class Queue implements MessageTarget {
   /** Arms x-expires (called at declaration and whenever the queue becomes unused). */
   touch(): void {
     if (this.expires === undefined || this.deleted) return;
-    if (this.expiryTimer !== undefined) clearTimeout(this.expiryTimer);
-    this.expiryTimer = undefined;
-    if (this.consumers.size > 0) return;
-    this.armExpiry(Date.now() + this.expires);
-  }
-
-  /** x-expires may be up to ten years, setTimeout's longest wait about 24.8 days: longer ones re-arm. */
-  private armExpiry(at: number): void {
-    this.expiryTimer = setTimeout(() => {
-      this.expiryTimer = undefined;
-      if (this.deleted || this.consumers.size > 0) return;
-      if (Date.now() < at) this.armExpiry(at);
-      else this.events?.expire(this, `unused for ${this.expires} ms (x-expires)`);
-    }, Math.min(Math.max(0, at - Date.now()), MAX_TIMER_MS));
-    this.expiryTimer.unref?.();
+    this.idleExpiry.restart(this.expires);
   }
 
   // ------------------------------------------------------------------------------------------
@@ -243,7 +235,7 @@ export class Queue implements MessageTarget {
         // (nack), so its body can go now. A page of a message already accepted is only a copy: the
         // body stays until the page is on disk, so a failed write loses nothing.
         if (durable) e.msg = null;
-        else store.write(e, msg.publishedAt, (err) => this.paged(e, err));
+        else store.write(e, msg.publishedAt, (err) => this.paging.written(e, err));
       }
     }
     if (limited) this.dropHeadOverLimit();
@@ -256,15 +248,6 @@ export class Queue implements MessageTarget {
 
   paceWaiter(w: PacedPublisher): void {
     this.pacing.wait(w);
-  }
-
-  /** A page write finished: the body can go if the message still waits behind the loaded zone. */
-  private paged(e: QueueEntry, err: Error | undefined): void {
-    if (err !== undefined) {
-      this.log?.warn({ queue: this.name, err: err.message }, 'could not page a message out to disk: it stays in memory');
-      return;
-    }
-    if (e.ready && e.msg !== null && !this.ready.inZone(e)) e.msg = null;
   }
 
   /** min(x-message-ttl, expiration) in ms, or -1 when neither applies. */
@@ -324,7 +307,7 @@ export class Queue implements MessageTarget {
       if (head === undefined || head.expiresAt === 0 || head.expiresAt > now) break;
       if (head.msg === null && this.deadLetterExchange !== undefined) {
         // Its body is needed for the dead-letter copy: read it back first.
-        this.refill();
+        this.paging.refill();
         return;
       }
       this.ready.shift();
@@ -335,21 +318,7 @@ export class Queue implements MessageTarget {
 
   private armTtlTimer(): void {
     const head = this.ready.peek();
-    const at = head === undefined ? 0 : head.expiresAt;
-    if (at === 0) return;
-    if (this.ttlTimer !== undefined && this.ttlTimerAt <= at) return;
-    if (this.ttlTimer !== undefined) clearTimeout(this.ttlTimer);
-    this.ttlTimerAt = at;
-    // A TTL beyond setTimeout's range fires early: expireHead finds nothing due and re-arms.
-    this.ttlTimer = setTimeout(() => {
-      this.ttlTimer = undefined;
-      this.ttlTimerAt = 0;
-      if (!this.deleted) {
-        this.expireHead();
-        this.deliverReady();
-      }
-    }, Math.min(Math.max(0, at - Date.now()) + 1, MAX_TIMER_MS));
-    this.ttlTimer.unref?.();
+    if (head !== undefined && head.expiresAt !== 0) this.ttlTimer.arm(head.expiresAt);
   }
 
   // ------------------------------------------------------------------------------------------
@@ -369,7 +338,7 @@ export class Queue implements MessageTarget {
       }
       if (head.msg !== null) break;
       if (!this.store.readable(head)) {
-        this.dropUnreadable();
+        this.paging.dropUnreadable();
         continue;
       }
       try {
@@ -412,10 +381,7 @@ export class Queue implements MessageTarget {
   addConsumer(c: Consumer): void {
     this.consumers.add(c);
     this.hasHadConsumers = true;
-    if (this.expiryTimer !== undefined) {
-      clearTimeout(this.expiryTimer);
-      this.expiryTimer = undefined;
-    }
+    this.idleExpiry.cancel();
     if (c.exclusive) this.exclusiveConsumer = c;
     if (this.singleActiveConsumer && this.activeConsumer === undefined) this.activeConsumer = c;
     this.deliverReady();
@@ -481,7 +447,7 @@ export class Queue implements MessageTarget {
         }
         if (head.msg === null) {
           // The head is paged out: read it (and what follows) back, deliver when it is in.
-          this.refill();
+          this.paging.refill();
           break;
         }
         let c: Consumer | undefined;
@@ -576,8 +542,8 @@ export class Queue implements MessageTarget {
   delete(): number {
     this.deleted = true;
     this.pacing.release(true);
-    if (this.ttlTimer !== undefined) clearTimeout(this.ttlTimer);
-    if (this.expiryTimer !== undefined) clearTimeout(this.expiryTimer);
+    this.ttlTimer.cancel();
+    this.idleExpiry.cancel();
     const n = this.ready.length;
     // The store's files go whole, and the ready list's arrays with them: no pass over the entries.
     this.ready.clear();
@@ -596,44 +562,7 @@ export class Queue implements MessageTarget {
 
   /** Keeps the loaded zone topped up ahead of delivery. */
   private maybeRefill(): void {
-    if (!this.loading && this.store.canPage && this.ready.wantsRefill) this.refill();
-  }
-
-  /** Grows the loaded zone and reads back the paged-out messages that entered it. */
-  private refill(): void {
-    if (this.loading) return;
-    const toRead = this.ready.extendZone().filter((e) => e.msg === null);
-    if (toRead.length === 0) {
-      // Everything in the zone is in memory; the head (if paged) will be read with the next extension.
-      const head = this.ready.peek();
-      if (head === undefined || head.msg !== null) return;
-      toRead.push(head);
-    }
-    this.loading = true;
-    this.store.load(toRead, (err) => {
-      this.loading = false;
-      if (err !== undefined) {
-        this.log?.error({ err: err.message, queue: this.name }, 'could not read messages back from disk');
-        this.dropUnreadable();
-      }
-      if (this.deleted) return;
-      this.expireHead();
-      this.deliverReady();
-    });
-  }
-
-  /**
-   * Entries at the head that could not be read back (their record never reached the disk: the
-   * write failed, and the publisher was nacked if it asked for confirms) are dropped, with a log
-   * line, rather than stalling the queue.
-   */
-  private dropUnreadable(): void {
-    for (let e = this.ready.peek(); e !== undefined && e.msg === null; e = this.ready.peek()) {
-      if (this.store.readable(e)) break;
-      this.ready.shift();
-      this.store.remove(e);
-      this.log?.error({ queue: this.name, seq: e.seq }, 'message lost: its record could not be written to disk');
-    }
+    if (!this.paging.loading && this.store.canPage && this.ready.wantsRefill) this.paging.refill();
   }
 
   // ------------------------------------------------------------------------------------------
@@ -673,8 +602,8 @@ export class Queue implements MessageTarget {
 
   /** Clean shutdown: what the store needs for an exact recovery. */
   terms(): QueueTerms {
-    if (this.ttlTimer !== undefined) clearTimeout(this.ttlTimer);
-    if (this.expiryTimer !== undefined) clearTimeout(this.expiryTimer);
+    this.ttlTimer.cancel();
+    this.idleExpiry.cancel();
     // Unacknowledged messages are back in the ready list (their channels closed); the watermark
     // keeps their redelivered flag.
     const terms: QueueTerms = { deliveredBelow: this.deliveredBelow, nextSeq: this.nextSeq };

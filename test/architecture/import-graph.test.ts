@@ -16,10 +16,10 @@ const LAYERS: readonly { name: string; paths: readonly string[] }[] = [
   { name: 'management', paths: ['management/'] },
   { name: 'broker', paths: ['broker.ts', 'broker/'] },
   // definitions files and rabbitmq.conf: read and written for the broker and the command line
-  { name: 'formats', paths: ['definitions/definitions.ts', 'definitions/access-definitions.ts', 'config-file/'] },
+  { name: 'formats', paths: ['definitions/definitions.ts', 'definitions/access-definitions.ts', 'definitions/plan.ts', 'definitions/import/', 'config-file/'] },
   { name: 'connection', paths: ['connection/'] },
   { name: 'channel', paths: ['channel/'] },
-  { name: 'vhost', paths: ['vhost.ts'] },
+  { name: 'vhost', paths: ['vhost.ts', 'vhost/'] },
   // users, permissions, policies and their regexes; the JSON values policies are made of
   { name: 'access', paths: ['access/', 'policy/', 'definitions/'] },
   { name: 'exchange', paths: ['exchange/', 'direct-reply.ts'] },
