@@ -142,6 +142,11 @@ export class Broker implements BrokerContext {
     }
   }
 
+  /** This node's name, as error texts and the management API give it (warren@host). */
+  get nodeName(): string {
+    return this.vhostSettings.nodeName;
+  }
+
   /**
    * A first start (RabbitMQ's rabbit:insert_default_data/0): the default vhost, the default user with
    * its tags, and its permissions there; then the log's marker, so that they are never created again

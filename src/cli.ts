@@ -58,7 +58,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     await flushLog(log);
     fail(1, message);
   }
-  log.info({ url: running.url, ...(running.tlsUrl !== undefined ? { tlsUrl: running.tlsUrl } : {}), dataDir: config.dataDir, durability: config.durability, pid: process.pid }, 'Warren is ready');
+  log.info({ url: running.url, ...(running.tlsUrl !== undefined ? { tlsUrl: running.tlsUrl } : {}), ...(running.managementUrl !== undefined ? { managementUrl: running.managementUrl } : {}), dataDir: config.dataDir, durability: config.durability, pid: process.pid }, 'Warren is ready');
   // With TLS, SIGHUP reads the certificate, key and CA files again (a renewed certificate, without
   // a restart). Without TLS it keeps its default meaning.
   if (running.tlsUrl !== undefined) reloadTlsOnSighup(running, log);
@@ -120,6 +120,8 @@ function startFailure(e: unknown): string | undefined {
   if (e instanceof ListenError) {
     const port = e.listener === 'mqtt' ? 'another MQTT port: --mqtt-port or WARREN_MQTT_PORT (0: no MQTT listener)' : 'another port: --port (-p) or WARREN_PORT';
     const change = e.code === 'EADDRNOTAVAIL' ? 'another address: --host or WARREN_HOST' : port;
+    if (e.listener === 'prometheus') return `${e.message}; to use another port for the Prometheus endpoint: --prometheus-port or WARREN_PROMETHEUS_PORT (0 turns it off)`;
+    if (e.listener === 'management') return `${e.message}; to use another port for the management API: --management-port or WARREN_MANAGEMENT_PORT (0 turns it off)`;
     return `${e.message}; to use ${change}`;
   }
   return undefined;

@@ -121,6 +121,13 @@ export interface BrokerConfig {
   mqttExchange: string;
   /** mqtt.prefetch: unacknowledged QoS 1 deliveries per MQTT subscriber (RabbitMQ: 10). */
   mqttPrefetch: number;
+  /**
+   * The management HTTP API's port (RabbitMQ's management.tcp.port, 15672); 0 picks a free one.
+   * Undefined: no HTTP API (the command line's `--management-port 0`, and embedded brokers by default).
+   */
+  managementPort: number | undefined;
+  /** The Prometheus endpoint's port (rabbitmq_prometheus's prometheus.tcp.port, 15692); like managementPort otherwise. */
+  prometheusPort: number | undefined;
 }
 
 /** Settings whose default is the imitated release's (personality.ts): unset means that default. */
@@ -169,6 +176,8 @@ export const DEFAULTS: BrokerSettings = {
   mqttVhost: '/',
   mqttExchange: 'amq.topic',
   mqttPrefetch: 10,
+  managementPort: 15672,
+  prometheusPort: 15692,
 };
 
 /** The smallest frame_max a client may negotiate (the spec's FRAME-MIN-SIZE). */
@@ -231,6 +240,11 @@ const oneOf = <T extends string>(name: string, values: readonly T[]) => (v: stri
   if (!values.includes(v as T)) throw new ConfigError(`${name} must be one of ${values.join(', ')}, got '${v}'`);
   return v as T;
 };
+/** A listener's port where 0 turns the listener off (RabbitMQ's plugins have no "any free port"). */
+const portOrOff = (name: string) => (v: string) => {
+  const n = int(name, 0, 65535)(v);
+  return n === 0 ? undefined : n;
+};
 const mechanisms = (v: string) => {
   const names = v.split(',').map((m) => m.trim().toUpperCase()).filter((m) => m !== '');
   const unknown = names.filter((m) => !['PLAIN', 'AMQPLAIN', 'EXTERNAL'].includes(m));
@@ -273,6 +287,8 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'maxMessageSize', flag: '--max-message-size', arg: 'bytes', env: 'WARREN_MAX_MESSAGE_SIZE', parse: int('max-message-size', 1, 512 * 1024 * 1024), help: 'largest message body in bytes (default: 16777216 for 4.x, 134217728 for 3.x)' },
   { key: 'rabbitmqVersion', flag: '--rabbitmq-version', arg: 'release', env: 'WARREN_RABBITMQ_VERSION', parse: oneOf('rabbitmq-version', RABBITMQ_VERSIONS), help: "behave as this RabbitMQ release and name it in connection.start: 3.10, 3.13 or 4.x (default: 4.x's behaviour, named Warren)" },
   { key: 'strictUpgrade', flag: '--strict-upgrade', arg: 'bool', env: 'WARREN_STRICT_UPGRADE', bare: 'true', parse: bool('strict-upgrade'), help: 'warn once per connection about each use of something the next RabbitMQ major removes or changes (default false)' },
+  { key: 'managementPort', flag: '--management-port', arg: 'port', env: 'WARREN_MANAGEMENT_PORT', parse: portOrOff('management-port'), help: "the management HTTP API's port, RabbitMQ's (default 15672); 0 = off" },
+  { key: 'prometheusPort', flag: '--prometheus-port', arg: 'port', env: 'WARREN_PROMETHEUS_PORT', parse: portOrOff('prometheus-port'), help: "the Prometheus metrics endpoint's port, RabbitMQ's (default 15692); 0 = off" },
   // RabbitMQ's own variables where it has one (its container image documents them).
   { key: 'configFile', flag: '--config', short: 'c', arg: 'file', env: 'RABBITMQ_CONFIG_FILE', parse: String, help: 'a rabbitmq.conf to read (default /etc/rabbitmq/rabbitmq.conf if it exists); flags and variables win over it' },
   { key: 'loadDefinitions', flag: '--load-definitions', arg: 'file', env: 'WARREN_LOAD_DEFINITIONS', parse: String, help: 'a RabbitMQ definitions JSON file (or a directory of them) to import at every start' },

@@ -12,6 +12,9 @@ import type { FileIo } from './store/io.js';
 import type { ResourceProbes } from './resource-alarms.js';
 import { TlsSetupError, peerCertificateNames, peerRefusal, tlsServerOptions } from './tls.js';
 import { MqttService } from './mqtt/service.js';
+import { apiNodeName, startManagementServer, type ManagementServer } from './management/http-server.js';
+import { startPrometheusServer, type PrometheusServer } from './management/prometheus-server.js';
+import type { Listener } from './management/context.js';
 
 export interface StartOptions extends Partial<BrokerConfig> {
   /** A logger to use instead of one built from `logLevel`. */
@@ -39,11 +42,26 @@ export interface RunningBroker {
   /** The MQTT-over-TLS port, when that listener runs. */
   readonly mqttTlsPort: number | undefined;
   readonly mqtt: MqttService | undefined;
+  /** The management HTTP API's port and base URL (http://host:port), when it runs (`managementPort`). */
+  readonly managementPort: number | undefined;
+  readonly managementUrl: string | undefined;
+  /** The Prometheus endpoint's port (`prometheusPort`), when it runs. */
+  readonly prometheusPort: number | undefined;
   /** Reads the TLS certificate, key and CA files again (SIGHUP); a failure keeps the old ones and throws. */
   reloadTls(): void;
   /** Stops listening, closes every connection with 320 CONNECTION_FORCED, and releases resources. */
   close(): Promise<void>;
 }
+
+/** What embedded use changes in the defaults; no HTTP listener unless asked (`managementPort: 0`: a free port). */
+const EMBEDDED_DEFAULTS: Partial<BrokerSettings> = {
+  host: '127.0.0.1',
+  durability: 'memory',
+  logLevel: 'warn',
+  managementPort: undefined,
+  prometheusPort: undefined,
+  mqttPort: undefined,
+};
 
 /**
  * Starts a broker. Embedded use defaults to loopback, an in-memory store and warnings-only logs;
@@ -51,14 +69,7 @@ export interface RunningBroker {
  */
 export async function startBroker(options: StartOptions = {}): Promise<RunningBroker> {
   const { logger, storeIo, segmentSize, resourceProbes, ...rest } = options;
-  const config: BrokerSettings = {
-    ...DEFAULTS,
-    host: '127.0.0.1',
-    durability: 'memory',
-    logLevel: 'warn',
-    mqttPort: undefined,
-    ...stripUndefined(rest),
-  };
+  const config: BrokerSettings = { ...DEFAULTS, ...EMBEDDED_DEFAULTS, ...stripUndefined(rest) };
   const log = logger ?? createLogger(config.logLevel);
   const broker = new Broker(config, log, { io: storeIo, segmentSize });
   if (broker.personality.identity !== undefined) log.info({ rabbitmqVersion: broker.personality.release }, `behaving as RabbitMQ ${broker.personality.release}`);
@@ -75,6 +86,7 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
   let address: { host: string; port: number } | undefined;
   let tlsAddress: { host: string; port: number } | undefined;
   let mqtt: MqttListeners | undefined;
+  let http: HttpListeners | undefined;
   try {
     if (config.mqttPort !== undefined || config.mqttTlsPort !== undefined) mqtt = new MqttListeners(broker, log);
     if (config.tlsPort !== undefined) tlsServer = createTlsListener(broker, broker.config, log);
@@ -82,11 +94,14 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
     if (server !== undefined) address = await listen(server, config.port, config.host);
     if (tlsServer !== undefined) tlsAddress = await listen(tlsServer, config.tlsPort!, config.host);
     await mqtt?.listen();
+    http = new HttpListeners();
+    await http.start(broker, config, log, listenersOf(address, tlsAddress, mqtt, config.host));
   } catch (e) {
     // Recovered but never served (the port is taken): a clean shutdown releases the directory.
     server?.close();
     tlsServer?.close();
     mqtt?.stop();
+    await http?.close();
     await broker.shutdown();
     throw e;
   }
@@ -106,6 +121,9 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
     mqttPort: mqtt?.port,
     mqttTlsPort: mqtt?.tlsPort,
     mqtt: mqtt?.service,
+    managementPort: http.management?.port,
+    managementUrl: http.management === undefined ? undefined : `http://${urlHost}:${http.management.port}`,
+    prometheusPort: http.prometheus?.port,
     reloadTls() {
       reloadCertificates(config, [tlsServer, mqtt?.tlsServer], log);
     },
@@ -113,6 +131,7 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
       closing ??= (async () => {
         const stopped = Promise.all([server, tlsServer, ...(mqtt?.servers ?? [])].map((s) => (s === undefined ? undefined : new Promise<void>((resolve) => s.close(() => resolve())))));
         mqtt?.service.closeAll('shutdown');
+        await http.close();
         await broker.shutdown();
         await stopped;
         log.info('stopped');
@@ -180,6 +199,61 @@ function createTlsListener(broker: Broker, config: BrokerConfig, log: Logger) {
     log.info({ peer: `${socket.remoteAddress}:${socket.remotePort}`, err: err.message }, 'TLS handshake failed');
   });
   return tlsServer;
+}
+
+/** The management API and the Prometheus endpoint, each when its port is set. */
+class HttpListeners {
+  management: ManagementServer | undefined;
+  prometheus: PrometheusServer | undefined;
+
+  async start(broker: Broker, config: BrokerSettings, log: Logger, listeners: () => Listener[]): Promise<void> {
+    if (config.managementPort !== undefined) this.management = await startManagement(broker, config.managementPort, config.host, log, listeners);
+    if (config.prometheusPort !== undefined) this.prometheus = await startPrometheus(broker, config.prometheusPort, config.host, log);
+  }
+
+  async close(): Promise<void> {
+    await this.management?.close();
+    await this.prometheus?.close();
+  }
+}
+
+async function startPrometheus(broker: Broker, port: number, host: string, log: Logger): Promise<PrometheusServer> {
+  try {
+    return await startPrometheusServer(broker, { port, host, log, nodeName: apiNodeName(broker) });
+  } catch (e) {
+    throw listenFailure(e, host, port, 'prometheus');
+  }
+}
+
+/** The AMQP listeners, as the management API's health checks and overview list them. */
+function listenersOf(
+  amqp: { host: string; port: number } | undefined,
+  amqps: { host: string; port: number } | undefined,
+  mqtt: MqttListeners | undefined,
+  host: string,
+): () => Listener[] {
+  const out: Listener[] = [];
+  if (amqp !== undefined) out.push({ protocol: 'amqp', port: amqp.port, ipAddress: amqp.host });
+  if (amqps !== undefined) out.push({ protocol: 'amqp/ssl', port: amqps.port, ipAddress: amqps.host });
+  if (mqtt?.port !== undefined) out.push({ protocol: 'mqtt', port: mqtt.port, ipAddress: host });
+  if (mqtt?.tlsPort !== undefined) out.push({ protocol: 'mqtt/ssl', port: mqtt.tlsPort, ipAddress: host });
+  return () => out;
+}
+
+/** The management API's listener, its listen failure as a ListenError like the AMQP listeners'. */
+async function startManagement(broker: Broker, port: number, host: string, log: Logger, listeners: () => Listener[]): Promise<ManagementServer> {
+  try {
+    return await startManagementServer(broker, { port, host, log, listeners });
+  } catch (e) {
+    throw listenFailure(e, host, port, 'management');
+  }
+}
+
+/** An HTTP listener's failure to listen as a ListenError (other errors as they are). */
+function listenFailure(e: unknown, host: string, port: number, listener: 'management' | 'prometheus'): unknown {
+  const err = e as NodeJS.ErrnoException;
+  if (err.code === undefined || !['EADDRINUSE', 'EADDRNOTAVAIL', 'EACCES'].includes(err.code)) return e;
+  return new ListenError(err.code, host, port, err, listener);
 }
 
 /**
@@ -267,8 +341,8 @@ export class ListenError extends Error {
     readonly host: string,
     readonly port: number,
     cause: Error,
-    /** Which listener: the AMQP (and AMQPS) one, or MQTT's. */
-    readonly listener: 'amqp' | 'mqtt' = 'amqp',
+    /** Which listener: the AMQP (and AMQPS) one, MQTT's, or the HTTP API's and Prometheus's. */
+    readonly listener: 'amqp' | 'mqtt' | 'management' | 'prometheus' = 'amqp',
   ) {
     super(`cannot listen on ${host.includes(':') ? `[${host}]` : host} port ${port}: ${LISTEN_FAILURES[code] ?? cause.message} (${code})`, { cause });
   }

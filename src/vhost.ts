@@ -35,6 +35,7 @@ import { QUEUE_TYPE_ARGUMENTS, assertArgsEquivalence, assertFieldEquivalence, qu
 import { augmentDeclareArguments, checkQueueDeclaration, generateQueueName, withQueueType } from './queue/declare-checks.js';
 import { Queue, type QueueOptions } from './queue/queue.js';
 import { StreamQueue, streamLimits } from './queue/stream-queue.js';
+import { QueueCounters } from './queue/queue-counters.js';
 import type { MessageTarget } from './queue/target.js';
 import type { ExchangeDefinition, QueueDefinition, BindingDefinition } from './store/definitions.js';
 import type { StoredCallback } from './store/persister.js';
@@ -118,6 +119,11 @@ export class VHost {
   private readonly personality: Personality;
   private readonly deadLetters: DeadLetters;
 
+  /** Client publishes into this vhost, routed or not (the management statistics' publish count). */
+  published = 0;
+  /** The message totals of the vhost's deleted queues by queue type, so that totals never go down. */
+  readonly deletedQueueCounters = new Map<QueueType, QueueCounters>();
+
   constructor(
     readonly name: string,
     readonly log: Logger,
@@ -160,6 +166,7 @@ export class VHost {
     tracker: PublishTracker | undefined,
     publisher: PacedPublisher | undefined,
   ): number {
+    this.published++;
     return this.enqueue(this.router.route(this.routes, x, routingKey, msg, extraKeys), msg, tracker, publisher);
   }
 
@@ -487,6 +494,9 @@ export class VHost {
   deleteQueue(q: Queue): number {
     if (this.queues.get(q.name) !== q) return 0;
     this.queues.delete(q.name);
+    let deleted = this.deletedQueueCounters.get(q.type);
+    if (deleted === undefined) this.deletedQueueCounters.set(q.type, (deleted = new QueueCounters()));
+    deleted.add(q.counters);
     this.dropBindingsTo(q);
     this.persistence.queueDeleted(q);
     this.log.debug({ queue: q.name }, 'queue deleted');

@@ -170,6 +170,21 @@ describe('warren command line', () => {
     expect(await b.exited).toBe(0);
   });
 
+  it('serves the management API on --management-port (and metrics on --prometheus-port) and names it in the ready line; a taken one names the flag', async () => {
+    const [port, managementPort, prometheusPort] = [await freePort(), await freePort(), await freePort()];
+    const b = await start(['--port', String(port), '--durability', 'memory', '--management-port', String(managementPort), '--prometheus-port', String(prometheusPort)]);
+    expect(await (await fetch(`http://127.0.0.1:${prometheusPort}/metrics`)).text()).toContain('\nrabbitmq_connections 0\n');
+    expect(b.output()).toContain(`"managementUrl":"http://127.0.0.1:${managementPort}"`);
+    const res = await fetch(`http://127.0.0.1:${managementPort}/api/whoami`, { headers: { authorization: `Basic ${Buffer.from('guest:guest').toString('base64')}` } });
+    expect(await res.json()).toEqual({ name: 'guest', tags: ['administrator'] });
+    const taken = expectOneLineFailure(await run(['--host', '127.0.0.1', '--port', String(await freePort()), '--durability', 'memory', '--management-port', String(managementPort)]));
+    expect(taken).toBe(
+      `warren: cannot listen on 127.0.0.1 port ${managementPort}: the port is already in use (EADDRINUSE); to use another port for the management API: --management-port or WARREN_MANAGEMENT_PORT (0 turns it off)`,
+    );
+    b.child.kill('SIGTERM');
+    expect(await b.exited).toBe(0);
+  });
+
   it('takes its settings from the environment too, and stops on SIGINT', async () => {
     const port = await freePort();
     const b = await start([], { WARREN_PORT: String(port), WARREN_DURABILITY: 'memory', WARREN_LOG_LEVEL: 'info' });

@@ -15,6 +15,10 @@ declare module 'vitest' {
   export interface ProvidedContext {
     compat: {
       referenceUrl: string | null;
+      /** The reference's management HTTP API, when the harness started it with the plugin (a local node). */
+      referenceManagementUrl: string | null;
+      /** The reference's Prometheus endpoint, likewise. */
+      referencePrometheusUrl: string | null;
       referenceDescription: string;
       unavailableReason: string | null;
       /** The --rabbitmq-version Warren runs with: the reference's release series. */
@@ -55,6 +59,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   }
   project.provide('compat', {
     referenceUrl: broker?.url ?? null,
+    referenceManagementUrl: broker?.managementUrl ?? null,
+    referencePrometheusUrl: broker?.prometheusUrl ?? null,
     referenceDescription: broker?.description ?? 'none',
     unavailableReason: acquired.ok ? null : acquired.reason,
     personality,

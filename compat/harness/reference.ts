@@ -25,6 +25,10 @@ export interface ReferenceBroker {
   owned: boolean;
   /** The MQTT plugin's port, when the broker was started with it (`mqtt` option). */
   mqttPort?: number;
+  /** The management plugin's HTTP API (http://127.0.0.1:port), when this harness enabled it. */
+  managementUrl?: string;
+  /** The rabbitmq_prometheus endpoint (http://127.0.0.1:port), likewise. */
+  prometheusUrl?: string;
   /** Restart the broker's application keeping its data directory; undefined when not possible. */
   restart?: () => Promise<void>;
   stop(): Promise<void>;
@@ -199,7 +203,12 @@ async function startLocal(requestedPort: number | undefined, mqtt = false): Prom
     // leave it running.
     const url = `amqp://guest:guest@127.0.0.1:${requestedPort}`;
     if (await amqpAnswers(url, 5_000)) {
-      return { url, kind: 'local', description: `rabbitmq-server already running on 127.0.0.1:${requestedPort}`, owned: false, stop: async () => {} };
+      // COMPAT_RMQ_MANAGEMENT_PORT, COMPAT_RMQ_PROMETHEUS_PORT: that node's plugins, if it has them enabled.
+      const m = process.env.COMPAT_RMQ_MANAGEMENT_PORT;
+      const managementUrl = m ? `http://127.0.0.1:${Number(m)}` : undefined;
+      const p = process.env.COMPAT_RMQ_PROMETHEUS_PORT;
+      const prometheusUrl = p ? `http://127.0.0.1:${Number(p)}` : undefined;
+      return { url, managementUrl, prometheusUrl, kind: 'local', description: `rabbitmq-server already running on 127.0.0.1:${requestedPort}`, owned: false, stop: async () => {} };
     }
     throw new Error(`port ${requestedPort} is taken by something that is not an AMQP broker`);
   }
@@ -209,16 +218,26 @@ async function startLocal(requestedPort: number | undefined, mqtt = false): Prom
   const base = mkdtempSync(path.join(os.tmpdir(), `warren-compat-rmq-${port}-`));
   mkdirSync(path.join(base, 'mnesia'), { recursive: true });
   mkdirSync(path.join(base, 'log'), { recursive: true });
-  writeFileSync(path.join(base, 'enabled_plugins'), mqtt ? '[rabbitmq_mqtt].\n' : '[].\n');
-  const files = [base, path.join(base, 'mnesia'), path.join(base, 'log'), path.join(base, 'enabled_plugins')];
-  // With MQTT, the plugin's listener on a free port; otherwise no config file: RabbitMQ's defaults.
+  // The management plugin on a free loopback port: compat/management.test.ts compares its HTTP API.
+  const managementPort = await freePort();
+  const managementUrl = `http://127.0.0.1:${managementPort}`;
+  // And rabbitmq_prometheus: compat/prometheus.test.ts compares its metric names and types.
+  const prometheusPort = await freePort();
+  const prometheusUrl = `http://127.0.0.1:${prometheusPort}`;
+  // With MQTT (compat/mqtt.test.ts), the plugin's listener on a free port too.
   const mqttPort = mqtt ? await freePort() : undefined;
-  if (mqttPort !== undefined) {
-    writeFileSync(path.join(base, 'rabbitmq.conf'), `mqtt.listeners.tcp.default = ${mqttPort}\n`);
-    files.push(path.join(base, 'rabbitmq.conf'));
-  }
+  const plugins = ['rabbitmq_management', 'rabbitmq_prometheus', ...(mqtt ? ['rabbitmq_mqtt'] : [])];
+  writeFileSync(path.join(base, 'enabled_plugins'), `[${plugins.join(',')}].\n`);
+  const conf = [
+    `management.tcp.port = ${managementPort}`,
+    'management.tcp.ip = 127.0.0.1',
+    `prometheus.tcp.port = ${prometheusPort}`,
+    'prometheus.tcp.ip = 127.0.0.1',
+    ...(mqttPort === undefined ? [] : [`mqtt.listeners.tcp.default = ${mqttPort}`]),
+  ];
+  writeFileSync(path.join(base, 'rabbitmq.conf'), `${conf.join('\n')}\n`);
   const { uid, gid } = await rabbitmqUser();
-  for (const p of files) chownSync(p, uid, gid);
+  for (const p of [base, path.join(base, 'mnesia'), path.join(base, 'log'), path.join(base, 'enabled_plugins'), path.join(base, 'rabbitmq.conf')]) chownSync(p, uid, gid);
   const epmd = await startEpmd();
   const name = `warren-compat-${process.pid}-${port}@localhost`;
   const node: LocalNode = {
@@ -229,7 +248,7 @@ async function startLocal(requestedPort: number | undefined, mqtt = false): Prom
       RABBITMQ_MNESIA_BASE: path.join(base, 'mnesia'),
       RABBITMQ_LOG_BASE: path.join(base, 'log'),
       RABBITMQ_ENABLED_PLUGINS_FILE: path.join(base, 'enabled_plugins'),
-      RABBITMQ_CONFIG_FILE: path.join(base, 'rabbitmq'), // absent: RabbitMQ's defaults, not the host's config
+      RABBITMQ_CONFIG_FILE: path.join(base, 'rabbitmq.conf'), // ours: RabbitMQ's defaults plus the management port, not the host's config
       RABBITMQ_NODE_IP_ADDRESS: '127.0.0.1',
       RABBITMQ_NODE_PORT: String(port),
       RABBITMQ_NODENAME: name,
@@ -278,9 +297,11 @@ async function startLocal(requestedPort: number | undefined, mqtt = false): Prom
       await stop();
       throw new Error(why);
     }
-    if ((await amqpAnswers(url, 2_000)) && (mqttPort === undefined || (await portOpen(mqttPort)))) {
+    if ((await amqpAnswers(url, 2_000)) && (await httpAnswers(managementUrl)) && (mqttPort === undefined || (await portOpen(mqttPort)))) {
       return {
         url,
+        managementUrl,
+        prometheusUrl,
         kind: 'local',
         description: `rabbitmq-server (node ${name}, 127.0.0.1:${port}${mqttPort === undefined ? '' : `, MQTT ${mqttPort}`}, epmd ${epmd.port}, data ${base})`,
         owned: true,
@@ -299,6 +320,19 @@ async function rabbitmqUser(): Promise<{ uid: number; gid: number }> {
   const { stdout: u } = await exec('id', ['-u', 'rabbitmq']);
   const { stdout: g } = await exec('id', ['-g', 'rabbitmq']);
   return { uid: Number(u.trim()), gid: Number(g.trim()) };
+}
+
+/** True when the HTTP server at url answers at all (the management plugin starts with the node). */
+function httpAnswers(url: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = request(`${url}/api/overview`, { timeout: 2_000 }, (res) => {
+      res.resume();
+      resolve(true);
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
+    req.end();
+  });
 }
 
 function portOpen(port: number): Promise<boolean> {

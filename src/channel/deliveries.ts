@@ -60,6 +60,16 @@ export class Deliveries {
     this.timeoutClassic = ctx.host.release.personality.consumerTimeoutClassic;
   }
 
+  /** Deliveries not yet settled (consumers' and basic.get's), for the management statistics. */
+  get unackedCount(): number {
+    return this.unacked.length;
+  }
+
+  /** basic.qos as set: the per-consumer and the channel-wide prefetch counts (0: none). */
+  get prefetch(): { readonly consumer: number; readonly global: number } {
+    return { consumer: this.consumerPrefetch, global: this.globalPrefetch };
+  }
+
   /** The tag the next delivery will carry (a direct reply-to delivery shows it without using it). */
   get peekNextTag(): number {
     return this.nextTag;

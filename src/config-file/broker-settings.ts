@@ -70,7 +70,9 @@ export function brokerSettingsFromConf(conf: RabbitConf, file = 'rabbitmq.conf',
   }
   if (conf.sslCertLoginFrom !== undefined) s.sslCertLoginFrom = conf.sslCertLoginFrom;
   mqttSettingsFromConf(conf, file, s, warnings);
-  if (conf.managementTcpPort !== undefined) warnings.push('management.tcp.port: Warren has no management plugin; ignored');
+  // management.tcp.port = 0: no HTTP API (as --management-port 0).
+  if (conf.managementTcpPort !== undefined) s.managementPort = conf.managementTcpPort === 0 ? undefined : conf.managementTcpPort;
+  if (conf.prometheusTcpPort !== undefined) s.prometheusPort = conf.prometheusTcpPort === 0 ? undefined : conf.prometheusTcpPort;
   if (conf.authMechanisms !== undefined) {
     const known = conf.authMechanisms.filter((m) => ['PLAIN', 'AMQPLAIN', 'EXTERNAL'].includes(m));
     if (known.length === 0) throw new ConfigFileError(0, `auth_mechanisms: none of ${conf.authMechanisms.join(', ')} is a mechanism Warren has (PLAIN, AMQPLAIN, EXTERNAL)`, file);

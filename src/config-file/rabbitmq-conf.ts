@@ -130,6 +130,7 @@ export interface RabbitConf {
   readonly consumerTimeout?: number;
   readonly logConsoleLevel?: LogLevel;
   readonly managementTcpPort?: number;
+  readonly prometheusTcpPort?: number;
   readonly mqttTcpListeners?: readonly Listener[];
   readonly mqttSslListeners?: readonly Listener[];
   /** mqtt.allow_anonymous, mqtt.default_user, mqtt.default_pass, mqtt.vhost, mqtt.exchange, mqtt.prefetch */
@@ -374,6 +375,7 @@ const SETTINGS: ReadonlyMap<string, Setting> = new Map<string, Setting>([
   ['consumer_timeout', (r, l) => (r.c.consumerTimeout = r.integerWith(l, (v) => v >= 1, 'number should be greater or equal to one'))],
   ['log.console.level', (r, l) => (r.c.logConsoleLevel = r.enumOf(l, LOG_LEVELS))],
   ['management.tcp.port', (r, l) => (r.c.managementTcpPort = r.int(l, 0, 65535, 'a port from 0 to 65535'))],
+  ['prometheus.tcp.port', (r, l) => (r.c.prometheusTcpPort = r.int(l, 0, 65535, 'a port from 0 to 65535'))],
   ['load_definitions', (r, l) => (r.c.loadDefinitions = r.file(l))],
   ['ssl_cert_login_from', (r, l) => (r.c.sslCertLoginFrom = r.enumOf(l, ['distinguished_name', 'common_name'] as const))],
 ]);

@@ -47,6 +47,8 @@ let nextConnectionId = 1;
 
 export class Connection implements InputSink, ChannelHost, HeartbeatPeer {
   readonly id = nextConnectionId++;
+  /** When the socket was accepted (ms since the epoch; the management API's connected_at). */
+  readonly connectedAt = Date.now();
   state: ConnectionState = 'awaiting-header';
   log: Logger;
   readonly out: Outbound;

@@ -33,6 +33,7 @@ import type { PacedPublisher } from '../publisher-throttle.js';
 import { queueTypeOf, type QueueType } from './arguments.js';
 import { QueueEntry } from '../message/queue-entry.js';
 import { PACE_BACKLOG, QueuePacing } from './pacing.js';
+import { QueueCounters } from './queue-counters.js';
 import { PriorityReadyList } from './priority-ready-list.js';
 import { ReadyList, type Ready } from './ready-list.js';
 import { HeadTtlTimer, IdleExpiry } from './expiry-timers.js';
@@ -85,6 +86,8 @@ export class Queue implements MessageTarget {
   private nextSeq = 1;
   /** Entries delivered to consumers (or basic.get) that wait for an ack. */
   unackedCount = 0;
+  /** Message totals for the management statistics (plain counters, see queue-counters.ts). */
+  readonly counters = new QueueCounters();
   deleted = false;
   private delivering = false;
   /** Routing marks a queue as reached with the current publish's number, to skip duplicates. */
@@ -213,6 +216,7 @@ export class Queue implements MessageTarget {
       if (this.overflow === 'reject-publish-dlx') this.deadLetter(msg, 'maxlen');
       return 'refused';
     }
+    this.counters.publish++;
     const e = QueueEntry.of(msg, this.nextSeq++);
     const ttl = this.ttlOf(msg);
     if (ttl >= 0) e.expiresAt = msg.publishedAt + ttl;
@@ -328,7 +332,10 @@ export class Queue implements MessageTarget {
     // whose record never reached the disk are dropped first (their publishers were nacked).
     for (;;) {
       const head = this.ready.peek();
-      if (head === undefined) return undefined;
+      if (head === undefined) {
+        this.counters.getEmpty++;
+        return undefined;
+      }
       if (head.msg !== null) break;
       if (!this.store.readable(head)) {
         this.paging.dropUnreadable();
@@ -343,8 +350,15 @@ export class Queue implements MessageTarget {
       }
     }
     const e = this.ready.shift()!;
-    if (noAck) this.store.remove(e);
-    else this.unackedCount++;
+    const counters = this.counters;
+    if (noAck) {
+      counters.getNoAck++;
+      this.store.remove(e);
+    } else {
+      counters.get++;
+      this.unackedCount++;
+    }
+    if (e.redelivered) counters.redeliver++;
     // RabbitMQ's fetch/2 runs drop_expired_msgs after taking the head: expired messages behind it go
     // now (the message count shows it), and the new head's expiry is timed.
     this.expireHead();
@@ -445,7 +459,13 @@ export class Queue implements MessageTarget {
           if (c === undefined) break;
         }
         const e = ready.shift()!;
-        if (!c.noAck) this.unackedCount++;
+        const counters = this.counters;
+        if (c.noAck) counters.deliverNoAck++;
+        else {
+          counters.deliver++;
+          this.unackedCount++;
+        }
+        if (e.redelivered) counters.redeliver++;
         if (pacing.ahead !== 0 || ready.length > PACE_BACKLOG) pacing.delivered(ready.length);
         c.deliver(e);
         this.markDelivered(e);
@@ -473,6 +493,7 @@ export class Queue implements MessageTarget {
   /** Acknowledgement of a delivered entry: it is gone for good. */
   ack(entry: QueueEntry): void {
     this.unackedCount--;
+    this.counters.ack++;
     this.store.remove(entry);
   }
 

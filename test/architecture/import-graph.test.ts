@@ -14,6 +14,8 @@ const LAYERS: readonly { name: string; paths: readonly string[] }[] = [
   { name: 'entry', paths: ['cli.ts', 'index.ts', 'server.ts', 'tls.ts'] },
   // the MQTT adapter: a protocol in front of the broker model, as AMQP's connections are
   { name: 'mqtt', paths: ['mqtt/'] },
+  // the HTTP API: controllers over the broker model, never a second copy of its rules
+  { name: 'management', paths: ['management/'] },
   { name: 'broker', paths: ['broker.ts', 'broker/'] },
   // definitions files and rabbitmq.conf: read and written for the broker and the command line
   { name: 'formats', paths: ['definitions/definitions.ts', 'definitions/access-definitions.ts', 'definitions/plan.ts', 'definitions/import/', 'config-file/'] },

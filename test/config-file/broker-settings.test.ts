@@ -115,9 +115,16 @@ describe('rabbitmq.conf as broker settings', () => {
     expect(() => settings('mqtt.listeners.ssl.default = 8883')).toThrow('mqtt.listeners.ssl needs ssl_options.certfile and ssl_options.keyfile');
   });
 
+  it('takes management.tcp.port for the HTTP API, 0 turning it off', () => {
+    expect(settings('management.tcp.port = 15673')).toEqual({ settings: { managementPort: 15673 }, warnings: [] });
+    const off = settings('management.tcp.port = 0');
+    expect(off.warnings).toEqual([]);
+    expect('managementPort' in off.settings && off.settings.managementPort === undefined).toBe(true);
+    expect(settings('prometheus.tcp.port = 15693')).toEqual({ settings: { prometheusPort: 15693 }, warnings: [] });
+  });
+
   it('warns about what Warren does not do, and refuses what would leave it unusable', () => {
     expect(settings('listeners.tcp.a = 5671\nlisteners.tcp.b = 5672').warnings).toEqual(['listeners.tcp.b: Warren listens on one address; it uses listeners.tcp.a']);
-    expect(settings('management.tcp.port = 15672').warnings).toEqual(['management.tcp.port: Warren has no management plugin; ignored']);
     expect(() => settings('listeners.tcp = none')).toThrow('test.conf: listeners.tcp = none and no listeners.ssl: Warren would not listen at all');
     expect(() => settings('frame_max = 0')).toThrow(/frame_max: 0 is below 4096/);
   });
