@@ -68,7 +68,9 @@ function only(text: string, names: readonly string[]): string {
     .join('\n');
 }
 
-describe.concurrent('rabbitmqadmin against both brokers', () => {
+// One after the other: while the rabbitmqadmin transcript creates its vhost, RabbitMQ's virtual-hosts
+// health check reports it as down, so the health checks must not run at the same time.
+describe.sequential('rabbitmqadmin against both brokers', () => {
   test('declare, list, publish, get, purge, export, delete, import: the same output', async (ctx) => {
     const urls = requireReference(ctx);
     const vhost = `admin-${Math.random().toString(36).slice(2, 8)}`;
@@ -123,7 +125,7 @@ async function check(base: string, path: string, ports: Record<string, string>):
   return `${path} ${res.status} ${text.replace(/"ports":\[[^\]]*\]/, '"ports":[...]')}`;
 }
 
-describe.concurrent('health checks against both brokers', () => {
+describe.sequential('health checks against both brokers', () => {
   test('alarms, local alarms, vhosts, quorum, port and protocol listeners, aliveness: the same answers', async (ctx) => {
     const urls = requireReference(ctx);
     const paths = (amqpPort: string) => [
