@@ -168,6 +168,13 @@ async function announce(ep: Endpoint): Promise<string> {
   return v;
 }
 
+/** The node flags bin/warren.js's `#!/usr/bin/env -S node ...` line gives the broker, so the bench runs it as `npm start` does. */
+function shebangNodeFlags(bin: string): string[] {
+  const first = readFileSync(bin, 'utf8').split('\n', 1)[0]!;
+  const m = /^#!\/usr\/bin\/env -S node (.*)$/.exec(first);
+  return m === null ? [] : m[1]!.trim().split(/\s+/);
+}
+
 async function startWarren(spec: BrokerSpec): Promise<BrokerHandle> {
   const dir = spec.dir ?? repoRoot;
   const bin = join(dir, 'bin', 'warren.js');
@@ -179,7 +186,7 @@ async function startWarren(spec: BrokerSpec): Promise<BrokerHandle> {
   const out = openSync(logPath, 'w');
   // Compared with RabbitMQ 3.10.8, Warren imitates 3.10 (a build from before --rabbitmq-version has no flag for it).
   const personality = existsSync(join(dir, 'dist', 'personality.js')) ? ['--rabbitmq-version', '3.10'] : [];
-  const args = [...(spec.nodeArgs ?? []), bin, '--port', String(port), '--host', '127.0.0.1', '--data-dir', dataDir, '--durability', durability, '--log-level', 'warn', '--mqtt-port', '0', ...personality];
+  const args = [...shebangNodeFlags(bin), ...(spec.nodeArgs ?? []), bin, '--port', String(port), '--host', '127.0.0.1', '--data-dir', dataDir, '--durability', durability, '--log-level', 'warn', '--mqtt-port', '0', ...personality];
   const t0 = performance.now();
   const child = spawn(process.execPath, args, { cwd: dir, detached: true, stdio: ['ignore', out, out] });
   closeSync(out);
