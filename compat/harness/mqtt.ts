@@ -81,6 +81,12 @@ export class MqttCtx {
     this.clients.push(c);
     c.on('error', () => {});
     c.on('message', (topic, payload, packet) => this.record({ [label]: 'message', topic, payload: payload.toString(), qos: packet.qos, retain: packet.retain, dup: packet.dup }));
+    // SUBACK is recorded as it is parsed, not when subscribeAsync resolves: that promise settles a
+    // microtask later, after the parser has already emitted a retained message that came in the same
+    // TCP read, so the transcript's order would depend on how the broker's writes were coalesced.
+    c.on('packetreceive', (p) => {
+      if (p.cmd === 'suback') this.record({ [label]: 'suback', granted: p.granted as number[] });
+    });
     await new Promise<void>((resolve) => {
       c.once('connect', (p) => {
         this.record({ [label]: 'connack', returnCode: p.returnCode ?? 0, sessionPresent: p.sessionPresent });
@@ -109,9 +115,9 @@ export class MqttCtx {
     await closed;
   }
 
-  async subscribe(label: string, c: MqttClient, filters: Record<string, { qos: 0 | 1 | 2 }>): Promise<void> {
-    const granted = await c.subscribeAsync(filters);
-    this.record({ [label]: 'suback', granted: granted.map((g) => g.qos) });
+  /** Subscribes and waits for the SUBACK (which connect() records under the client's label). */
+  async subscribe(_label: string, c: MqttClient, filters: Record<string, { qos: 0 | 1 | 2 }>): Promise<void> {
+    await c.subscribeAsync(filters);
   }
 
   /** A raw socket to the MQTT port: bytes no client library sends. */
