@@ -382,6 +382,7 @@ export function usage(): string {
   const lines = rows.map((r) => `  ${r.name.padEnd(width)}${r.help}${r.env ? `\n  ${''.padEnd(width)}env ${r.env}` : ''}`);
   return [
     'Usage: warren [options]',
+    '       warren ctl <command> [options]   rabbitmqctl\'s commands against a running node (warren ctl help)',
     '',
     'Warren, an AMQP 0-9-1 broker compatible with RabbitMQ clients.',
     'Every option can also be set by its environment variable; a flag wins over the variable, and both',

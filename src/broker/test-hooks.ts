@@ -124,6 +124,8 @@ export class TestHooks {
           reject(new TestHookTimeout(`queue '${name}' has ${q.messageCount} ready messages, not ${options.exactly === true ? '' : 'at least '}${count}, after ${timeoutMs} ms`));
         }
       }, DEPTH_POLL_MS);
+      // A wait must not keep a process alive that is otherwise done (a broker closed meanwhile).
+      timer.unref();
     });
   }
 
@@ -151,6 +153,7 @@ export class TestHooks {
         this.removeWaiter(v, waiter!);
         reject(new TestHookTimeout(`no outcome for message ${match.messageId ?? match.correlationId} within ${match.timeoutMs ?? DEFAULT_TIMEOUT_MS} ms`));
       }, match.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+      timer.unref();
     });
     this.addWaiter(v, waiter!);
     return {
