@@ -74,6 +74,8 @@ const repoRoot = opt('warren-dir', fileURLToPath(new URL('../../../../', import.
 
 /** Times Warren's store fell behind and paused every publishing connection (seen with --log-level debug). */
 let storePauses = 0;
+/** Failed logins Warren logged (--load failed-logins). */
+let loginRefusalsLogged = 0;
 
 interface Broker {
   endpoint: Endpoint;
@@ -100,6 +102,8 @@ async function startWarren(): Promise<Broker> {
       const line = out.slice(0, nl);
       out = out.slice(nl + 1);
       if (line.includes('store behind: pausing publishers')) storePauses++;
+      // Counted, not echoed: forwarding thousands of them would load the measuring process.
+      else if (line.includes(' login refused: ')) loginRefusalsLogged++;
       else if (/"level":(4|5|6)0/.test(line)) process.stdout.write(`${line}\n`);
     }
   });
@@ -334,6 +338,7 @@ async function main(): Promise<void> {
     );
     if (CONNECT_PROBE) console.log(`connection opens (right password): ${connectTimes.length}, p50 ${fmt(percentile(connectTimes, 50))}, p99 ${fmt(percentile(connectTimes, 99))}, max ${fmt(connectTimes.at(-1) ?? NaN)}`);
     if (loopDelay !== undefined) console.log(`broker event-loop delay: ${loopDelay}`);
+    if (LOAD === 'failed-logins') console.log(`failed logins Warren logged: ${loginRefusalsLogged}`);
     if (LOG_LEVEL === 'debug') console.log(`store fell behind and paused the publishers ${storePauses} times`);
     await canary.close().catch(() => {});
   } finally {

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { AccessGrant, AuthenticatedUser } from '../access/access-database.js';
 import { checkVhostAccess } from '../access/permissions.js';
 import { chosenMechanism, isLoopbackAddress, offeredMechanisms, type SaslMechanism } from '../auth.js';
-import { accessRefused, commandInvalid, notAllowed, syntaxError } from '../errors.js';
+import { accessRefusedReply, commandInvalid, notAllowed, syntaxError } from '../errors.js';
 import type { FieldTable } from '../protocol/field-table.js';
 import {
   Method,
@@ -106,8 +106,8 @@ export class Handshake {
   reportRefusedLogin(reason: string, log: Logger): void {
     log.error(`${this.mechanism} login refused: ${reason}`);
     if (!this.hasCapability('authentication_failure_close')) return;
-    const e = accessRefused(`Login was refused using authentication mechanism ${this.mechanism}. For details see the broker logfile.`);
-    encodeConnectionClose(this.out, 0, { replyCode: e.code, replyText: e.replyTextBytes, classId: 0, methodId: 0 });
+    const reply = accessRefusedReply(`Login was refused using authentication mechanism ${this.mechanism}. For details see the broker logfile.`);
+    encodeConnectionClose(this.out, 0, { replyCode: reply.code, replyText: reply.text, classId: 0, methodId: 0 });
     this.out.frameDone();
   }
 
