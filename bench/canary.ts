@@ -5,10 +5,16 @@
  *
  *   npm run bench:build && node node_modules/.cache/warren-bench/bench/canary.js [options]
  *
- *   --load flood|churn|none   flood: one connection publishing --size byte messages as fast as its
- *                             socket takes them into a queue without consumers; churn: --connections
- *                             connections opening and closing a channel, over and over (default flood)
- *   --size 16  --connections 500  --seconds 30  --warmup-s 2
+ *   --load flood|churn|failed-logins|none   flood: one connection publishing --size byte messages as
+ *                             fast as its socket takes them into a queue without consumers; churn:
+ *                             --connections connections opening and closing a channel, over and over;
+ *                             failed-logins: --logins logins with a wrong password, --concurrency at a
+ *                             time, each closed as soon as the broker refuses it (the measurement ends
+ *                             with the last; --seconds does not apply) (default flood)
+ *   --size 16  --connections 500  --seconds 30  --warmup-s 2  --logins 2000  --concurrency 50
+ *   --every-ms 200            how often the canary sends its round trip
+ *   --connect-probe           also open and close a connection with the right password, one after
+ *                             the other while measuring, and report how long each open took
  *   --durability fsync        Warren's --durability (the harness's default)
  *   --watermark 1GiB          Warren's --vm-memory-high-watermark (issue 19's runs: 1 GiB)
  *   --node-args "--trace-gc"  extra node flags for Warren (--cpu-prof, --trace-gc...)
@@ -22,13 +28,15 @@
  * broker's event-loop delay percentiles over the same time.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { connect } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Writer } from '../src/protocol/codec-primitives.js';
+import { Writer } from '../src/protocol/codec-primitives.js';
 import {
   encodeBasicConsume,
+  encodeConnectionStartOk,
   encodeChannelClose,
   encodeChannelCloseOk,
   encodeChannelOpen,
@@ -44,7 +52,7 @@ const opt = (name: string, dflt: string) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? args[i + 1]! : dflt;
 };
-const LOAD = opt('load', 'flood') as 'flood' | 'churn' | 'none';
+const LOAD = opt('load', 'flood') as 'flood' | 'churn' | 'failed-logins' | 'none';
 const SIZE = Number(opt('size', '16'));
 const CONNECTIONS = Number(opt('connections', '500'));
 const SECONDS = Number(opt('seconds', '30'));
@@ -55,7 +63,10 @@ const NODE_ARGS = opt('node-args', '').split(' ').filter((a) => a !== '');
 const LOOP_DELAY = args.includes('--loop-delay');
 const LOG_LEVEL = opt('log-level', 'warn');
 const URL_ARG = opt('url', '');
-const CANARY_EVERY_MS = 200;
+const CANARY_EVERY_MS = Number(opt('every-ms', '200'));
+const LOGINS = Number(opt('logins', '2000'));
+const CONCURRENCY = Number(opt('concurrency', '50'));
+const CONNECT_PROBE = args.includes('--connect-probe');
 
 const benchDir = fileURLToPath(new URL('.', import.meta.url));
 /** Warren's checkout (bin/ and dist/): this one, or --warren-dir (a build of another commit, for before/after). */
@@ -63,6 +74,8 @@ const repoRoot = opt('warren-dir', fileURLToPath(new URL('../../../../', import.
 
 /** Times Warren's store fell behind and paused every publishing connection (seen with --log-level debug). */
 let storePauses = 0;
+/** Failed logins Warren logged (--load failed-logins). */
+let loginRefusalsLogged = 0;
 
 interface Broker {
   endpoint: Endpoint;
@@ -89,6 +102,8 @@ async function startWarren(): Promise<Broker> {
       const line = out.slice(0, nl);
       out = out.slice(nl + 1);
       if (line.includes('store behind: pausing publishers')) storePauses++;
+      // Counted, not echoed: forwarding thousands of them would load the measuring process.
+      else if (line.includes(' login refused: ')) loginRefusalsLogged++;
       else if (/"level":(4|5|6)0/.test(line)) process.stdout.write(`${line}\n`);
     }
   });
@@ -183,6 +198,79 @@ async function churn(ep: Endpoint, stopAt: () => boolean): Promise<{ cycles: num
   return { cycles };
 }
 
+/**
+ * Logins with a wrong password, `CONCURRENCY` at a time, `LOGINS` in all: the client advertises
+ * authentication_failure_close, so the broker answers connection.close (403) and the socket is
+ * dropped at once, as an attacker would, instead of waiting out the silent-close pause.
+ */
+async function failedLogins(ep: Endpoint): Promise<{ refused: number; other: number; seconds: number; perSecond: number }> {
+  const w = new Writer(512);
+  const capabilities = new Map([['authentication_failure_close', { type: 't' as const, value: true }]]);
+  encodeConnectionStartOk(w, 0, {
+    clientProperties: new Map([['capabilities', { type: 'F', value: capabilities }]]),
+    mechanism: 'PLAIN',
+    response: Buffer.from(`\0${ep.user ?? 'guest'}\0not-the-password`),
+    locale: 'en_US',
+  });
+  const startOk = Buffer.from(w.bytes());
+  const header = Buffer.from('AMQP\x00\x00\x09\x01', 'latin1');
+  let started = 0;
+  let refused = 0;
+  let other = 0;
+  const one = () =>
+    new Promise<void>((resolve) => {
+      const socket = connect({ host: ep.host, port: ep.port, noDelay: true });
+      let replies = 0;
+      socket.on('connect', () => socket.write(header));
+      socket.on('data', () => {
+        // The first reply is connection.start; the next is the refusal's connection.close.
+        if (++replies === 1) socket.write(startOk);
+        else {
+          refused++;
+          socket.destroy();
+        }
+      });
+      socket.on('error', () => {});
+      socket.on('close', () => {
+        if (replies < 2) other++;
+        resolve();
+      });
+    });
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (started < LOGINS) {
+        started++;
+        await one();
+      }
+    }),
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  return { refused, other, seconds: Math.round(seconds * 100) / 100, perSecond: Math.round(LOGINS / seconds) };
+}
+
+/** The failed logins from a process of their own, so that their client side does not load the canary's. */
+function failedLoginsInChild(ep: Endpoint): Promise<object> {
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), ...args, '--attack-only', `${ep.host}:${ep.port}`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as object) : reject(new Error(`the failed-login process exited with ${code}`))));
+  });
+}
+
+/** Opens and closes connections with the right credentials, one after the other, until told to stop: each open's time. */
+async function connectProbe(ep: Endpoint, stop: () => boolean): Promise<number[]> {
+  const times: number[] = [];
+  while (!stop()) {
+    const t0 = performance.now();
+    const c = await LeanConnection.open(ep, 'connect-probe');
+    times.push(performance.now() - t0);
+    await c.close();
+  }
+  return times;
+}
+
 function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
@@ -220,11 +308,20 @@ async function main(): Promise<void> {
 
     const end = performance.now() + (WARMUP_S + SECONDS) * 1000;
     const stopAt = () => performance.now() >= end;
-    const load = LOAD === 'flood' ? flood(ep, stopAt) : LOAD === 'churn' ? churn(ep, stopAt) : new Promise<object>((r) => setTimeout(() => r({}), (WARMUP_S + SECONDS) * 1000));
+    let load: Promise<object> | undefined;
+    if (LOAD === 'flood') load = flood(ep, stopAt);
+    else if (LOAD === 'churn') load = churn(ep, stopAt);
+    else if (LOAD === 'none') load = new Promise<object>((r) => setTimeout(() => r({}), (WARMUP_S + SECONDS) * 1000));
     await new Promise((r) => setTimeout(r, WARMUP_S * 1000));
     await broker.loopDelay(); // resets the broker's histogram
     measuring = true;
+    // The failed logins start after the warm-up and the measurement ends with them.
+    load ??= failedLoginsInChild(ep);
+    let loadDone = false;
+    const probing = CONNECT_PROBE ? connectProbe(ep, () => loadDone) : Promise.resolve([]);
     const loadResult = await load;
+    loadDone = true;
+    const connectTimes = (await probing).sort((a, b) => a - b);
     measuring = false;
     const loopDelay = await broker.loopDelay();
     clearInterval(tick);
@@ -233,12 +330,15 @@ async function main(): Promise<void> {
     if (stillOut !== undefined) rtts.push(stillOut);
     const sorted = [...rtts].sort((a, b) => a - b);
     const fmt = (n: number) => `${n.toFixed(1)} ms`;
-    console.log(`load: ${LOAD}${LOAD === 'flood' ? ` (${SIZE} B)` : LOAD === 'churn' ? ` (${CONNECTIONS} connections)` : ''}, ${SECONDS} s; broker ${URL_ARG || `Warren (${repoRoot}, --durability ${DURABILITY}${WATERMARK ? `, watermark ${WATERMARK}` : ''}${NODE_ARGS.length ? `, node ${NODE_ARGS.join(' ')}` : ''})`}`);
+    const loadText = LOAD === 'flood' ? ` (${SIZE} B), ${SECONDS} s` : LOAD === 'churn' ? ` (${CONNECTIONS} connections), ${SECONDS} s` : LOAD === 'failed-logins' ? ` (${LOGINS}, ${CONCURRENCY} at a time)` : `, ${SECONDS} s`;
+    console.log(`load: ${LOAD}${loadText}; broker ${URL_ARG || `Warren (${repoRoot}, --durability ${DURABILITY}${WATERMARK ? `, watermark ${WATERMARK}` : ''}${NODE_ARGS.length ? `, node ${NODE_ARGS.join(' ')}` : ''})`}`);
     console.log(`load achieved: ${JSON.stringify(loadResult)}`);
     console.log(
       `canary: ${sorted.length} round trips, p50 ${fmt(percentile(sorted, 50))}, p99 ${fmt(percentile(sorted, 99))}, max ${fmt(sorted.at(-1) ?? NaN)}; over 50 ms: ${sorted.filter((x) => x > 50).length}, over 200 ms: ${sorted.filter((x) => x > 200).length}; ticks skipped while one was out: ${missed}${stillOut !== undefined ? `; one still out after ${fmt(stillOut)} (counted)` : ''}`,
     );
+    if (CONNECT_PROBE) console.log(`connection opens (right password): ${connectTimes.length}, p50 ${fmt(percentile(connectTimes, 50))}, p99 ${fmt(percentile(connectTimes, 99))}, max ${fmt(connectTimes.at(-1) ?? NaN)}`);
     if (loopDelay !== undefined) console.log(`broker event-loop delay: ${loopDelay}`);
+    if (LOAD === 'failed-logins') console.log(`failed logins Warren logged: ${loginRefusalsLogged}`);
     if (LOG_LEVEL === 'debug') console.log(`store fell behind and paused the publishers ${storePauses} times`);
     await canary.close().catch(() => {});
   } finally {
@@ -246,7 +346,13 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
+const ATTACK_ONLY = opt('attack-only', '');
+const run = ATTACK_ONLY === '' ? main : async () => {
+  const [host, port] = ATTACK_ONLY.split(':');
+  process.stdout.write(JSON.stringify(await failedLogins({ host: host!, port: Number(port) })));
+};
+
+run().then(
   () => setTimeout(() => process.exit(0), 200),
   (e: unknown) => {
     console.error(e);

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { AccessDatabase, AccessDatabaseError } from './access/access-database.js';
+import { AuthAttempts } from './access/auth-attempts.js';
 import { closedBecause, type ConnectionCounts } from './access/permissions.js';
 import { recordAccessChanges, restoreAccess } from './broker/access-records.js';
 import { definitionsModel } from './broker/definitions-export.js';
@@ -61,6 +62,8 @@ export class Broker implements BrokerContext {
   readonly upgradeWarnings: UpgradeWarnings | undefined;
   /** Users, vhosts, permissions: change them here, the broker follows (and persists them). */
   readonly access: AccessDatabase;
+  /** Logins that succeeded and failed, by protocol (Prometheus, the management API). */
+  readonly authAttempts = new AuthAttempts();
   readonly vhosts = new Map<string, VHost>();
   /** Global runtime parameters (cluster_name, ...) from definitions imports: kept and exported, not used. */
   readonly globalParameters = new Map<string, JsonValue>();

@@ -68,6 +68,11 @@ export interface BrokerConfig {
   tlsVerifyPeer: boolean;
   /** ssl_options.fail_if_no_peer_cert: with verify_peer, refuse a client without a certificate. */
   tlsFailIfNoPeerCert: boolean;
+  /**
+   * How often the certificate, key and CA files are checked for a change (stat); a change that has
+   * held still for one interval is loaded for new connections. 0: only on SIGHUP.
+   */
+  tlsWatchIntervalMs: number;
   /** rabbitmq_auth_mechanism_ssl's ssl_cert_login_from: which name of the certificate EXTERNAL logs in as. */
   sslCertLoginFrom: 'distinguished_name' | 'common_name';
   /** Whether to listen for plain AMQP at all (`listeners.tcp = none` turns it off, for TLS only). */
@@ -166,6 +171,7 @@ export const DEFAULTS: BrokerSettings = {
   tlsCaFile: undefined,
   tlsVerifyPeer: false,
   tlsFailIfNoPeerCert: false,
+  tlsWatchIntervalMs: 2_000,
   sslCertLoginFrom: 'distinguished_name',
   tcpListener: true,
   vmMemoryHighWatermark: DEFAULT_MEMORY_WATERMARK,
@@ -307,6 +313,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'tlsCaFile', flag: '--tls-ca', arg: 'file', env: 'WARREN_TLS_CA', parse: String, help: 'CA certificates that sign client certificates (PEM)' },
   { key: 'tlsVerifyPeer', flag: '--tls-verify-peer', arg: 'bool', env: 'WARREN_TLS_VERIFY_PEER', parse: bool('tls-verify-peer'), help: "true: ask for a client certificate and refuse one the CA did not sign (ssl_options.verify = verify_peer)" },
   { key: 'tlsFailIfNoPeerCert', flag: '--tls-fail-if-no-peer-cert', arg: 'bool', env: 'WARREN_TLS_FAIL_IF_NO_PEER_CERT', parse: bool('tls-fail-if-no-peer-cert'), help: 'true: with --tls-verify-peer, refuse clients without a certificate' },
+  { key: 'tlsWatchIntervalMs', flag: '--tls-watch-interval', arg: 'ms', env: 'WARREN_TLS_WATCH_INTERVAL', parse: int('tls-watch-interval', 0, 2 ** 31 - 1), help: 'check the TLS certificate, key and CA files this often and load a changed set without a restart (default 2000; 0 = only on SIGHUP)' },
   { key: 'mqttPort', flag: '--mqtt-port', arg: 'port', env: 'WARREN_MQTT_PORT', parse: mqttPort, help: 'listen for MQTT 3.1.0 and 3.1.1 on this port (default 1883; 0 = no MQTT listener)' },
   { key: 'mqttTlsPort', flag: '--mqtt-tls-port', arg: 'port', env: 'WARREN_MQTT_TLS_PORT', parse: int('mqtt-tls-port', 0, 65535), help: 'also listen for MQTT over TLS on this port (8883 is usual), with the --tls-cert, --tls-key and --tls-ca of AMQPS' },
   { key: 'sslCertLoginFrom', flag: '--ssl-cert-login-from', arg: 'name', env: 'WARREN_SSL_CERT_LOGIN_FROM', parse: oneOf('ssl-cert-login-from', ['distinguished_name', 'common_name'] as const), help: "EXTERNAL logs in as the certificate's distinguished_name (default) or common_name" },

@@ -10,7 +10,7 @@ import { DEFAULTS, type BrokerConfig, type BrokerSettings } from './config.js';
 import { createLogger } from './log.js';
 import type { FileIo } from './store/io.js';
 import type { ResourceProbes } from './resource-alarms.js';
-import { TlsSetupError, peerCertificateNames, peerRefusal, tlsServerOptions } from './tls.js';
+import { TlsSetupError, peerCertificateNames, peerRefusal, tlsServerOptions, watchTlsFiles } from './tls.js';
 import { MqttService } from './mqtt/service.js';
 import { apiNodeName, startManagementServer, type ManagementServer } from './management/http-server.js';
 import { startPrometheusServer, type PrometheusServer } from './management/prometheus-server.js';
@@ -110,6 +110,11 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
   }
   if (address !== undefined) log.info({ host: address.host, port: address.port }, 'listening');
   if (tlsAddress !== undefined) log.info({ host: tlsAddress.host, port: tlsAddress.port, verifyPeer: config.tlsVerifyPeer }, 'listening for TLS');
+  // A renewed certificate, key or CA is picked up from the files themselves (and on SIGHUP).
+  const tlsServers = [tlsServer, mqtt?.tlsServer];
+  const tlsWatch = tlsServers.some((s) => s !== undefined)
+    ? watchTlsFiles(config, () => reloadCertificates(config, tlsServers, log), (e) => log.error({ err: e.message }, 'TLS certificates changed on disk but not reloaded; the old ones stay in use'))
+    : undefined;
   let closing: Promise<void> | undefined;
   const main = (address ?? tlsAddress)!;
   const urlHost = main.host.includes(':') ? (main.host === '::' ? '127.0.0.1' : `[${main.host}]`) : main.host === '0.0.0.0' ? '127.0.0.1' : main.host;
@@ -129,10 +134,11 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
     prometheusPort: http.prometheus?.port,
     testHooks: testHooksOf(broker),
     reloadTls() {
-      reloadCertificates(config, [tlsServer, mqtt?.tlsServer], log);
+      reloadCertificates(config, tlsServers, log);
     },
     close() {
       closing ??= (async () => {
+        tlsWatch?.stop();
         const stopped = Promise.all([server, tlsServer, ...(mqtt?.servers ?? [])].map((s) => (s === undefined ? undefined : new Promise<void>((resolve) => s.close(() => resolve())))));
         mqtt?.service.closeAll('shutdown');
         await http.close();

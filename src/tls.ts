@@ -11,7 +11,7 @@
  * refused (rejectUnauthorized); for verify_peer alone the listener drops a client whose certificate
  * failed verification as soon as its handshake completes (peerRefusal), before any AMQP byte.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, unwatchFile, watchFile, type Stats } from 'node:fs';
 import type { TLSSocket, TlsOptions } from 'node:tls';
 import type { BrokerConfig } from './config.js';
 import type { PeerCertificateNames } from './connection/broker-context.js';
@@ -79,5 +79,41 @@ export function peerCertificateNames(socket: TLSSocket, c: TlsSettings): PeerCer
       .map(([k, v]) => `${k}=${escapeRdnValue(v)}`)
       .reverse()
       .join(','),
+  };
+}
+
+/** What the file watch needs: the three paths and the interval. */
+type WatchedFiles = Pick<BrokerConfig, 'tlsCertFile' | 'tlsKeyFile' | 'tlsCaFile' | 'tlsWatchIntervalMs'>;
+
+/**
+ * Renewed certificates without a restart: the certificate, key and CA files are polled (stat, which
+ * also sees a file replaced by rename or a symlink swapped, as certbot and Kubernetes secrets do)
+ * every `tlsWatchIntervalMs`. A change is loaded once no file has changed for one more interval, so
+ * a renewal that writes the certificate and the key one after the other is taken as a whole; if the
+ * new set cannot be used, `reload` throws, the old context stays, and the next change is tried again.
+ */
+export function watchTlsFiles(c: WatchedFiles, reload: () => void, onFailure: (e: Error) => void): { stop(): void } {
+  const files = [c.tlsCertFile, c.tlsKeyFile, c.tlsCaFile].filter((f): f is string => f !== undefined);
+  if (c.tlsWatchIntervalMs === 0 || files.length === 0) return { stop() {} };
+  let settle: NodeJS.Timeout | undefined;
+  const changed = (curr: Stats, prev: Stats) => {
+    if (curr.mtimeMs === prev.mtimeMs && curr.ino === prev.ino && curr.size === prev.size) return;
+    clearTimeout(settle);
+    settle = setTimeout(() => {
+      settle = undefined;
+      try {
+        reload();
+      } catch (e) {
+        onFailure(e as Error);
+      }
+    }, c.tlsWatchIntervalMs);
+    settle.unref();
+  };
+  for (const f of files) watchFile(f, { interval: c.tlsWatchIntervalMs, persistent: false }, changed);
+  return {
+    stop() {
+      clearTimeout(settle);
+      for (const f of files) unwatchFile(f, changed);
+    },
   };
 }

@@ -1,5 +1,6 @@
 // Every scenario of the suite, for the checks in meta.test.ts (ids, PENDING.md, KNOWN_DIFFS.md).
 import type { ScenarioDef } from './scenario.js';
+import access from '../scenarios/access.js';
 import acks from '../scenarios/acks.js';
 import channels from '../scenarios/channels.js';
 import { amqpClient, callback } from '../scenarios/clients.js';
@@ -27,7 +28,7 @@ import tx from '../scenarios/tx.js';
 export const ALL_SCENARIOS: ScenarioDef[] = [
   ...connection, ...raw, ...channels, ...exchanges, ...routing, ...queues, ...consumers, ...acks, ...prefetch,
   ...confirms, ...tx, ...dlx, ...ttl, ...maxlength, ...priority, ...replyTo, ...quorum, ...streams, ...properties,
-  ...pika, ...cross, ...callback, ...amqpClient, ...restart,
+  ...pika, ...cross, ...callback, ...amqpClient, ...restart, ...access,
 ];
 
 /** The MQTT scenarios (harness/mqtt.ts runs them: another shape, the same id space). */

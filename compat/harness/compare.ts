@@ -120,28 +120,86 @@ function judge(ctx: TestContext, def: ScenarioDef, ref: RunResult, war: RunResul
   ctx.expect(lines(war.events), 'Warren differs from RabbitMQ (not listed in PENDING.md or KNOWN_DIFFS.md)').toEqual(lines(ref.events));
 }
 
-/** One describe block per area: each scenario a test, scenarios of a file run concurrently. */
-export function compatSuite(title: string, defs: ScenarioDef[]): void {
+/**
+ * Brokers of a suite's own instead of the shared reference and a plain Warren: compat/access.test.ts
+ * configures both from one definitions file (RabbitMQ's load_definitions, Warren's
+ * --load-definitions) and gives its scenarios the management API (Target.managementUrl).
+ */
+export interface OwnBrokers {
+  /** The definitions file's JSON text. */
+  definitions: string;
+}
+
+interface SuiteTargets {
+  reference: Target | undefined;
+  /** Why there is no reference (the shared one's reason, or this suite's own node's). */
+  noReference: string;
+  warren: WarrenHandle | undefined;
+  warrenReason: string;
+  stop(): Promise<void>;
+}
+
+async function suiteTargets(own: OwnBrokers | undefined): Promise<SuiteTargets> {
   const env = inject('compat');
+  const rabbitmqVersion = env.personality ?? undefined;
+  if (own === undefined) {
+    const out: SuiteTargets = { reference: undefined, noReference: env.unavailableReason ?? 'unknown', warren: undefined, warrenReason: 'not started', stop: async () => out.warren?.close() };
+    if (!env.referenceUrl) return out;
+    out.reference = { name: 'rabbitmq', url: env.referenceUrl };
+    const w = await startWarren({ rabbitmqVersion });
+    if (w.ok) out.warren = w.broker;
+    else out.warrenReason = w.reason;
+    return out;
+  }
+  const scratch = mkdtempSync(path.join(os.tmpdir(), 'warren-compat-own-'));
+  let node: ReferenceBroker | undefined;
+  const out: SuiteTargets = {
+    reference: undefined,
+    noReference: env.unavailableReason ?? 'unknown',
+    warren: undefined,
+    warrenReason: 'not started',
+    stop: async () => {
+      await out.warren?.close();
+      if (node?.owned) await node.stop();
+      rmSync(scratch, { recursive: true, force: true });
+    },
+  };
+  if (!env.referenceUrl) return out;
+  const file = path.join(scratch, 'definitions.json');
+  writeFileSync(file, own.definitions);
+  const [acquired, w] = await Promise.all([
+    acquireReference({ ownOnly: true, definitions: own.definitions }),
+    startWarren({ rabbitmqVersion, loadDefinitions: file, managementPort: 0 }),
+  ]);
+  if (acquired.ok) {
+    node = acquired.broker;
+    out.reference = { name: 'rabbitmq', url: node.url, ...(node.managementUrl === undefined ? {} : { managementUrl: node.managementUrl }) };
+  } else out.noReference = acquired.reason;
+  if (w.ok) out.warren = w.broker;
+  else out.warrenReason = w.reason;
+  return out;
+}
+
+/** One describe block per area: each scenario a test, scenarios of a file run concurrently. */
+export function compatSuite(title: string, defs: ScenarioDef[], own?: OwnBrokers): void {
   describe.concurrent(title, () => {
-    let warren: WarrenHandle | undefined;
-    let warrenReason = 'not started';
+    let targets: SuiteTargets | undefined;
     beforeAll(async () => {
-      if (!env.referenceUrl) return;
-      const w = await startWarren({ rabbitmqVersion: env.personality ?? undefined });
-      if (w.ok) warren = w.broker;
-      else warrenReason = w.reason;
-    });
+      targets = await suiteTargets(own);
+    }, 180_000);
     afterAll(async () => {
-      await warren?.close();
+      await targets?.stop();
     });
     for (const def of defs) {
       test(def.id, async (ctx) => {
-        if (!env.referenceUrl) noReference(ctx, def, env.unavailableReason ?? 'unknown');
+        const reference = targets?.reference;
+        if (reference === undefined) noReference(ctx, def, targets?.noReference ?? 'not started');
         const started = Date.now();
+        const warren = targets?.warren;
+        const warrenTarget: Target | undefined = warren && { name: 'warren', url: warren.url, ...(warren.managementUrl === undefined ? {} : { managementUrl: warren.managementUrl }) };
         const [ref, war] = await Promise.all([
-          runPhase(def, def.body, { name: 'rabbitmq', url: env.referenceUrl }, freshPrefix()),
-          warren ? runPhase(def, def.body, { name: 'warren', url: warren.url }, freshPrefix()) : Promise.resolve(unavailable(warrenReason)),
+          runPhase(def, def.body, reference, freshPrefix()),
+          warrenTarget ? runPhase(def, def.body, warrenTarget, freshPrefix()) : Promise.resolve(unavailable(targets?.warrenReason ?? 'not started')),
         ]);
         judge(ctx, def, ref, war, started);
       });

@@ -45,6 +45,8 @@ export interface AcquireOptions {
   ownOnly?: boolean;
   /** Enable the MQTT plugin on a free port (compat/mqtt.test.ts): a local rabbitmq-server only. */
   mqtt?: boolean;
+  /** A definitions file's JSON text, loaded at boot (rabbitmq.conf's load_definitions): a local rabbitmq-server only. */
+  definitions?: string;
 }
 
 export async function acquireReference(opts: AcquireOptions): Promise<Acquired> {
@@ -60,6 +62,7 @@ export async function acquireReference(opts: AcquireOptions): Promise<Acquired> 
   }
   const reasons: string[] = [];
   if (opts.mqtt) reasons.push('an MQTT reference is a local rabbitmq-server only');
+  else if (opts.definitions !== undefined) reasons.push('a reference with load_definitions is a local rabbitmq-server only');
   else if (!forced || forced === 'container') {
     const docker = await dockerAnswers();
     if (docker) {
@@ -76,7 +79,7 @@ export async function acquireReference(opts: AcquireOptions): Promise<Acquired> 
     else if (process.getuid?.() !== 0) reasons.push('rabbitmq-server must be started as root (it drops to user rabbitmq)');
     else {
       try {
-        return { ok: true, broker: await startLocal(opts.port, opts.mqtt === true) };
+        return { ok: true, broker: await startLocal(opts.port, opts.mqtt === true, opts.definitions) };
       } catch (err) {
         reasons.push(`local rabbitmq-server: ${(err as Error).message}`);
       }
@@ -199,7 +202,7 @@ function killGroup(child: ChildProcess): void {
   }
 }
 
-async function startLocal(requestedPort: number | undefined, mqtt = false): Promise<ReferenceBroker> {
+async function startLocal(requestedPort: number | undefined, mqtt = false, definitions?: string): Promise<ReferenceBroker> {
   if (requestedPort !== undefined && (await portOpen(requestedPort))) {
     // COMPAT_RMQ_PORT names a port where a node already runs (one started by hand): use it, and
     // leave it running.
@@ -236,10 +239,14 @@ async function startLocal(requestedPort: number | undefined, mqtt = false): Prom
     `prometheus.tcp.port = ${prometheusPort}`,
     'prometheus.tcp.ip = 127.0.0.1',
     ...(mqttPort === undefined ? [] : [`mqtt.listeners.tcp.default = ${mqttPort}`]),
+    // With definitions (compat/access.test.ts), the file imported at boot, as a deployment would.
+    ...(definitions === undefined ? [] : [`load_definitions = ${path.join(base, 'definitions.json')}`]),
   ];
   writeFileSync(path.join(base, 'rabbitmq.conf'), `${conf.join('\n')}\n`);
+  if (definitions !== undefined) writeFileSync(path.join(base, 'definitions.json'), definitions);
   const { uid, gid } = await rabbitmqUser();
-  for (const p of [base, path.join(base, 'mnesia'), path.join(base, 'log'), path.join(base, 'enabled_plugins'), path.join(base, 'rabbitmq.conf')]) chownSync(p, uid, gid);
+  const owned = ['mnesia', 'log', 'enabled_plugins', 'rabbitmq.conf', ...(definitions === undefined ? [] : ['definitions.json'])];
+  for (const p of [base, ...owned.map((f) => path.join(base, f))]) chownSync(p, uid, gid);
   const epmd = await startEpmd();
   const name = `warren-compat-${process.pid}-${port}@localhost`;
   const node: LocalNode = {

@@ -30,6 +30,8 @@ export interface Target {
   url: string;
   /** Restart keeping durable state (restart scenarios only). */
   restart?: () => Promise<void>;
+  /** The management HTTP API (http://host:port), for suites that start their brokers with it. */
+  managementUrl?: string;
 }
 
 export type Body = (t: Ctx) => Promise<void>;

@@ -11,6 +11,8 @@ export interface WarrenHandle {
   url: string;
   /** With `mqttPort` given: the MQTT listener's port. */
   mqttPort?: number | undefined;
+  /** With `managementPort` given: the management API's base URL. */
+  managementUrl?: string | undefined;
   close(): Promise<void>;
 }
 
@@ -21,6 +23,10 @@ export interface WarrenStartOptions {
   logLevel?: string;
   /** An MQTT listener (0: a free port), for compat/mqtt.test.ts. */
   mqttPort?: number;
+  /** The management API (0: a free port), for scenarios that change policies over HTTP. */
+  managementPort?: number;
+  /** A definitions file imported at start (--load-definitions), for compat/access.test.ts. */
+  loadDefinitions?: string;
   /** The release to imitate: the reference's (global-setup.ts). */
   rabbitmqVersion?: '3.10' | '3.13' | '4.x';
 }

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { AccessDatabase } from '../access/access-database.js';
+import type { AuthAttempts } from '../access/auth-attempts.js';
 import type { ConnectionCounts } from '../access/permissions.js';
 import type { BrokerConfig } from '../config.js';
 import type { FieldTable } from '../protocol/field-table.js';
@@ -16,6 +17,8 @@ export interface BrokerContext {
   readonly log: Logger;
   /** Users, vhosts and permissions: login and connection.open check against it. */
   readonly access: AccessDatabase;
+  /** Where start-ok counts each login, succeeded or failed. */
+  readonly authAttempts: AuthAttempts;
   readonly vhosts: ReadonlyMap<string, VHost>;
   /** Connections already open to a vhost and of a user (for their connection limits). */
   connectionCounts(vhost: string, user: string): ConnectionCounts;

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { AccessGrant, AuthenticatedUser } from '../access/access-database.js';
 import { checkVhostAccess } from '../access/permissions.js';
 import { chosenMechanism, isLoopbackAddress, offeredMechanisms, type SaslMechanism } from '../auth.js';
-import { accessRefused, commandInvalid, notAllowed, syntaxError } from '../errors.js';
+import { accessRefusedReply, commandInvalid, notAllowed, syntaxError } from '../errors.js';
 import type { FieldTable } from '../protocol/field-table.js';
 import {
   Method,
@@ -81,21 +81,24 @@ export class Handshake {
     // rabbit_reader:auth_phase/2: the login (rabbit_access_control:check_user_login/2), then the
     // loopback restriction (check_user_loopback/2).
     const login = result.kind === 'certificate' ? this.certificateLogin() : this.broker.access.authenticate(result.username, result.password);
-    if (!login.ok) return { refused: login.reason };
+    if (!login.ok) return this.refused(login.reason);
     const user = login.user;
     if (this.broker.access.isLoopbackOnly(user.name) && !isLoopbackAddress(this.peer.localAddress)) {
-      return { refused: `user '${user.name}' can only connect via localhost` };
+      return this.refused(`user '${user.name}' can only connect via localhost`);
     }
+    this.broker.authAttempts.succeeded('amqp091');
     const c = this.broker.config;
     encodeConnectionTune(this.out, 0, { channelMax: c.channelMax, frameMax: c.frameMax, heartbeat: c.heartbeat });
     this.out.frameDone();
     return { user };
   }
 
-  /**
-   * EXTERNAL: the user named by the certificate (ssl_cert_login_from: its distinguished name, as
-   * RabbitMQ by default, or its common name) must exist; it needs no password.
-   */
+  /** A refused login is counted (the same whatever was wrong) before the connection reports it. */
+  private refused(reason: string): LoginResult {
+    this.broker.authAttempts.failed('amqp091');
+    return { refused: reason };
+  }
+
   /**
    * Refused credentials: the log says why, the client only that the login was refused (and only if
    * it advertises authentication_failure_close). The connection then closes after the silent-close pause.
@@ -103,11 +106,15 @@ export class Handshake {
   reportRefusedLogin(reason: string, log: Logger): void {
     log.error(`${this.mechanism} login refused: ${reason}`);
     if (!this.hasCapability('authentication_failure_close')) return;
-    const e = accessRefused(`Login was refused using authentication mechanism ${this.mechanism}. For details see the broker logfile.`);
-    encodeConnectionClose(this.out, 0, { replyCode: e.code, replyText: e.replyTextBytes, classId: 0, methodId: 0 });
+    const reply = accessRefusedReply(`Login was refused using authentication mechanism ${this.mechanism}. For details see the broker logfile.`);
+    encodeConnectionClose(this.out, 0, { replyCode: reply.code, replyText: reply.text, classId: 0, methodId: 0 });
     this.out.frameDone();
   }
 
+  /**
+   * EXTERNAL: the user named by the certificate (ssl_cert_login_from: its distinguished name, as
+   * RabbitMQ by default, or its common name) must exist; it needs no password.
+   */
   private certificateLogin() {
     const names = this.peer.certificate!;
     const name = this.broker.config.sslCertLoginFrom === 'common_name' ? names.commonName : names.distinguishedName;

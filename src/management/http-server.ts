@@ -13,6 +13,7 @@ import { writeJson, type JsonValue } from '../util/json.js';
 import { authenticate, requireLevel } from './auth.js';
 import type { Listener, ManagementContext } from './context.js';
 import { accessRoutes } from './controllers/access.js';
+import { authAttemptRoutes } from './controllers/auth-attempts.js';
 import { bindingRoutes } from './controllers/bindings.js';
 import { connectionRoutes } from './controllers/connections.js';
 import { definitionsRoutes } from './controllers/definitions.js';
@@ -42,6 +43,7 @@ const ROUTES: readonly Route[] = [
   ...definitionsRoutes,
   ...limitRoutes,
   ...testHookRoutes,
+  ...authAttemptRoutes,
 ];
 
 const NOBODY = { name: '', tags: [] as readonly string[] };

@@ -132,10 +132,21 @@ function queueMetrics(e: Exposition, broker: Broker, perObject: boolean): void {
   if (!perObject) e.metric('rabbitmq_queue_messages_published_total', 'counter', 'Total number of messages published to queues', series((q) => q.counters.publish));
 }
 
+/** Logins by protocol (rabbit_core_metrics' auth attempts; amqp091 always listed, the others once tried), on both endpoints as in RabbitMQ. */
+function authAttemptMetrics(e: Exposition, broker: Broker): void {
+  const attempts = broker.authAttempts.list();
+  if (!attempts.some((a) => a.protocol === 'amqp091')) attempts.unshift({ protocol: 'amqp091', succeeded: 0, failed: 0 });
+  const series = (f: (a: (typeof attempts)[number]) => number): [string, number][] => attempts.map((a) => [`{protocol="${a.protocol}"}`, f(a)]);
+  e.metric('rabbitmq_auth_attempts_total', 'counter', 'Total number of authorization attempts', series((a) => a.succeeded + a.failed));
+  e.metric('rabbitmq_auth_attempts_succeeded_total', 'counter', 'Total number of successful authentication attempts', series((a) => a.succeeded));
+  e.metric('rabbitmq_auth_attempts_failed_total', 'counter', 'Total number of failed authentication attempts', series((a) => a.failed));
+}
+
 export function metricsText(broker: Broker, nodeName: string, perObject: boolean): string {
   const e = new Exposition();
   nodeMetrics(e, broker, nodeName, perObject);
   totals(e, broker);
+  authAttemptMetrics(e, broker);
   queueMetrics(e, broker, perObject);
   return e.text();
 }

@@ -1,15 +1,17 @@
 /**
  * Permissions enforced end to end: amqplib against the broker, every row of the access-control table
- * (src/access/method-access.ts), allowed and refused, with the reply codes and texts RabbitMQ 3.10.8
+ * (src/access/method-access.ts), allowed and refused (the steps of fixtures/permission-matrix.mjs, which
+ * compat/scenarios/access.ts runs for several users against RabbitMQ itself), with the reply codes and texts RabbitMQ 3.10.8
  * gave to the same operations (test/access/fixtures/permission-matrix.rabbitmq-3.10.8.json, recorded
  * by record-permission-matrix.mjs; names here carry a suffix so that runs never collide). The same
  * file runs against a real RabbitMQ (see test/helpers/access.ts).
  */
 import { AMQPClient } from '@cloudamqp/amqp-client';
-import amqp, { type Channel, type ChannelModel, type Options } from 'amqplib';
+import amqp, { type ChannelModel } from 'amqplib';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { accessSetup, accessTest } from '../helpers/access.js';
 import { uniqueName, withBroker } from '../helpers/broker.js';
+import { MATRIX_EXCHANGES, MATRIX_QUEUES, type StepCall, allMatrixSteps, runOnAmqplib } from './fixtures/permission-matrix.mjs';
 import matrix from './fixtures/permission-matrix.rabbitmq-3.10.8.json' with { type: 'json' };
 
 const fx = withBroker();
@@ -28,76 +30,11 @@ const named = (text: string) =>
 
 type Outcome = { outcome: 'ok' } | { outcome: 'refused'; code: number; text: string; classId?: number; methodId?: number };
 
-/** A publish has no reply: a round trip on the same channel shows whether it closed the channel. */
-async function publish(ch: Channel, exchange: string, key: string, props: Options.Publish = {}) {
-  ch.publish(exchange, key, Buffer.from('x'), props);
-  await ch.checkExchange('amq.direct');
-}
-
-const STEPS: [string, (ch: Channel) => Promise<unknown>][] = [
-  ['queue.declare allowed', (ch) => ch.assertQueue('cfg-new', { durable: false })],
-  ['queue.declare refused', (ch) => ch.assertQueue('other-new', { durable: false })],
-  ['queue.declare existing refused', (ch) => ch.assertQueue('other-q', { durable: false })],
-  ['queue.declare passive needs nothing', (ch) => ch.checkQueue('other-q')],
-  ['queue.declare amq. prefix before permission', (ch) => ch.assertQueue('amq.mine', { durable: false })],
-  ['queue.declare server-named refused', (ch) => ch.assertQueue('', { exclusive: true })],
-  ['queue.declare dlx allowed', (ch) => ch.assertQueue('both-dlx-ok', { durable: false, deadLetterExchange: 'both-x' })],
-  ['queue.declare dlx needs read on queue', (ch) => ch.assertQueue('cfg-dlx', { durable: false, deadLetterExchange: 'both-x' })],
-  ['queue.declare dlx needs write on dlx', (ch) => ch.assertQueue('both-dlx', { durable: false, deadLetterExchange: 'other-x' })],
-  ['queue.delete allowed', (ch) => ch.deleteQueue('cfg-del')],
-  ['queue.delete refused', (ch) => ch.deleteQueue('other-q')],
-  ['queue.purge allowed', (ch) => ch.purgeQueue('r-q')],
-  ['queue.purge refused', (ch) => ch.purgeQueue('other-q')],
-  ['queue.bind allowed', (ch) => ch.bindQueue('w-q', 'r-x', 'k')],
-  ['queue.bind refused on queue', (ch) => ch.bindQueue('other-q', 'r-x', 'k')],
-  ['queue.bind refused on exchange', (ch) => ch.bindQueue('w-q', 'other-x', 'k')],
-  ['queue.bind default exchange', (ch) => ch.bindQueue('w-q', '', 'k')],
-  ['queue.unbind allowed', (ch) => ch.unbindQueue('w-q', 'r-x', 'k')],
-  ['queue.unbind refused on queue', (ch) => ch.unbindQueue('other-q', 'r-x', 'k')],
-  ['queue.unbind refused on exchange', (ch) => ch.unbindQueue('w-q', 'other-x', 'k')],
-  ['exchange.declare allowed', (ch) => ch.assertExchange('cfg-newx', 'direct', { durable: false })],
-  ['exchange.declare refused', (ch) => ch.assertExchange('other-newx', 'direct', { durable: false })],
-  ['exchange.declare passive needs nothing', (ch) => ch.checkExchange('other-x')],
-  ['exchange.declare default exchange', (ch) => ch.assertExchange('', 'direct', { durable: false })],
-  ['exchange.declare amq. refused before prefix', (ch) => ch.assertExchange('amq.mine', 'direct', { durable: false })],
-  ['exchange.declare ae allowed', (ch) => ch.assertExchange('both-ae-ok', 'direct', { durable: false, alternateExchange: 'both-x' })],
-  ['exchange.declare ae needs read on exchange', (ch) => ch.assertExchange('cfg-ae', 'direct', { durable: false, alternateExchange: 'both-x' })],
-  ['exchange.declare ae needs write on ae', (ch) => ch.assertExchange('both-ae', 'direct', { durable: false, alternateExchange: 'other-x' })],
-  ['exchange.delete allowed', (ch) => ch.deleteExchange('cfg-newx')],
-  ['exchange.delete refused', (ch) => ch.deleteExchange('other-x')],
-  ['exchange.delete system exchange', (ch) => ch.deleteExchange('amq.direct')],
-  ['exchange.delete default exchange', (ch) => ch.deleteExchange('')],
-  ['exchange.bind allowed', (ch) => ch.bindExchange('w-x', 'r-x', 'k')],
-  ['exchange.bind refused on destination', (ch) => ch.bindExchange('other-x', 'r-x', 'k')],
-  ['exchange.bind refused on source', (ch) => ch.bindExchange('w-x', 'other-x', 'k')],
-  ['exchange.bind default exchange destination', (ch) => ch.bindExchange('', 'r-x', 'k')],
-  ['exchange.unbind allowed', (ch) => ch.unbindExchange('w-x', 'r-x', 'k')],
-  ['exchange.unbind refused on destination', (ch) => ch.unbindExchange('other-x', 'r-x', 'k')],
-  ['exchange.unbind refused on source', (ch) => ch.unbindExchange('w-x', 'other-x', 'k')],
-  ['basic.publish allowed', (ch) => publish(ch, 'w-x', 'k')],
-  ['basic.publish refused', (ch) => publish(ch, 'other-x', 'k')],
-  ['basic.publish default exchange allowed', (ch) => publish(ch, '', 'w-q')],
-  ['basic.publish missing exchange refused before lookup', (ch) => publish(ch, 'nope', 'k')],
-  ['basic.publish missing exchange allowed', (ch) => publish(ch, 'w-nope', 'k')],
-  ['basic.publish internal exchange', (ch) => publish(ch, 'w-int', 'k')],
-  ['basic.publish topic allowed', (ch) => publish(ch, 'both-topic', `${LIMITED}.orders`)],
-  ['basic.publish topic refused', (ch) => publish(ch, 'both-topic', 'other.orders')],
-  ['basic.publish topic exchange without topic permissions', (ch) => publish(ch, 'both-topic-open', 'anything')],
-  ['basic.publish user_id mismatch', (ch) => publish(ch, 'w-x', 'k', { userId: 'someone-else' })],
-  ['basic.publish user_id own', (ch) => publish(ch, 'w-x', 'k', { userId: LIMITED })],
-  ['queue.bind topic allowed', (ch) => ch.bindQueue('both-q', 'both-topic', `${PERM}.#`)],
-  ['queue.bind topic refused', (ch) => ch.bindQueue('both-q', 'both-topic', 'other.#')],
-  ['basic.get allowed', (ch) => ch.get('r-q')],
-  ['basic.get refused', (ch) => ch.get('other-q')],
-  ['basic.consume allowed', (ch) => ch.consume('r-q', () => {})],
-  ['basic.consume refused', (ch) => ch.consume('other-q', () => {})],
-];
-
-async function runStep(conn: ChannelModel, fn: (ch: Channel) => Promise<unknown>): Promise<Outcome> {
+async function runStep(conn: ChannelModel, step: StepCall): Promise<Outcome> {
   const ch = await conn.createChannel();
   ch.on('error', () => {});
   try {
-    await fn(ch);
+    await runOnAmqplib(ch, step);
     await ch.close();
     return { outcome: 'ok' };
   } catch (e) {
@@ -140,11 +77,8 @@ describe('permissions, end to end', () => {
     // The entities the steps act on, made by an unrestricted user.
     const admin = await amqp.connect(setup.url('guest', 'guest', PERM));
     const ch = await admin.createChannel();
-    for (const q of ['cfg-q', 'w-q', 'r-q', 'other-q', 'both-q', 'cfg-del']) await ch.assertQueue(q, { durable: false });
-    for (const x of ['cfg-x', 'w-x', 'r-x', 'other-x', 'both-x']) await ch.assertExchange(x, 'direct', { durable: false });
-    await ch.assertExchange('both-topic', 'topic', { durable: false });
-    await ch.assertExchange('both-topic-open', 'topic', { durable: false });
-    await ch.assertExchange('w-int', 'direct', { durable: false, internal: true });
+    for (const q of MATRIX_QUEUES) await ch.assertQueue(q, { durable: false });
+    for (const x of MATRIX_EXCHANGES) await ch.assertExchange(x.name, x.type, { durable: false, internal: x.internal === true });
     await admin.close();
     conn = await amqp.connect(setup.url(LIMITED, LIMITED, PERM));
     conn.on('error', () => {});
@@ -159,8 +93,8 @@ describe('permissions, end to end', () => {
   // One test, the steps in the recorded order: later steps see what earlier ones created or deleted.
   accessTest('answers every method as RabbitMQ 3.10.8 does, step by step', async () => {
     const recorded = matrix.methods as Record<string, Outcome>;
-    for (const [name, fn] of STEPS) {
-      const got = await runStep(conn, fn);
+    for (const [name, step] of allMatrixSteps(LIMITED, PERM)) {
+      const got = await runStep(conn, step);
       const want = recorded[name]!;
       if (want.outcome === 'refused' && name === 'queue.declare server-named refused') {
         // The generated name differs each time.
@@ -175,7 +109,7 @@ describe('permissions, end to end', () => {
   accessTest('lets an impersonator publish with any user_id', async () => {
     const c = await amqp.connect(setup.url(IMPERSONATOR, IMPERSONATOR, PERM));
     c.on('error', () => {});
-    expect(await runStep(c, (ch) => publish(ch, 'w-x', 'k', { userId: 'someone-else' }))).toEqual(matrix.impersonatorUserId);
+    expect(await runStep(c, { method: 'publish', args: ['w-x', 'k', { userId: 'someone-else' }] })).toEqual(matrix.impersonatorUserId);
     await c.close();
   });
 

@@ -8,21 +8,19 @@ import { ChannelError } from '../../src/errors.js';
 import { AccessDatabase } from '../../src/access/access-database.js';
 import { METHOD_ACCESS, authorize, type AccessMethod, type AccessSubject, type ExchangeFacts } from '../../src/access/method-access.js';
 import { ChannelAccess } from '../../src/access/permissions.js';
+import { MATRIX_EXCHANGES, MATRIX_QUEUES, type StepCall, allMatrixSteps } from './fixtures/permission-matrix.mjs';
 import matrix from './fixtures/permission-matrix.rabbitmq-3.10.8.json' with { type: 'json' };
 
 type Outcome = { outcome: 'ok' } | { outcome: 'refused'; code: number; text: string };
 
 // The broker state the recorder set up (adminFixtures), plus what the recorded run created before
 // each step: all that matters to the steps is which names exist and what the exchanges are.
-const QUEUES = new Set(['cfg-q', 'w-q', 'r-q', 'other-q', 'both-q', 'cfg-del']);
+const QUEUES = new Set(MATRIX_QUEUES);
 const EXCHANGES = new Map<string, ExchangeFacts>([
   ['', { type: 'direct', internal: false }],
   ['amq.direct', { type: 'direct', internal: false }],
   ['amq.topic', { type: 'topic', internal: false }],
-  ...['cfg-x', 'w-x', 'r-x', 'other-x', 'both-x'].map((x): [string, ExchangeFacts] => [x, { type: 'direct', internal: false }]),
-  ['both-topic', { type: 'topic', internal: false }],
-  ['both-topic-open', { type: 'topic', internal: false }],
-  ['w-int', { type: 'direct', internal: true }],
+  ...MATRIX_EXCHANGES.map((x): [string, ExchangeFacts] => [x.name, { type: x.type, internal: x.internal === true }]),
 ]);
 
 const queue = (name: string, extra: Partial<AccessSubject> = {}): AccessSubject => ({ queue: name, exists: () => QUEUES.has(name), ...extra });
@@ -46,64 +44,49 @@ const exchangeBinding = (destination: string, source: string, key: string): Acce
 });
 const publish = (x: string, key: string, userId?: string): AccessSubject => exchange(x, { routingKey: key, ...(userId === undefined ? {} : { userId }) });
 
-/** Each recorded step as the channel would hand it to authorize(). */
-const CASES: Record<string, [AccessMethod, AccessSubject]> = {
-  'queue.declare allowed': ['queue.declare', queue('cfg-new')],
-  'queue.declare refused': ['queue.declare', queue('other-new')],
-  'queue.declare existing refused': ['queue.declare', queue('other-q')],
-  'queue.declare passive needs nothing': ['queue.declare passive', queue('other-q')],
-  'queue.declare amq. prefix before permission': ['queue.declare', queue('amq.mine')],
-  'queue.declare dlx allowed': ['queue.declare', queue('both-dlx-ok', { deadLetterExchange: 'both-x' })],
-  'queue.declare dlx needs read on queue': ['queue.declare', queue('cfg-dlx', { deadLetterExchange: 'both-x' })],
-  'queue.declare dlx needs write on dlx': ['queue.declare', queue('both-dlx', { deadLetterExchange: 'other-x' })],
-  'queue.delete allowed': ['queue.delete', queue('cfg-del')],
-  'queue.delete refused': ['queue.delete', queue('other-q')],
-  'queue.purge allowed': ['queue.purge', queue('r-q')],
-  'queue.purge refused': ['queue.purge', queue('other-q')],
-  'queue.bind allowed': ['queue.bind', queueBinding('w-q', 'r-x', 'k')],
-  'queue.bind refused on queue': ['queue.bind', queueBinding('other-q', 'r-x', 'k')],
-  'queue.bind refused on exchange': ['queue.bind', queueBinding('w-q', 'other-x', 'k')],
-  'queue.bind default exchange': ['queue.bind', queueBinding('w-q', '', 'k')],
-  'queue.unbind allowed': ['queue.unbind', queueBinding('w-q', 'r-x', 'k')],
-  'queue.unbind refused on queue': ['queue.unbind', queueBinding('other-q', 'r-x', 'k')],
-  'queue.unbind refused on exchange': ['queue.unbind', queueBinding('w-q', 'other-x', 'k')],
-  'queue.bind topic allowed': ['queue.bind', queueBinding('both-q', 'both-topic', 'perm.#')],
-  'queue.bind topic refused': ['queue.bind', queueBinding('both-q', 'both-topic', 'other.#')],
-  'exchange.declare allowed': ['exchange.declare', exchange('cfg-newx')],
-  'exchange.declare refused': ['exchange.declare', exchange('other-newx')],
-  'exchange.declare passive needs nothing': ['exchange.declare passive', exchange('other-x')],
-  'exchange.declare default exchange': ['exchange.declare', exchange('')],
-  'exchange.declare amq. refused before prefix': ['exchange.declare', exchange('amq.mine')],
-  'exchange.declare ae allowed': ['exchange.declare', exchange('both-ae-ok', { alternateExchange: 'both-x' })],
-  'exchange.declare ae needs read on exchange': ['exchange.declare', exchange('cfg-ae', { alternateExchange: 'both-x' })],
-  'exchange.declare ae needs write on ae': ['exchange.declare', exchange('both-ae', { alternateExchange: 'other-x' })],
-  'exchange.delete allowed': ['exchange.delete', exchange('cfg-newx')],
-  'exchange.delete refused': ['exchange.delete', exchange('other-x')],
-  'exchange.delete system exchange': ['exchange.delete', exchange('amq.direct')],
-  'exchange.delete default exchange': ['exchange.delete', exchange('')],
-  'exchange.bind allowed': ['exchange.bind', exchangeBinding('w-x', 'r-x', 'k')],
-  'exchange.bind refused on destination': ['exchange.bind', exchangeBinding('other-x', 'r-x', 'k')],
-  'exchange.bind refused on source': ['exchange.bind', exchangeBinding('w-x', 'other-x', 'k')],
-  'exchange.bind default exchange destination': ['exchange.bind', exchangeBinding('', 'r-x', 'k')],
-  'exchange.unbind allowed': ['exchange.unbind', exchangeBinding('w-x', 'r-x', 'k')],
-  'exchange.unbind refused on destination': ['exchange.unbind', exchangeBinding('other-x', 'r-x', 'k')],
-  'exchange.unbind refused on source': ['exchange.unbind', exchangeBinding('w-x', 'other-x', 'k')],
-  'basic.publish allowed': ['basic.publish', publish('w-x', 'k')],
-  'basic.publish refused': ['basic.publish', publish('other-x', 'k')],
-  'basic.publish default exchange allowed': ['basic.publish', publish('', 'w-q')],
-  'basic.publish missing exchange refused before lookup': ['basic.publish', publish('nope', 'k')],
-  'basic.publish missing exchange allowed': ['basic.publish', publish('w-nope', 'k')],
-  'basic.publish internal exchange': ['basic.publish', publish('w-int', 'k')],
-  'basic.publish topic allowed': ['basic.publish', publish('both-topic', 'limited.orders')],
-  'basic.publish topic refused': ['basic.publish', publish('both-topic', 'other.orders')],
-  'basic.publish topic exchange without topic permissions': ['basic.publish', publish('both-topic-open', 'anything')],
-  'basic.publish user_id mismatch': ['basic.publish', publish('w-x', 'k', 'someone-else')],
-  'basic.publish user_id own': ['basic.publish', publish('w-x', 'k', 'limited')],
-  'basic.get allowed': ['basic.get', queue('r-q')],
-  'basic.get refused': ['basic.get', queue('other-q')],
-  'basic.consume allowed': ['basic.consume', queue('r-q')],
-  'basic.consume refused': ['basic.consume', queue('other-q')],
-};
+/** A matrix step as the channel hands it to authorize() (the server-named declare is checked below, on its generated name). */
+function caseOf({ method, args }: StepCall): [AccessMethod, AccessSubject] {
+  const [a, b, c] = args as [string, string, string];
+  switch (method) {
+    case 'assertQueue': {
+      const dlx = (b as { deadLetterExchange?: string } | undefined)?.deadLetterExchange;
+      return ['queue.declare', queue(a, dlx === undefined ? {} : { deadLetterExchange: dlx })];
+    }
+    case 'checkQueue':
+      return ['queue.declare passive', queue(a)];
+    case 'deleteQueue':
+      return ['queue.delete', queue(a)];
+    case 'purgeQueue':
+      return ['queue.purge', queue(a)];
+    case 'get':
+      return ['basic.get', queue(a)];
+    case 'consume':
+      return ['basic.consume', queue(a)];
+    case 'bindQueue':
+    case 'unbindQueue':
+      return [method === 'bindQueue' ? 'queue.bind' : 'queue.unbind', queueBinding(a, b, c)];
+    case 'assertExchange': {
+      const ae = (args[2] as { alternateExchange?: string } | undefined)?.alternateExchange;
+      return ['exchange.declare', exchange(a, ae === undefined ? {} : { alternateExchange: ae })];
+    }
+    case 'checkExchange':
+      return ['exchange.declare passive', exchange(a)];
+    case 'deleteExchange':
+      return ['exchange.delete', exchange(a)];
+    case 'bindExchange':
+    case 'unbindExchange':
+      return [method === 'bindExchange' ? 'exchange.bind' : 'exchange.unbind', exchangeBinding(a, b, c)];
+    case 'publish':
+      return ['basic.publish', publish(a, b, (args[2] as { userId?: string } | undefined)?.userId)];
+  }
+}
+
+/** Each recorded step (the steps of fixtures/permission-matrix.mjs, as the recorder ran them). */
+const CASES: Record<string, [AccessMethod, AccessSubject]> = Object.fromEntries(
+  allMatrixSteps('limited', 'perm')
+    .filter(([name]) => name !== 'queue.declare server-named refused')
+    .map(([name, step]) => [name, caseOf(step)]),
+);
 
 function database(): AccessDatabase {
   const db = new AccessDatabase();

@@ -5,7 +5,8 @@
  * default, or its common name), offered only where there is a verified client certificate; the
  * certificates reloaded without a restart.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
@@ -13,6 +14,7 @@ import amqp from 'amqplib';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { startBroker, type RunningBroker, type StartOptions } from '../../src/index.js';
 import { makeCertificates, type Pem } from '../helpers/certificates.js';
+import { captureLog } from '../helpers/disk-brokers.js';
 import { RawClient } from '../helpers/raw-client.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'warren-tls-'));
@@ -66,6 +68,26 @@ async function offered(b: RunningBroker, client?: Pem): Promise<string> {
   return start.mechanisms.toString();
 }
 
+/** The serial number of the certificate the TLS listener presents to a new connection. */
+async function servedSerial(b: RunningBroker): Promise<string> {
+  const s = tlsConnect({ host: '127.0.0.1', port: b.tlsPort!, ca: [certs.ca] });
+  await new Promise<void>((resolve, reject) => s.once('secureConnect', resolve).once('error', reject));
+  const serial = s.getPeerCertificate().serialNumber;
+  s.destroy();
+  return serial;
+}
+
+const serialOf = (p: Pem) => new X509Certificate(p.cert).serialNumber;
+
+/** Polls `condition` until it holds (bounded: the watch interval is 25 ms, so this is generous). */
+async function until(condition: () => Promise<boolean>, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
 describe('the TLS listener', () => {
   it('serves AMQP over TLS (amqps) next to plain AMQP; the client checks the server against the CA', async () => {
     const b = await start();
@@ -112,7 +134,7 @@ describe('the TLS listener', () => {
 
   it('reloads the certificate without a restart', async () => {
     const own = certs.makeServer('reloaded');
-    const b = await start({ tlsCertFile: own.certFile, tlsKeyFile: own.keyFile });
+    const b = await start({ tlsCertFile: own.certFile, tlsKeyFile: own.keyFile, tlsWatchIntervalMs: 0 });
     const servedSerial = async () => {
       const s = tlsConnect({ host: '127.0.0.1', port: b.tlsPort!, ca: [certs.ca] });
       await new Promise<void>((resolve, reject) => s.once('secureConnect', resolve).once('error', reject));
@@ -130,6 +152,31 @@ describe('the TLS listener', () => {
     writeFileSync(own.keyFile, 'not a key');
     expect(() => b.reloadTls()).toThrow(/the TLS certificate, key or CA cannot be used/);
     expect(await refused(connect(b))).toBe('connected');
+  });
+
+  it('picks up certificate files changed on disk, and keeps serving the old ones while the new cannot be used', async () => {
+    const own = certs.makeServer('watched');
+    const log = captureLog('info');
+    const b = await start({ tlsCertFile: own.certFile, tlsKeyFile: own.keyFile, tlsWatchIntervalMs: 25, logger: log.logger });
+    const before = await servedSerial(b);
+    // Renewed in place, certificate first and key second, as a renewal script writes them.
+    const renewed = certs.makeServer('renewed-in-place');
+    writeFileSync(own.certFile, renewed.cert);
+    writeFileSync(own.keyFile, renewed.key);
+    const renewedSerial = serialOf(renewed);
+    expect(renewedSerial).not.toBe(before);
+    await until(async () => (await servedSerial(b)) === renewedSerial, 'the renewed certificate is served');
+    // A key that does not parse: logged, and the renewed certificate stays in use.
+    writeFileSync(own.keyFile, 'not a key');
+    await until(async () => log.lines.some((l) => l.msg === 'TLS certificates changed on disk but not reloaded; the old ones stay in use'), 'the failed reload is logged');
+    expect(await servedSerial(b)).toBe(renewedSerial);
+    expect(await refused(connect(b))).toBe('connected');
+    // Replaced by rename (a new inode, as certbot's and Kubernetes' symlink swaps do): picked up too.
+    const third = certs.makeServer('renamed-in');
+    renameSync(third.keyFile, own.keyFile);
+    renameSync(third.certFile, own.certFile);
+    await until(async () => (await servedSerial(b)) === serialOf(third), 'the renamed-in certificate is served');
+    expect(log.lines.filter((l) => l.msg === 'TLS certificates reloaded').length).toBeGreaterThanOrEqual(2);
   });
 
   it('without plain AMQP (listeners.tcp = none), the TLS listener is the broker', async () => {
