@@ -11,6 +11,8 @@ export interface WarrenHandle {
   url: string;
   /** With `mqttPort` given: the MQTT listener's port. */
   mqttPort?: number | undefined;
+  /** With `mqttWsPort` given: the MQTT-over-WebSocket listener's port. */
+  mqttWsPort?: number | undefined;
   close(): Promise<void>;
 }
 
@@ -21,6 +23,8 @@ export interface WarrenStartOptions {
   logLevel?: string;
   /** An MQTT listener (0: a free port), for compat/mqtt.test.ts. */
   mqttPort?: number;
+  /** MQTT over WebSocket (0: a free port). */
+  mqttWsPort?: number;
   /** The release to imitate: the reference's (global-setup.ts). */
   rabbitmqVersion?: '3.10' | '3.13' | '4.x';
 }

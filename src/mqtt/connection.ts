@@ -28,6 +28,9 @@ const MAX_PACKET = 268435455;
 
 let nextMqttConnectionId = 1;
 
+/** Emitted on the stream before a protocol violation closes it (a WebSocket closes with 1002 then). */
+export const PROTOCOL_ERROR_EVENT = 'mqtt-protocol-error';
+
 export type MqttPacket = mqttPacket.Packet;
 
 export class MqttConnection implements MqttClient {
@@ -97,6 +100,7 @@ export class MqttConnection implements MqttClient {
   /** A protocol violation: logged, the connection closed, no will (rabbit_mqtt_reader's {stop, ...}). */
   protocolError(reason: string): void {
     this.log.error({ clientId: this.clientId || undefined }, reason);
+    this.stream.emit(PROTOCOL_ERROR_EVENT);
     this.close(reason);
   }
 
