@@ -136,6 +136,7 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
       closing ??= (async () => {
         const stopped = Promise.all([server, tlsServer, ...(mqtt?.servers ?? [])].map((s) => (s === undefined ? undefined : new Promise<void>((resolve) => s.close(() => resolve())))));
         mqtt?.service.closeAll('shutdown');
+        await mqtt?.service.flush();
         await http.close();
         await broker.shutdown();
         await stopped;

@@ -14,19 +14,32 @@ import type { Broker } from '../broker.js';
 import type { PeerInfo } from '../connection/broker-context.js';
 import type { MqttClient, MqttServiceContext, MqttSettings } from './client.js';
 import { MqttConnection } from './connection.js';
+import { join } from 'node:path';
 import { RetainedMessages } from './retained.js';
+import { RetainedStore } from './retained-store.js';
 
 export class MqttService implements MqttServiceContext {
   readonly connections = new Set<MqttConnection>();
   private readonly byClientId = new Map<string, MqttClient>();
   private readonly retainedByVhost = new Map<string, RetainedMessages>();
   readonly log: Logger;
+  /** Retained messages on disk, when the broker has a data directory. */
+  private readonly retainedStore: RetainedStore | undefined;
 
   constructor(
     readonly broker: Broker,
     readonly settings: MqttSettings,
   ) {
     this.log = broker.log.child({ protocol: 'mqtt' });
+    const c = broker.config;
+    if (c.durability !== 'memory') {
+      this.retainedStore = new RetainedStore(join(c.dataDir, 'mqtt-retained'), this.log);
+      // Each stored vhost's messages are read now; a vhost deleted meanwhile loses its file.
+      for (const vhost of this.retainedStore.vhosts()) {
+        if (broker.vhosts.has(vhost)) this.retained(vhost);
+        else this.retainedStore.deleteVhost(vhost);
+      }
+    }
     broker.alarms.onChange(() => {
       for (const c of this.connections) c.alarmsChanged();
     });
@@ -34,6 +47,7 @@ export class MqttService implements MqttServiceContext {
       vhostDeleted: (name) => {
         this.closeWhere((c) => c.vhostName === name, `vhost '${name}' is deleted`);
         this.retainedByVhost.delete(name);
+        this.retainedStore?.deleteVhost(name);
       },
       userDeleted: (name) => this.closeWhere((c) => c.userName === name, `user '${name}' is deleted`),
     });
@@ -59,7 +73,7 @@ export class MqttService implements MqttServiceContext {
 
   retained(vhost: string): RetainedMessages {
     let r = this.retainedByVhost.get(vhost);
-    if (r === undefined) this.retainedByVhost.set(vhost, (r = new RetainedMessages()));
+    if (r === undefined) this.retainedByVhost.set(vhost, (r = new RetainedMessages(vhost, this.retainedStore)));
     return r;
   }
 
@@ -70,5 +84,10 @@ export class MqttService implements MqttServiceContext {
   /** Shutdown: every connection closed (no wills), before the broker closes its queues. */
   closeAll(reason: string): void {
     this.closeWhere(() => true, reason);
+  }
+
+  /** Shutdown: the retained messages' writes under way finished. */
+  flush(): Promise<void> {
+    return this.retainedStore?.flush() ?? Promise.resolve();
   }
 }
