@@ -288,10 +288,12 @@ class MqttListeners {
       vhost: c.mqttVhost,
       exchange: c.mqttExchange,
       prefetch: c.mqttPrefetch,
+      sslCertLogin: c.mqttSslCertLogin,
     });
     const accept = (socket: Socket) => {
       socket.setNoDelay(true);
-      this.service.acceptStream(socket, { remoteAddress: socket.remoteAddress, remotePort: socket.remotePort, localAddress: socket.localAddress, localPort: socket.localPort });
+      const certificate = 'encrypted' in socket ? peerCertificateNames(socket as TLSSocket, c) : undefined;
+      this.service.acceptStream(socket, { remoteAddress: socket.remoteAddress, remotePort: socket.remotePort, localAddress: socket.localAddress, localPort: socket.localPort, certificate });
     };
     if (c.mqttPort !== undefined) this.server = createServer(accept);
     if (c.mqttTlsPort !== undefined) this.tlsServer = this.createTlsServer(c, accept);

@@ -20,6 +20,8 @@ export interface MqttSettings {
   readonly exchange: string;
   /** mqtt.prefetch: unacknowledged QoS 1 deliveries per subscriber. */
   readonly prefetch: number;
+  /** mqtt.ssl_cert_login: a verified TLS client certificate logs its user in without a password. */
+  readonly sslCertLogin: boolean;
 }
 
 /** A will as CONNECT gave it. */

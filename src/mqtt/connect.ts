@@ -97,32 +97,64 @@ function accept(client: MqttClient, p: IConnectPacket): boolean {
   return startSession(session, clean);
 }
 
-/** creds/3, then the vhost and the password check of the direct connection. */
+/**
+ * creds/3, then the vhost and the login of the direct connection. A user name and password win; with
+ * mqtt.ssl_cert_login on, a client without them whose TLS certificate was verified logs in as the
+ * certificate's name (ssl_cert_login_from: its distinguished name or CN), without a password, as
+ * SASL EXTERNAL does; else anonymous logins use mqtt.default_user.
+ */
 function login(client: MqttClient, p: IConnectPacket): { user: AuthenticatedUser; vhostName: string } {
   const settings = client.service.settings;
   const hasUser = p.username !== undefined;
   const hasPass = p.password !== undefined;
+  const certificateName = settings.sslCertLogin ? certificateLoginName(client) : undefined;
   let username: string;
-  let password: Buffer;
+  let password: Buffer | undefined;
   if (hasUser && hasPass) {
     username = p.username!;
     password = p.password!;
   } else if (hasUser || hasPass) {
     throw new Refused(CONNACK_BAD_CREDENTIALS, hasUser ? `no password provided for user '${p.username}'` : 'no username is provided');
+  } else if (certificateName !== undefined) {
+    username = certificateName;
   } else if (settings.allowAnonymous) {
     username = settings.defaultUser;
     password = Buffer.from(settings.defaultPass, 'utf8');
   } else {
     throw new Refused(CONNACK_BAD_CREDENTIALS, 'no credentials provided');
   }
-  const { vhost: vhostName, user: name } = vhostFromUsername(username, settings.vhost);
+  const { vhost: vhostName, user: name } = vhostOf(client, username);
   const db = client.service.broker.access;
   if (db.vhost(vhostName) === undefined || !client.service.broker.vhosts.has(vhostName)) {
     throw new Refused(CONNACK_BAD_CREDENTIALS, `virtual host '${vhostName}' does not exist`);
   }
-  const result = db.authenticate(name, password);
+  const result = password === undefined ? db.authenticateExternal(name) : db.authenticate(name, password);
   if (!result.ok) throw new Refused(CONNACK_BAD_CREDENTIALS, `authentication failed: ${result.reason}`);
   return { user: result.user, vhostName };
+}
+
+/** ssl_login_name/1: the verified client certificate's name, as rabbit's ssl_cert_login_from picks it. */
+function certificateLoginName(client: MqttClient): string | undefined {
+  const cert = client.peer.certificate;
+  if (cert === undefined) return undefined;
+  return client.service.broker.config.sslCertLoginFrom === 'common_name' ? cert.commonName : cert.distinguishedName;
+}
+
+/**
+ * get_vhost_no_ssl/2: "vhost:user" names the vhost; else the global runtime parameter
+ * mqtt_port_to_vhost_mapping ({"1883": "vhost", ...}) maps the port the client connected to; else
+ * mqtt.vhost.
+ */
+function vhostOf(client: MqttClient, username: string): { vhost: string; user: string } {
+  const settings = client.service.settings;
+  if (username.includes(':')) return vhostFromUsername(username, settings.vhost);
+  const mapping = client.service.broker.globalParameters.get('mqtt_port_to_vhost_mapping');
+  const port = client.peer.localPort;
+  if (port !== undefined && mapping !== null && typeof mapping === 'object' && !Array.isArray(mapping)) {
+    const mapped = (mapping as Record<string, unknown>)[String(port)];
+    if (typeof mapped === 'string') return { vhost: mapped, user: username };
+  }
+  return { vhost: settings.vhost, user: username };
 }
 
 /**

@@ -40,6 +40,9 @@ export class MqttService implements MqttServiceContext {
         else this.retainedStore.deleteVhost(vhost);
       }
     }
+    // MQTT connections count in the vhost and user connection limits (max-connections), as the
+    // plugin's direct AMQP connections do in RabbitMQ: a CONNECT over a limit gets CONNACK 5.
+    broker.otherConnections.add(this.loggedIn());
     broker.alarms.onChange(() => {
       for (const c of this.connections) c.alarmsChanged();
     });
@@ -51,6 +54,16 @@ export class MqttService implements MqttServiceContext {
       },
       userDeleted: (name) => this.closeWhere((c) => c.userName === name, `user '${name}' is deleted`),
     });
+  }
+
+  /** The connections past CONNECT (those not yet logged in have no vhost and user). */
+  private loggedIn(): Iterable<MqttClient> {
+    const connections = this.connections;
+    return {
+      *[Symbol.iterator]() {
+        for (const c of connections) if (c.state === 'connected') yield c;
+      },
+    };
   }
 
   acceptStream(stream: Duplex, peer: PeerInfo = {}): MqttConnection {
