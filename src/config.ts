@@ -118,6 +118,8 @@ export interface BrokerConfig {
   mqttWsPort: number | undefined;
   /** mqtt.ssl_cert_login: a TLS client's verified certificate names the user (no password). */
   mqttSslCertLogin: boolean;
+  /** mqtt.max_packet_size_authenticated: the largest MQTT packet after CONNECT (RabbitMQ: 256 MiB - 1). */
+  mqttMaxPacketSize: number;
   /** mqtt.allow_anonymous: a CONNECT without credentials logs in as mqttDefaultUser (RabbitMQ: true). */
   mqttAllowAnonymous: boolean;
   /** mqtt.default_user and mqtt.default_pass (RabbitMQ: guest, guest). */
@@ -180,6 +182,7 @@ export const DEFAULTS: BrokerSettings = {
   mqttTlsPort: undefined,
   mqttWsPort: 15675,
   mqttSslCertLogin: false,
+  mqttMaxPacketSize: 268435455,
   mqttAllowAnonymous: true,
   mqttDefaultUser: 'guest',
   mqttDefaultPass: 'guest',

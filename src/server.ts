@@ -289,6 +289,7 @@ class MqttListeners {
       exchange: c.mqttExchange,
       prefetch: c.mqttPrefetch,
       sslCertLogin: c.mqttSslCertLogin,
+      maxPacketSize: c.mqttMaxPacketSize,
     });
     const accept = (socket: Socket) => {
       socket.setNoDelay(true);

@@ -103,6 +103,7 @@ interface MqttConf {
   exchange?: string;
   prefetch?: number;
   sslCertLogin?: boolean;
+  maxPacketSize?: number;
 }
 
 /** The settings of a rabbitmq.conf that Warren supports; absent = not in the file. */
@@ -347,6 +348,7 @@ const SETTINGS: ReadonlyMap<string, Setting> = new Map<string, Setting>([
   ['mqtt.exchange', (r, l) => ((r.c.mqtt ??= {}).exchange = r.ascii(l))],
   ['mqtt.prefetch', (r, l) => ((r.c.mqtt ??= {}).prefetch = r.int(l, 0, 65535))],
   ['mqtt.ssl_cert_login', (r, l) => ((r.c.mqtt ??= {}).sslCertLogin = r.bool(l))],
+  ['mqtt.max_packet_size_authenticated', (r, l) => ((r.c.mqtt ??= {}).maxPacketSize = r.int(l, 1, 268435455))],
   ['web_mqtt.tcp.port', (r, l) => (r.c.webMqttTcpPort = r.int(l, 0, 65535, 'a port from 0 to 65535'))],
   ['ssl_options.cacertfile', (r, l) => ((r.tls ??= {}).cacertfile = r.file(l))],
   ['ssl_options.certfile', (r, l) => ((r.tls ??= {}).certfile = r.file(l))],

@@ -12,8 +12,10 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Broker } from '../broker.js';
 import type { PeerInfo } from '../connection/broker-context.js';
-import type { MqttClient, MqttServiceContext, MqttSettings } from './client.js';
+import type { MqttClient, MqttServiceContext, MqttSettings, WillMessage } from './client.js';
 import { MqttConnection } from './connection.js';
+import { publishWill } from './publish.js';
+import { RC } from './v5.js';
 import { join } from 'node:path';
 import { RetainedMessages } from './retained.js';
 import { RetainedStore } from './retained-store.js';
@@ -22,6 +24,9 @@ export class MqttService implements MqttServiceContext {
   readonly connections = new Set<MqttConnection>();
   private readonly byClientId = new Map<string, MqttClient>();
   private readonly retainedByVhost = new Map<string, RetainedMessages>();
+  /** MQTT 5 wills waiting out their Will Delay Interval, by client id. */
+  private readonly delayedWills = new Map<string, NodeJS.Timeout>();
+  readonly publishedRetained = new WeakSet<object>();
   readonly log: Logger;
   /** Retained messages on disk, when the broker has a data directory. */
   private readonly retainedStore: RetainedStore | undefined;
@@ -77,11 +82,29 @@ export class MqttService implements MqttServiceContext {
   }
 
   claimClientId(client: MqttClient): void {
+    // A delayed will of the id is not sent: its session is back ([MQTT-3.1.3-9]).
+    const delayed = this.delayedWills.get(client.clientId);
+    if (delayed !== undefined) {
+      clearTimeout(delayed);
+      this.delayedWills.delete(client.clientId);
+    }
     const earlier = this.byClientId.get(client.clientId);
     this.byClientId.set(client.clientId, client);
     if (earlier === undefined || earlier === client) return;
     earlier.log.warn({ clientId: client.clientId }, `MQTT disconnecting client with duplicate id '${client.clientId}'`);
-    earlier.close('duplicate client id');
+    earlier.disconnect(RC.SESSION_TAKEN_OVER, 'duplicate client id');
+  }
+
+  /** MQTT 5: the will goes out after its delay, unless the client id connects again first. */
+  delayWill(client: MqttClient, will: WillMessage): void {
+    const id = client.clientId;
+    clearTimeout(this.delayedWills.get(id));
+    const timer = setTimeout(() => {
+      this.delayedWills.delete(id);
+      publishWill(client, will);
+    }, will.delaySeconds! * 1000);
+    timer.unref();
+    this.delayedWills.set(id, timer);
   }
 
   retained(vhost: string): RetainedMessages {
@@ -96,7 +119,12 @@ export class MqttService implements MqttServiceContext {
 
   /** Shutdown: every connection closed (no wills), before the broker closes its queues. */
   closeAll(reason: string): void {
-    this.closeWhere(() => true, reason);
+    for (const t of this.delayedWills.values()) clearTimeout(t);
+    this.delayedWills.clear();
+    this.closeWhere((c) => {
+      if (c.v5 !== undefined && c.state === 'connected') c.send({ cmd: 'disconnect', reasonCode: RC.SERVER_SHUTTING_DOWN });
+      return true;
+    }, reason);
   }
 
   /** Shutdown: the retained messages' writes under way finished. */
