@@ -77,7 +77,6 @@ function connackProperties(client: MqttClient, sessionExpiry: number, generatedI
     topicAliasMaximum: TOPIC_ALIAS_MAXIMUM,
     maximumPacketSize: client.service.settings.maxPacketSize,
     sharedSubscriptionAvailable: false,
-    subscriptionIdentifiersAvailable: false,
     sessionExpiryInterval: sessionExpiry,
     ...(generatedId ? { assignedClientIdentifier: client.clientId } : {}),
   };

@@ -26,6 +26,13 @@ import { RC, topicMatches, type V5Connection } from './v5.js';
 
 const RC_NO_MATCHING_SUBSCRIBERS = RC.NO_MATCHING_SUBSCRIBERS;
 
+/** What MQTT 5's subscription options make of one delivery. */
+interface DeliveryOptions {
+  readonly retain: boolean;
+  readonly identifiers: readonly number[];
+}
+const PLAIN_DELIVERY: DeliveryOptions = { retain: false, identifiers: [] };
+
 /** MQTT's queues belong to no AMQP connection: an id no connection has. */
 const MQTT_CONNECTION_ID = -1;
 
@@ -47,6 +54,8 @@ export interface SessionOwner {
 export interface SubscriptionOptions {
   readonly noLocal: boolean;
   readonly retainAsPublished: boolean;
+  /** The Subscription Identifier its SUBSCRIBE carried, sent back with each delivery it matches. */
+  readonly identifier: number | undefined;
 }
 
 /** The plugin settings a session uses (mqtt.exchange, mqtt.prefetch). */
@@ -238,20 +247,20 @@ export class Session {
     const msg = entry.msg!;
     const out = deliveryToMqtt(msg, entry.deliveries > 0, subscriber.qos === 1);
     const v5 = this.client.v5;
-    let retain = false;
+    let options: DeliveryOptions = PLAIN_DELIVERY;
     if (out !== undefined && v5 !== undefined && this.options.size > 0) {
       const verdict = this.v5Options(msg, out.topic);
-      if (verdict === 'skip') return this.settleAtOnce(subscriber, entry);
-      retain = verdict === 'retain';
+      if (verdict === undefined) return this.settleAtOnce(subscriber, entry);
+      options = verdict;
     }
     if (out === undefined || out.qos === 0) {
       // Delivered at QoS 0 from the QoS 1 queue (or dropped as a duplicate): acknowledged at once.
       if (!subscriber.noAck) subscriber.queue.ack(entry);
-      if (out !== undefined) this.client.send(this.publishPacket(out, 0, retain, undefined, msg));
+      if (out !== undefined) this.client.send(this.publishPacket(out, 0, options, undefined, msg));
       return;
     }
     const packetId = this.takePacketId();
-    if (!this.client.send(this.publishPacket(out, 1, retain, packetId, msg))) return this.settleAtOnce(subscriber, entry);
+    if (!this.client.send(this.publishPacket(out, 1, options, packetId, msg))) return this.settleAtOnce(subscriber, entry);
     this.awaitingAck.set(packetId, { subscriber, entry });
     subscriber.unacked++;
   }
@@ -262,33 +271,36 @@ export class Session {
   }
 
   /**
-   * MQTT 5 subscription options for a delivery of `topic`: skipped when every matching filter is
-   * no-local and the session published it; the retain flag kept when a matching filter is
-   * retain-as-published and it was published retained.
+   * MQTT 5 subscription options for a delivery of `topic`: undefined (not sent) when every matching
+   * filter is no-local and the session published it; the retain flag kept when a matching filter is
+   * retain-as-published and it was published retained; the matching filters' identifiers.
    */
-  private v5Options(msg: object, topic: string): 'skip' | 'retain' | 'plain' {
+  private v5Options(msg: object, topic: string): DeliveryOptions | undefined {
     const own = this.ownPublishes.has(msg);
     const retained = this.client.service.publishedRetained.has(msg);
     let deliver = false;
     let retain = false;
+    const identifiers: number[] = [];
     for (const filter of this.subscriptions.keys()) {
       if (!topicMatches(filter, topic)) continue;
       const o = this.options.get(filter);
       if (own && o?.noLocal === true) continue;
       deliver = true;
       if (retained && o?.retainAsPublished === true) retain = true;
+      if (o?.identifier !== undefined) identifiers.push(o.identifier);
     }
-    if (!deliver && own) return 'skip';
-    return retain ? 'retain' : 'plain';
+    if (!deliver && own) return undefined;
+    return { retain, identifiers };
   }
 
   /** The PUBLISH of a delivery; for MQTT 5 with its properties and an outbound topic alias. */
-  private publishPacket(out: { topic: string; payload: Buffer; dup: boolean }, qos: 0 | 1, retain: boolean, messageId: number | undefined, msg: Parameters<typeof v5DeliveryProperties>[0]): Record<string, unknown> {
-    const packet: Record<string, unknown> = { cmd: 'publish', topic: out.topic, payload: out.payload, qos, dup: out.dup, retain };
+  private publishPacket(out: { topic: string; payload: Buffer; dup: boolean }, qos: 0 | 1, options: DeliveryOptions, messageId: number | undefined, msg: Parameters<typeof v5DeliveryProperties>[0]): Record<string, unknown> {
+    const packet: Record<string, unknown> = { cmd: 'publish', topic: out.topic, payload: out.payload, qos, dup: out.dup, retain: options.retain };
     if (messageId !== undefined) packet.messageId = messageId;
     const v5 = this.client.v5;
     if (v5 === undefined) return packet;
     const properties: Record<string, unknown> = { ...v5DeliveryProperties(msg) };
+    if (options.identifiers.length > 0) properties.subscriptionIdentifier = options.identifiers.length === 1 ? options.identifiers[0] : options.identifiers;
     if (v5.topicAliasMaxOut > 0) {
       const alias = v5.aliasesOut.get(out.topic);
       if (alias !== undefined) {

@@ -6,10 +6,10 @@
  * without a SUBACK, as the plugin's AMQP channel failing does.
  *
  * MQTT 5 (as RabbitMQ 3.13 and 4.x): the subscription options no-local and retain-as-published are
- * kept per filter (session.ts applies them to deliveries); retain handling 0 sends the retained
- * message at every SUBSCRIBE, 1 only when the subscription is new, 2 never. Shared subscriptions
- * ($share/...) get 0x9E (RabbitMQ 4.x has none), a Subscription Identifier is refused with 0xA1 (the
- * CONNACK said they are not available). UNSUBACK has 0x11 for a filter that was not subscribed.
+ * kept per filter with the SUBSCRIBE's Subscription Identifier (session.ts applies them to
+ * deliveries); retain handling 0 sends the retained message at every SUBSCRIBE, 1 only when the
+ * subscription is new, 2 never. Shared subscriptions ($share/...) get 0x9E (RabbitMQ 4.x has none).
+ * UNSUBACK has 0x11 for a filter that was not subscribed.
  */
 import type { ISubscribePacket, IUnsubscribePacket } from 'mqtt-packet';
 import type { MqttClient } from './client.js';
@@ -19,7 +19,7 @@ import { RC } from './v5.js';
 export function handleSubscribe(client: MqttClient, p: ISubscribePacket): void {
   const session = client.session!;
   const v5 = client.v5 !== undefined;
-  if (v5 && p.properties?.subscriptionIdentifier !== undefined) return client.protocolError('MQTT protocol error: a Subscription Identifier (not available)', RC.SUBSCRIPTION_IDENTIFIERS_NOT_SUPPORTED);
+  const identifier = v5 ? (p.properties?.subscriptionIdentifier as number | undefined) : undefined;
   const granted: number[] = [];
   const retainedFor: { filter: string; qos: 0 | 1 }[] = [];
   for (const s of p.subscriptions) {
@@ -32,7 +32,7 @@ export function handleSubscribe(client: MqttClient, p: ISubscribePacket): void {
     session.bind(qos, s.topic);
     granted.push(qos);
     if (v5) {
-      if (s.nl === true || s.rap === true) session.options.set(s.topic, { noLocal: s.nl === true, retainAsPublished: s.rap === true });
+      if (s.nl === true || s.rap === true || identifier !== undefined) session.options.set(s.topic, { noLocal: s.nl === true, retainAsPublished: s.rap === true, identifier });
       else session.options.delete(s.topic);
     }
     const handling = v5 ? (s.rh ?? 0) : 0;
@@ -45,7 +45,16 @@ export function handleSubscribe(client: MqttClient, p: ISubscribePacket): void {
     if (msg === undefined) continue;
     const qos = Math.min(subscribed, msg.qos);
     // Not tracked: 3.10 ignores the PUBACK of a retained message.
-    client.send({ cmd: 'publish', topic: routingKeyToMqttTopic(filter), payload: msg.payload, qos, dup: false, retain: true, ...(qos === 1 ? { messageId: session.takePacketId() } : {}) });
+    client.send({
+      cmd: 'publish',
+      topic: routingKeyToMqttTopic(filter),
+      payload: msg.payload,
+      qos,
+      dup: false,
+      retain: true,
+      ...(qos === 1 ? { messageId: session.takePacketId() } : {}),
+      ...(identifier !== undefined ? { properties: { subscriptionIdentifier: identifier } } : {}),
+    });
   }
 }
 

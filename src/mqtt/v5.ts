@@ -41,7 +41,6 @@ export const RC = {
   QUOTA_EXCEEDED: 0x97,
   QOS_NOT_SUPPORTED: 0x9b,
   SHARED_SUBSCRIPTIONS_NOT_SUPPORTED: 0x9e,
-  SUBSCRIPTION_IDENTIFIERS_NOT_SUPPORTED: 0xa1,
 } as const;
 
 /** mqtt.topic_alias_maximum's default: aliases a client may use towards the broker. */

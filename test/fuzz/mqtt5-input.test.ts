@@ -44,9 +44,9 @@ describe('malformed MQTT 5 input', () => {
     expect(await disconnectedWith('m5-empty', gen({ cmd: 'publish', topic: '', payload: Buffer.from('x'), qos: 0 }))).toBe(0x82);
   });
 
-  it('an alias never set: 0x82; a Subscription Identifier (not available): 0xA1', async () => {
+  it('an alias never set: 0x82; a QoS 2 publish: 0x9B', async () => {
     expect(await disconnectedWith('m5-unset', gen({ cmd: 'publish', topic: '', payload: Buffer.from('x'), qos: 0, properties: { topicAlias: 5 } }))).toBe(0x82);
-    expect(await disconnectedWith('m5-subid', gen({ cmd: 'subscribe', messageId: 1, properties: { subscriptionIdentifier: 3 }, subscriptions: [{ topic: 'a', qos: 0 }] }))).toBe(0xa1);
+    expect(await disconnectedWith('m5-qos2', gen({ cmd: 'publish', topic: 'q', payload: Buffer.from('x'), qos: 2, messageId: 4 }))).toBe(0x9b);
   });
 
   it('a second CONNECT: DISCONNECT 0x82 (protocol error)', async () => {

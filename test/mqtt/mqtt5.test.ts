@@ -174,6 +174,22 @@ describe('MQTT 5 topic aliases and subscription options', () => {
     expect(subacks).toEqual([[1], [1], [1], [1], [1]]);
   });
 
+  it('sends Subscription Identifiers back with the deliveries (and retained messages) of their filters', async () => {
+    const pub = await v5('v5-subid-pub');
+    await pub.c.publishAsync('sid/kept', 'r', { qos: 1, retain: true });
+    const s = await v5('v5-subid');
+    await s.c.subscribeAsync('sid/kept', { qos: 1, properties: { subscriptionIdentifier: 7 } });
+    // Retained messages go to exact filters only (as RabbitMQ): sid/# gets none.
+    await s.c.subscribeAsync('sid/#', { qos: 1, properties: { subscriptionIdentifier: 9 } });
+    await until(() => s.got.length === 1);
+    await pub.c.publishAsync('sid/other', 'o', { qos: 1 });
+    await until(() => s.got.length === 2);
+    await pub.c.publishAsync('sid/kept', 'both', { qos: 1 });
+    await until(() => s.got.length === 3);
+    expect(s.got.map((g) => `${g.payload}:${JSON.stringify(g.packet.properties?.subscriptionIdentifier)}`)).toEqual(['r:7', 'o:9', 'both:[7,9]']);
+    await pub.c.publishAsync('sid/kept', '', { qos: 1, retain: true });
+  });
+
   it('refuses shared subscriptions (0x9E) and answers UNSUBACK 0x11 for an unknown filter', async () => {
     const { c } = await v5('v5-shared');
     const suback = new Promise<number[]>((resolve) => c.on('packetreceive', (p) => p.cmd === 'suback' && resolve(p.granted as number[])));
