@@ -20,8 +20,8 @@ import type { MqttService } from './service.js';
 
 /** web_mqtt.ws_path's default. */
 const WS_PATH = '/ws';
-/** The largest WebSocket message accepted: MQTT's own limit (256 MiB) is checked by the connection. */
-const MAX_WS_MESSAGE = 268435455 + 5;
+/** A fixed header's most bytes: a WebSocket message holds one packet of the allowed size at most. */
+const FIXED_HEADER_MAX = 5;
 
 /** A WebSocket as the byte stream MqttConnection reads and writes: binary messages in, binary frames out. */
 class WebSocketStream extends Duplex {
@@ -90,7 +90,15 @@ export function createMqttWebSocketServer(service: MqttService, log: Logger): Se
   const http = createServer((_req, res) => {
     res.writeHead(404, { 'content-type': 'text/plain' }).end('Not found: MQTT over WebSocket is at /ws\n');
   });
-  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_WS_MESSAGE, handleProtocols: mqttSubprotocol, clientTracking: false, perMessageDeflate: false });
+  const wss = new WebSocketServer({
+    noServer: true,
+    // ws gathers a message's frames before handing it over: mqtt.max_packet_size_authenticated bounds
+    // what it gathers (the connection's 64 KiB limit before CONNECT applies to what it is handed).
+    maxPayload: service.settings.maxPacketSize + FIXED_HEADER_MAX,
+    handleProtocols: mqttSubprotocol,
+    clientTracking: false,
+    perMessageDeflate: false,
+  });
   http.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     const path = (req.url ?? '').split('?')[0];
     if (path !== WS_PATH) {
