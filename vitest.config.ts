@@ -12,8 +12,8 @@ export default defineConfig({
           // A test that asserts nothing proves nothing: each must make at least one assertion.
           expect: { requireAssertions: true },
           // Brokers the tests start as processes run side by side and must not take the machine's
-          // 1883, 15672 or 15692: MQTT and the HTTP listeners are off unless a test asks for them.
-          env: { WARREN_MQTT_PORT: '0', WARREN_MANAGEMENT_PORT: '0', WARREN_PROMETHEUS_PORT: '0' },
+          // 1883, 15675, 15672 or 15692: MQTT and the HTTP listeners are off unless a test asks for them.
+          env: { WARREN_MQTT_PORT: '0', WARREN_MQTT_WS_PORT: '0', WARREN_MANAGEMENT_PORT: '0', WARREN_PROMETHEUS_PORT: '0' },
           testTimeout: 20_000,
           hookTimeout: 30_000,
         },
@@ -28,7 +28,7 @@ export default defineConfig({
           globalSetup: ['compat/harness/global-setup.ts'],
           // Scenarios use unique names, so those of one file run side by side against both brokers.
           maxConcurrency: 12,
-          env: { WARREN_MQTT_PORT: '0', WARREN_MANAGEMENT_PORT: '0', WARREN_PROMETHEUS_PORT: '0' },
+          env: { WARREN_MQTT_PORT: '0', WARREN_MQTT_WS_PORT: '0', WARREN_MANAGEMENT_PORT: '0', WARREN_PROMETHEUS_PORT: '0' },
         },
       },
     ],

@@ -33,7 +33,7 @@ const PEERS = (process.env.MQTT_BENCH_PEERS ?? 'warren,rabbitmq,mosquitto').spli
 const PAYLOAD = Buffer.alloc(64, 'x');
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 
-interface Peer {
+export interface Peer {
   name: string;
   port: number;
   pid: number;
@@ -69,11 +69,11 @@ function stopper(child: ChildProcess): () => void {
   };
 }
 
-async function startWarren(): Promise<Peer> {
+export async function startWarren(): Promise<Peer> {
   const port = await freePort();
   const mqttPort = await freePort();
   const dir = mkdtempSync(join(scratchDir(), 'warren-mqtt-'));
-  const child = spawn(process.execPath, [join(ROOT, 'bin/warren.js'), '--port', String(port), '--mqtt-port', String(mqttPort), '--host', '127.0.0.1', '--data-dir', dir, '--durability', 'memory', '--log-level', 'warn', '--rabbitmq-version', '3.10'], {
+  const child = spawn(process.execPath, [join(ROOT, 'bin/warren.js'), '--port', String(port), '--mqtt-port', String(mqttPort), '--host', '127.0.0.1', '--data-dir', dir, '--durability', 'memory', '--log-level', 'warn', '--rabbitmq-version', '3.10', '--mqtt-ws-port', '0', '--management-port', '0', '--prometheus-port', '0'], {
     detached: true,
     stdio: 'ignore',
   });
@@ -81,7 +81,7 @@ async function startWarren(): Promise<Peer> {
   return { name: 'Warren', port: mqttPort, pid: child.pid!, stop: stopper(child) };
 }
 
-async function startRabbit(): Promise<Peer> {
+export async function startRabbit(): Promise<Peer> {
   const uid = Number(execFileSync('id', ['-u', 'rabbitmq']).toString().trim());
   const gid = Number(execFileSync('id', ['-g', 'rabbitmq']).toString().trim());
   const port = await freePort();
@@ -126,7 +126,7 @@ async function startRabbit(): Promise<Peer> {
   return { name: 'RabbitMQ 3.10.8 (rabbitmq_mqtt)', port: mqttPort, pid: child.pid!, stop: stopper(child) };
 }
 
-async function startMosquitto(): Promise<Peer> {
+export async function startMosquitto(): Promise<Peer> {
   const port = await freePort();
   const child = spawn('/usr/sbin/mosquitto', ['-p', String(port)], { detached: true, stdio: 'ignore' });
   await waitForPort(port, child, 10_000);
@@ -196,7 +196,7 @@ async function latency(port: number, rounds: number): Promise<{ p50: number; p99
 }
 
 /** Resident memory of a process and its descendants, bytes (Linux /proc). */
-function treeRss(pid: number): number {
+export function treeRss(pid: number): number {
   const children = new Map<number, number[]>();
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
@@ -263,4 +263,5 @@ async function main(): Promise<void> {
   process.exit(0);
 }
 
-await main();
+// Run as the entry point; bench/mqtt-idle-bench.ts imports the peers.
+if (process.argv[1] === fileURLToPath(import.meta.url)) await main();

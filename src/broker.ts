@@ -278,12 +278,20 @@ export class Broker implements BrokerContext {
     for (const c of [...this.connections]) if (affected(c)) c.closeForced(text);
   }
 
+  /**
+   * Connections of other protocols (MQTT's): they count in the vhost and user connection limits as
+   * RabbitMQ's plugins' direct connections do.
+   */
+  readonly otherConnections = new Set<Iterable<{ readonly vhostName: string | undefined; readonly userName: string | undefined }>>();
+
   /** Open connections to `vhost` and of `user`, counted only if a limit asks (connection.open). */
   connectionCounts(vhost: string, user: string): ConnectionCounts {
     const connections = this.connections;
-    const count = (matches: (c: Connection) => boolean) => {
+    const others = this.otherConnections;
+    const count = (matches: (c: { readonly vhostName: string | undefined; readonly userName: string | undefined }) => boolean) => {
       let n = 0;
       for (const c of connections) if (c.state === 'running' && matches(c)) n++;
+      for (const set of others) for (const c of set) if (matches(c)) n++;
       return n;
     };
     return {

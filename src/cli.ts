@@ -125,7 +125,7 @@ function startFailure(e: unknown): string | undefined {
   if (e instanceof TlsSetupError) return e.message;
   if (e instanceof LoadDefinitionsError) return `${e.message}; the file is given by --load-definitions, WARREN_LOAD_DEFINITIONS or load_definitions in rabbitmq.conf`;
   if (e instanceof ListenError) {
-    const port = e.listener === 'mqtt' ? 'another MQTT port: --mqtt-port or WARREN_MQTT_PORT (0: no MQTT listener)' : 'another port: --port (-p) or WARREN_PORT';
+    const port = e.listener === 'mqtt' ? 'another MQTT port: --mqtt-port, --mqtt-tls-port or --mqtt-ws-port (0: no MQTT listener)' : 'another port: --port (-p) or WARREN_PORT';
     const change = e.code === 'EADDRNOTAVAIL' ? 'another address: --host or WARREN_HOST' : port;
     if (e.listener === 'prometheus') return `${e.message}; to use another port for the Prometheus endpoint: --prometheus-port or WARREN_PROMETHEUS_PORT (0 turns it off)`;
     if (e.listener === 'management') return `${e.message}; to use another port for the management API: --management-port or WARREN_MANAGEMENT_PORT (0 turns it off)`;

@@ -115,6 +115,16 @@ export interface BrokerConfig {
    * and peer verification (ssl_options); undefined: none. 0 picks a free port.
    */
   mqttTlsPort: number | undefined;
+  /**
+   * MQTT over WebSocket (RabbitMQ's web_mqtt.tcp.port, path /ws), on the AMQP listener's address;
+   * undefined: none. The command line's default is 15675 (0 turns it off); the embedding API has
+   * none unless asked, and there 0 picks a free port.
+   */
+  mqttWsPort: number | undefined;
+  /** mqtt.ssl_cert_login: a TLS client's verified certificate names the user (no password). */
+  mqttSslCertLogin: boolean;
+  /** mqtt.max_packet_size_authenticated: the largest MQTT packet after CONNECT (RabbitMQ: 256 MiB - 1). */
+  mqttMaxPacketSize: number;
   /** mqtt.allow_anonymous: a CONNECT without credentials logs in as mqttDefaultUser (RabbitMQ: true). */
   mqttAllowAnonymous: boolean;
   /** mqtt.default_user and mqtt.default_pass (RabbitMQ: guest, guest). */
@@ -178,6 +188,9 @@ export const DEFAULTS: BrokerSettings = {
   diskFreeLimit: DEFAULT_DISK_FREE_LIMIT,
   mqttPort: 1883,
   mqttTlsPort: undefined,
+  mqttWsPort: 15675,
+  mqttSslCertLogin: false,
+  mqttMaxPacketSize: 268435455,
   mqttAllowAnonymous: true,
   mqttDefaultUser: 'guest',
   mqttDefaultPass: 'guest',
@@ -314,8 +327,9 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'tlsVerifyPeer', flag: '--tls-verify-peer', arg: 'bool', env: 'WARREN_TLS_VERIFY_PEER', parse: bool('tls-verify-peer'), help: "true: ask for a client certificate and refuse one the CA did not sign (ssl_options.verify = verify_peer)" },
   { key: 'tlsFailIfNoPeerCert', flag: '--tls-fail-if-no-peer-cert', arg: 'bool', env: 'WARREN_TLS_FAIL_IF_NO_PEER_CERT', parse: bool('tls-fail-if-no-peer-cert'), help: 'true: with --tls-verify-peer, refuse clients without a certificate' },
   { key: 'tlsWatchIntervalMs', flag: '--tls-watch-interval', arg: 'ms', env: 'WARREN_TLS_WATCH_INTERVAL', parse: int('tls-watch-interval', 0, 2 ** 31 - 1), help: 'check the TLS certificate, key and CA files this often and load a changed set without a restart (default 2000; 0 = only on SIGHUP)' },
-  { key: 'mqttPort', flag: '--mqtt-port', arg: 'port', env: 'WARREN_MQTT_PORT', parse: mqttPort, help: 'listen for MQTT 3.1.0 and 3.1.1 on this port (default 1883; 0 = no MQTT listener)' },
+  { key: 'mqttPort', flag: '--mqtt-port', arg: 'port', env: 'WARREN_MQTT_PORT', parse: mqttPort, help: 'listen for MQTT 3.1.0, 3.1.1 and 5.0 on this port (default 1883; 0 = no MQTT listener)' },
   { key: 'mqttTlsPort', flag: '--mqtt-tls-port', arg: 'port', env: 'WARREN_MQTT_TLS_PORT', parse: int('mqtt-tls-port', 0, 65535), help: 'also listen for MQTT over TLS on this port (8883 is usual), with the --tls-cert, --tls-key and --tls-ca of AMQPS' },
+  { key: 'mqttWsPort', flag: '--mqtt-ws-port', arg: 'port', env: 'WARREN_MQTT_WS_PORT', parse: portOrOff('mqtt-ws-port'), help: 'listen for MQTT over WebSocket (path /ws, as web_mqtt) on this port (default 15675; 0 = off)' },
   { key: 'sslCertLoginFrom', flag: '--ssl-cert-login-from', arg: 'name', env: 'WARREN_SSL_CERT_LOGIN_FROM', parse: oneOf('ssl-cert-login-from', ['distinguished_name', 'common_name'] as const), help: "EXTERNAL logs in as the certificate's distinguished_name (default) or common_name" },
 ];
 

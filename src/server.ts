@@ -12,6 +12,7 @@ import type { FileIo } from './store/io.js';
 import type { ResourceProbes } from './resource-alarms.js';
 import { TlsSetupError, peerCertificateNames, peerRefusal, tlsServerOptions, watchTlsFiles } from './tls.js';
 import { MqttService } from './mqtt/service.js';
+import { createMqttWebSocketServer } from './mqtt/websocket.js';
 import { apiNodeName, startManagementServer, type ManagementServer } from './management/http-server.js';
 import { startPrometheusServer, type PrometheusServer } from './management/prometheus-server.js';
 import type { Listener } from './management/context.js';
@@ -42,6 +43,8 @@ export interface RunningBroker {
   readonly mqttPort: number | undefined;
   /** The MQTT-over-TLS port, when that listener runs. */
   readonly mqttTlsPort: number | undefined;
+  /** The MQTT-over-WebSocket port (path /ws), when that listener runs. */
+  readonly mqttWsPort: number | undefined;
   readonly mqtt: MqttService | undefined;
   /** The management HTTP API's port and base URL (http://host:port), when it runs (`managementPort`). */
   readonly managementPort: number | undefined;
@@ -64,6 +67,7 @@ const EMBEDDED_DEFAULTS: Partial<BrokerSettings> = {
   managementPort: undefined,
   prometheusPort: undefined,
   mqttPort: undefined,
+  mqttWsPort: undefined,
 };
 
 /**
@@ -91,7 +95,7 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
   let mqtt: MqttListeners | undefined;
   let http: HttpListeners | undefined;
   try {
-    if (config.mqttPort !== undefined || config.mqttTlsPort !== undefined) mqtt = new MqttListeners(broker, log);
+    if (config.mqttPort !== undefined || config.mqttTlsPort !== undefined || config.mqttWsPort !== undefined) mqtt = new MqttListeners(broker, log);
     if (config.tlsPort !== undefined) tlsServer = createTlsListener(broker, broker.config, log);
     await broker.startResourceMonitors(resourceProbes);
     if (server !== undefined) address = await listen(server, config.port, config.host);
@@ -128,6 +132,7 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
     tlsUrl,
     mqttPort: mqtt?.port,
     mqttTlsPort: mqtt?.tlsPort,
+    mqttWsPort: mqtt?.wsPort,
     mqtt: mqtt?.service,
     managementPort: http.management?.port,
     managementUrl: http.management === undefined ? undefined : `http://${urlHost}:${http.management.port}`,
@@ -141,6 +146,7 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
         tlsWatch?.stop();
         const stopped = Promise.all([server, tlsServer, ...(mqtt?.servers ?? [])].map((s) => (s === undefined ? undefined : new Promise<void>((resolve) => s.close(() => resolve())))));
         mqtt?.service.closeAll('shutdown');
+        await mqtt?.service.flush();
         await http.close();
         await broker.shutdown();
         await stopped;
@@ -247,6 +253,7 @@ function listenersOf(
   if (amqps !== undefined) out.push({ protocol: 'amqp/ssl', port: amqps.port, ipAddress: amqps.host });
   if (mqtt?.port !== undefined) out.push({ protocol: 'mqtt', port: mqtt.port, ipAddress: host });
   if (mqtt?.tlsPort !== undefined) out.push({ protocol: 'mqtt/ssl', port: mqtt.tlsPort, ipAddress: host });
+  if (mqtt?.wsPort !== undefined) out.push({ protocol: 'http/web-mqtt', port: mqtt.wsPort, ipAddress: host });
   return () => out;
 }
 
@@ -274,8 +281,10 @@ class MqttListeners {
   readonly service: MqttService;
   private readonly server: Server | undefined;
   readonly tlsServer: ReturnType<typeof createTlsServer> | undefined;
+  private readonly wsServer: Server | undefined;
   port: number | undefined;
   tlsPort: number | undefined;
+  wsPort: number | undefined;
 
   constructor(
     broker: Broker,
@@ -289,13 +298,17 @@ class MqttListeners {
       vhost: c.mqttVhost,
       exchange: c.mqttExchange,
       prefetch: c.mqttPrefetch,
+      sslCertLogin: c.mqttSslCertLogin,
+      maxPacketSize: c.mqttMaxPacketSize,
     });
     const accept = (socket: Socket) => {
       socket.setNoDelay(true);
-      this.service.acceptStream(socket, { remoteAddress: socket.remoteAddress, remotePort: socket.remotePort, localAddress: socket.localAddress, localPort: socket.localPort });
+      const certificate = 'encrypted' in socket ? peerCertificateNames(socket as TLSSocket, c) : undefined;
+      this.service.acceptStream(socket, { remoteAddress: socket.remoteAddress, remotePort: socket.remotePort, localAddress: socket.localAddress, localPort: socket.localPort, certificate });
     };
     if (c.mqttPort !== undefined) this.server = createServer(accept);
     if (c.mqttTlsPort !== undefined) this.tlsServer = this.createTlsServer(c, accept);
+    if (c.mqttWsPort !== undefined) this.wsServer = createMqttWebSocketServer(this.service, this.log);
   }
 
   private createTlsServer(c: BrokerConfig, accept: (socket: Socket) => void): ReturnType<typeof createTlsServer> {
@@ -317,7 +330,7 @@ class MqttListeners {
   }
 
   get servers(): Server[] {
-    return [this.server, this.tlsServer].filter((s): s is Server => s !== undefined);
+    return [this.server, this.tlsServer, this.wsServer].filter((s): s is Server => s !== undefined);
   }
 
   async listen(): Promise<void> {
@@ -331,6 +344,11 @@ class MqttListeners {
       const a = await listen(this.tlsServer, c.mqttTlsPort!, c.host, 'mqtt');
       this.tlsPort = a.port;
       this.log.info(a, 'listening for MQTT over TLS');
+    }
+    if (this.wsServer !== undefined) {
+      const a = await listen(this.wsServer, c.mqttWsPort!, c.host, 'mqtt');
+      this.wsPort = a.port;
+      this.log.info(a, 'listening for MQTT over WebSocket (/ws)');
     }
   }
 

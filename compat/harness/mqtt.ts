@@ -26,6 +26,8 @@ interface MqttTarget {
   name: 'rabbitmq' | 'warren';
   amqpUrl: string;
   mqttPort: number;
+  /** MQTT over WebSocket (ws://127.0.0.1:port/ws). */
+  mqttWsPort: number;
 }
 
 /** A scenario's view of one broker: clients that record what they see, all closed at the end. */
@@ -76,8 +78,9 @@ export class MqttCtx {
    * Connects and records the CONNACK (or the refusal); the client's messages are recorded as they
    * arrive, each with the client's label. Resolves once CONNACK (or the close) came.
    */
-  async connect(label: string, o: IClientOptions = {}): Promise<MqttClient> {
-    const c = mqtt.connect(`mqtt://127.0.0.1:${this.target.mqttPort}`, this.options(o));
+  async connect(label: string, o: IClientOptions = {}, transport: 'tcp' | 'ws' = 'tcp'): Promise<MqttClient> {
+    const url = transport === 'ws' ? `ws://127.0.0.1:${this.target.mqttWsPort}/ws` : `mqtt://127.0.0.1:${this.target.mqttPort}`;
+    const c = mqtt.connect(url, this.options(o));
     this.clients.push(c);
     c.on('error', () => {});
     c.on('message', (topic, payload, packet) => this.record({ [label]: 'message', topic, payload: payload.toString(), qos: packet.qos, retain: packet.retain, dup: packet.dup }));
@@ -192,7 +195,7 @@ export function compatMqttSuite(title: string, scenarios: MqttScenario[]): void 
         return;
       }
       reference = acquired.broker;
-      const w = await startWarren({ mqttPort: 0, rabbitmqVersion: env.personality ?? undefined });
+      const w = await startWarren({ mqttPort: 0, mqttWsPort: 0, rabbitmqVersion: env.personality ?? undefined });
       if (!w.ok) throw new Error(w.reason);
       warren = w.broker;
     }, 180_000);
@@ -210,8 +213,8 @@ export function compatMqttSuite(title: string, scenarios: MqttScenario[]): void 
         const runId = inject('compat').runId;
         const prefix = `mq${runId}${(++counter).toString(36)}-`;
         const [ref, war] = await Promise.all([
-          run(s, { name: 'rabbitmq', amqpUrl: reference!.url, mqttPort: reference!.mqttPort! }, prefix),
-          run(s, { name: 'warren', amqpUrl: warren!.url, mqttPort: warren!.mqttPort! }, prefix),
+          run(s, { name: 'rabbitmq', amqpUrl: reference!.url, mqttPort: reference!.mqttPort!, mqttWsPort: reference!.mqttWsPort! }, prefix),
+          run(s, { name: 'warren', amqpUrl: warren!.url, mqttPort: warren!.mqttPort!, mqttWsPort: warren!.mqttWsPort! }, prefix),
         ]);
         if (ref.failure !== undefined) throw new Error(`scenario does not pass against RabbitMQ: ${ref.failure}\n${ref.lines.join('\n')}`);
         if (process.env.COMPAT_DIFF_DIR !== undefined && war.lines.join('\n') !== ref.lines.join('\n')) {

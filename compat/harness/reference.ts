@@ -25,6 +25,8 @@ export interface ReferenceBroker {
   owned: boolean;
   /** The MQTT plugin's port, when the broker was started with it (`mqtt` option). */
   mqttPort?: number;
+  /** rabbitmq_web_mqtt's port (path /ws), started with the MQTT plugin. */
+  mqttWsPort?: number;
   /** The management plugin's HTTP API (http://127.0.0.1:port), when this harness enabled it. */
   managementUrl?: string;
   /** The rabbitmq_prometheus endpoint (http://127.0.0.1:port), likewise. */
@@ -231,14 +233,16 @@ async function startLocal(requestedPort: number | undefined, mqtt = false, defin
   const prometheusUrl = `http://127.0.0.1:${prometheusPort}`;
   // With MQTT (compat/mqtt.test.ts), the plugin's listener on a free port too.
   const mqttPort = mqtt ? await freePort() : undefined;
-  const plugins = ['rabbitmq_management', 'rabbitmq_prometheus', ...(mqtt ? ['rabbitmq_mqtt'] : [])];
+  // And MQTT over WebSocket (rabbitmq_web_mqtt, /ws).
+  const mqttWsPort = mqtt ? await freePort() : undefined;
+  const plugins = ['rabbitmq_management', 'rabbitmq_prometheus', ...(mqtt ? ['rabbitmq_mqtt', 'rabbitmq_web_mqtt'] : [])];
   writeFileSync(path.join(base, 'enabled_plugins'), `[${plugins.join(',')}].\n`);
   const conf = [
     `management.tcp.port = ${managementPort}`,
     'management.tcp.ip = 127.0.0.1',
     `prometheus.tcp.port = ${prometheusPort}`,
     'prometheus.tcp.ip = 127.0.0.1',
-    ...(mqttPort === undefined ? [] : [`mqtt.listeners.tcp.default = ${mqttPort}`]),
+    ...(mqttPort === undefined ? [] : [`mqtt.listeners.tcp.default = ${mqttPort}`, `web_mqtt.tcp.port = ${mqttWsPort}`, 'web_mqtt.tcp.ip = 127.0.0.1']),
     // With definitions (compat/access.test.ts), the file imported at boot, as a deployment would.
     ...(definitions === undefined ? [] : [`load_definitions = ${path.join(base, 'definitions.json')}`]),
   ];
@@ -306,7 +310,7 @@ async function startLocal(requestedPort: number | undefined, mqtt = false, defin
       await stop();
       throw new Error(why);
     }
-    if ((await amqpAnswers(url, 2_000)) && (await httpAnswers(managementUrl)) && (mqttPort === undefined || (await portOpen(mqttPort)))) {
+    if ((await amqpAnswers(url, 2_000)) && (await httpAnswers(managementUrl)) && (mqttPort === undefined || ((await portOpen(mqttPort)) && (await portOpen(mqttWsPort!))))) {
       return {
         url,
         managementUrl,
@@ -314,7 +318,7 @@ async function startLocal(requestedPort: number | undefined, mqtt = false, defin
         kind: 'local',
         description: `rabbitmq-server (node ${name}, 127.0.0.1:${port}${mqttPort === undefined ? '' : `, MQTT ${mqttPort}`}, epmd ${epmd.port}, data ${base})`,
         owned: true,
-        ...(mqttPort === undefined ? {} : { mqttPort }),
+        ...(mqttPort === undefined ? {} : { mqttPort, mqttWsPort: mqttWsPort! }),
         rabbitmqctl: { node: name, epmdPort: epmd.port },
         restart,
         stop,

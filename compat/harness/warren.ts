@@ -13,6 +13,8 @@ export interface WarrenHandle {
   mqttPort?: number | undefined;
   /** With `managementPort` given: the management API's base URL. */
   managementUrl?: string | undefined;
+  /** With `mqttWsPort` given: the MQTT-over-WebSocket listener's port. */
+  mqttWsPort?: number | undefined;
   close(): Promise<void>;
 }
 
@@ -27,6 +29,8 @@ export interface WarrenStartOptions {
   managementPort?: number;
   /** A definitions file imported at start (--load-definitions), for compat/access.test.ts. */
   loadDefinitions?: string;
+  /** MQTT over WebSocket (0: a free port). */
+  mqttWsPort?: number;
   /** The release to imitate: the reference's (global-setup.ts). */
   rabbitmqVersion?: '3.10' | '3.13' | '4.x';
 }

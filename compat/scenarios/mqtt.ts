@@ -3,6 +3,7 @@
 // the transcripts are in an order both brokers must produce. "Nothing arrives" is shown by a
 // marker message that arrives first.
 import mqttPacket from 'mqtt-packet';
+import WebSocket from 'ws';
 import type { MqttCtx, MqttScenario } from '../harness/mqtt.js';
 
 const gen = (p: Record<string, unknown>) => mqttPacket.generate(p as unknown as mqttPacket.Packet, { protocolVersion: 4 });
@@ -199,6 +200,73 @@ export const mqttScenarios: MqttScenario[] = [
       ch.publish('amq.topic', `${t.n('q0')}.x`, Buffer.from('to a qos 0 subscription'), { deliveryMode: 2 });
       await ch.waitForConfirms();
       await t.received('sub', 3);
+    },
+  },
+  {
+    id: 'mqtt/websocket/round-trip',
+    async body(t) {
+      const sub = await t.connect('ws-sub', { clientId: t.n('wssub') }, 'ws');
+      await t.subscribe('ws-sub', sub, { [t.n('w/+')]: { qos: 1 }, [t.n('w/kept')]: { qos: 1 } });
+      const tcp = await t.connect('tcp-pub', { clientId: t.n('tcppub') });
+      await tcp.publishAsync(t.n('w/tcp'), 'over tcp', { qos: 1 });
+      await t.received('ws-sub', 1);
+      const wsPub = await t.connect('ws-pub', { clientId: t.n('wspub') }, 'ws');
+      // Both filters match, the queue has it once.
+      await wsPub.publishAsync(t.n('w/kept'), 'retained over ws', { qos: 1, retain: true });
+      await t.received('ws-sub', 2);
+      const ch = await t.amqpChannel();
+      ch.publish('amq.topic', `${t.n('w')}.amqp`, Buffer.from('over amqp'));
+      await ch.waitForConfirms();
+      await t.received('ws-sub', 3);
+      const late = await t.connect('ws-late', { clientId: t.n('wslate') }, 'ws');
+      await t.subscribe('ws-late', late, { [t.n('w/kept')]: { qos: 1 } });
+      await t.received('ws-late', 1);
+    },
+  },
+  {
+    id: 'mqtt/websocket/text-frame',
+    async body(t) {
+      // A CONNECT in a text frame, then a PINGREQ in a binary frame: CONNACK and PINGRESP if the
+      // text frame was read, a close if it was refused or ignored.
+      const ws = new WebSocket(`ws://127.0.0.1:${t.target.mqttWsPort}/ws`, ['mqtt']);
+      ws.on('error', () => {});
+      await new Promise<void>((resolve) => ws.once('open', () => resolve()));
+      await new Promise<void>((resolve) => {
+        const parser = mqttPacket.parser({ protocolVersion: 4 });
+        let n = 0;
+        parser.on('packet', (p: mqttPacket.Packet) => {
+          t.record({ raw: p.cmd });
+          if (++n === 2) resolve();
+        });
+        ws.on('message', (d: Buffer) => parser.parse(d));
+        ws.once('close', (code: number) => {
+          t.record({ raw: 'closed', code });
+          resolve();
+        });
+        ws.send(connect(t.n('text')).toString('latin1'));
+        ws.send(gen({ cmd: 'pingreq' }));
+      });
+      ws.terminate();
+    },
+  },
+  {
+    id: 'mqtt/websocket/upgrade-refusals',
+    async body(t) {
+      for (const [label, protocols, path] of [
+        ['no-subprotocol', [], '/ws'],
+        ['other-subprotocol', ['stomp'], '/ws'],
+        ['mqttv3.1', ['mqttv3.1'], '/ws'],
+        ['other-path', ['mqtt'], '/mqtt'],
+      ] as const) {
+        const ws = new WebSocket(`ws://127.0.0.1:${t.target.mqttWsPort}${path}`, [...protocols]);
+        ws.on('error', () => {});
+        const outcome = await new Promise<Record<string, unknown>>((resolve) => {
+          ws.once('open', () => resolve({ opened: ws.protocol }));
+          ws.once('unexpected-response', (_req, res) => resolve({ status: res.statusCode }));
+        });
+        ws.terminate();
+        t.record({ [label]: outcome });
+      }
     },
   },
 ];

@@ -126,7 +126,11 @@ function mqttSettingsFromConf(conf: RabbitConf, file: string, s: Partial<BrokerC
     if (m.vhost !== undefined) s.mqttVhost = m.vhost;
     if (m.exchange !== undefined) s.mqttExchange = m.exchange;
     if (m.prefetch !== undefined) s.mqttPrefetch = m.prefetch;
+    if (m.sslCertLogin !== undefined) s.mqttSslCertLogin = m.sslCertLogin;
+    if (m.maxPacketSize !== undefined) s.mqttMaxPacketSize = m.maxPacketSize;
   }
+  // web_mqtt.tcp.port = 0: no MQTT over WebSocket (as --mqtt-ws-port 0).
+  if (conf.webMqttTcpPort !== undefined) s.mqttWsPort = conf.webMqttTcpPort === 0 ? undefined : conf.webMqttTcpPort;
 }
 
 function readable(path: string): boolean {

@@ -102,6 +102,8 @@ interface MqttConf {
   vhost?: string;
   exchange?: string;
   prefetch?: number;
+  sslCertLogin?: boolean;
+  maxPacketSize?: number;
 }
 
 /** The settings of a rabbitmq.conf that Warren supports; absent = not in the file. */
@@ -133,6 +135,8 @@ export interface RabbitConf {
   readonly prometheusTcpPort?: number;
   readonly mqttTcpListeners?: readonly Listener[];
   readonly mqttSslListeners?: readonly Listener[];
+  /** web_mqtt.tcp.port (0: no MQTT-over-WebSocket listener). */
+  readonly webMqttTcpPort?: number;
   /** mqtt.allow_anonymous, mqtt.default_user, mqtt.default_pass, mqtt.vhost, mqtt.exchange, mqtt.prefetch */
   readonly mqtt?: MqttConf;
   readonly loadDefinitions?: string;
@@ -343,6 +347,9 @@ const SETTINGS: ReadonlyMap<string, Setting> = new Map<string, Setting>([
   ['mqtt.vhost', (r, l) => ((r.c.mqtt ??= {}).vhost = r.ascii(l))],
   ['mqtt.exchange', (r, l) => ((r.c.mqtt ??= {}).exchange = r.ascii(l))],
   ['mqtt.prefetch', (r, l) => ((r.c.mqtt ??= {}).prefetch = r.int(l, 0, 65535))],
+  ['mqtt.ssl_cert_login', (r, l) => ((r.c.mqtt ??= {}).sslCertLogin = r.bool(l))],
+  ['mqtt.max_packet_size_authenticated', (r, l) => ((r.c.mqtt ??= {}).maxPacketSize = r.int(l, 1, 268435455))],
+  ['web_mqtt.tcp.port', (r, l) => (r.c.webMqttTcpPort = r.int(l, 0, 65535, 'a port from 0 to 65535'))],
   ['ssl_options.cacertfile', (r, l) => ((r.tls ??= {}).cacertfile = r.file(l))],
   ['ssl_options.certfile', (r, l) => ((r.tls ??= {}).certfile = r.file(l))],
   ['ssl_options.keyfile', (r, l) => ((r.tls ??= {}).keyfile = r.file(l))],

@@ -3,7 +3,7 @@ import type { Broker } from '../broker.js';
 import type { StatsSampler } from './stats-sampler.js';
 
 export interface Listener {
-  readonly protocol: 'amqp' | 'amqp/ssl' | 'mqtt' | 'mqtt/ssl' | 'http';
+  readonly protocol: 'amqp' | 'amqp/ssl' | 'mqtt' | 'mqtt/ssl' | 'http' | 'http/web-mqtt';
   readonly port: number;
   readonly ipAddress: string;
 }

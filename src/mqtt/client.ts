@@ -7,6 +7,7 @@ import type { Broker } from '../broker.js';
 import type { PeerInfo } from '../connection/broker-context.js';
 import type { RetainedMessages } from './retained.js';
 import type { Session } from './session.js';
+import type { PublishProperties, V5Connection } from './v5.js';
 
 /** The plugin's settings (rabbitmq_mqtt's application environment, mqtt.* in rabbitmq.conf). */
 export interface MqttSettings {
@@ -20,7 +21,12 @@ export interface MqttSettings {
   readonly exchange: string;
   /** mqtt.prefetch: unacknowledged QoS 1 deliveries per subscriber. */
   readonly prefetch: number;
+  /** mqtt.ssl_cert_login: a verified TLS client certificate logs its user in without a password. */
+  readonly sslCertLogin: boolean;
+  /** mqtt.max_packet_size_authenticated: the largest packet a logged-in client may send (MQTT 5 announces it). */
+  readonly maxPacketSize: number;
 }
+
 
 /** A will as CONNECT gave it. */
 export interface WillMessage {
@@ -28,6 +34,9 @@ export interface WillMessage {
   readonly payload: Buffer;
   readonly qos: 0 | 1;
   readonly retain: boolean;
+  /** MQTT 5: the will's properties and its Will Delay Interval in seconds. */
+  readonly properties?: PublishProperties | undefined;
+  readonly delaySeconds?: number;
 }
 
 /** The broker-wide part: settings, client ids, retained messages. */
@@ -38,6 +47,10 @@ export interface MqttServiceContext {
   /** Records `client` as the holder of its client id; an earlier holder is closed (takeover). */
   claimClientId(client: MqttClient): void;
   retained(vhost: string): RetainedMessages;
+  /** MQTT 5: publishes `will` after its Will Delay Interval unless the client id connects again. */
+  delayWill(client: MqttClient, will: WillMessage): void;
+  /** Messages published with the retain flag (MQTT 5's retain-as-published looks them up). */
+  readonly publishedRetained: WeakSet<object>;
 }
 
 /** One client connection, as its handlers and its session use it. */
@@ -50,13 +63,18 @@ export interface MqttClient {
   vhostName: string | undefined;
   session: Session | undefined;
   will: WillMessage | undefined;
+  /** MQTT 5 only. */
+  v5: V5Connection | undefined;
   log: Logger;
   readonly peer: PeerInfo;
   /** False while the socket's buffer is full. */
   readonly writable: boolean;
   readonly service: MqttServiceContext;
-  send(packet: Record<string, unknown>): void;
+  /** False when the packet was not sent (closed, or over the MQTT 5 client's Maximum Packet Size). */
+  send(packet: Record<string, unknown>): boolean;
   close(reason: string): void;
-  protocolError(reason: string): void;
+  /** MQTT 5: a DISCONNECT with the reason code first; then, either version, the connection closed. */
+  disconnect(reasonCode: number, reason: string): void;
+  protocolError(reason: string, reasonCode?: number): void;
   startKeepAlive(seconds: number): void;
 }

@@ -20,13 +20,15 @@ import { handleConnect } from './connect.js';
 import { handlePublish, publishWill } from './publish.js';
 import { handleSubscribe, handleUnsubscribe } from './subscribe.js';
 import type { Session } from './session.js';
+import { RC, type V5Connection } from './v5.js';
 
 /** Before CONNECT, RabbitMQ 3.12+ accepts packets up to 64 KiB (max_packet_size_unauthenticated). */
 const MAX_PACKET_BEFORE_CONNECT = 65536;
-/** After it, the largest remaining length MQTT can encode (256 MiB - 1). */
-const MAX_PACKET = 268435455;
 
 let nextMqttConnectionId = 1;
+
+/** Emitted on the stream before a protocol violation closes it (a WebSocket closes with 1002 then). */
+export const PROTOCOL_ERROR_EVENT = 'mqtt-protocol-error';
 
 export type MqttPacket = mqttPacket.Packet;
 
@@ -40,6 +42,7 @@ export class MqttConnection implements MqttClient {
   vhostName: string | undefined;
   session: Session | undefined;
   will: WillMessage | undefined;
+  v5: V5Connection | undefined;
   log: Logger;
   /** False while the socket's buffer is over its high-water mark: consumers wait for 'drain'. */
   writable = true;
@@ -79,14 +82,14 @@ export class MqttConnection implements MqttClient {
     // header is in. One over the limit is refused before its bytes pile up.
     // (mqtt-packet's Parser has `packet`, the one being parsed, but its types do not declare it.)
     const length = (this.parser as unknown as { packet: { length: number } }).packet.length;
-    if (!this.isClosed() && length > (this.state === 'awaiting-connect' ? MAX_PACKET_BEFORE_CONNECT : MAX_PACKET)) {
-      this.protocolError(`MQTT packet of ${length} bytes is over the limit`);
+    if (!this.isClosed() && length > (this.state === 'awaiting-connect' ? MAX_PACKET_BEFORE_CONNECT : this.service.settings.maxPacketSize)) {
+      this.protocolError(`MQTT packet of ${length} bytes is over the limit`, RC.PACKET_TOO_LARGE);
     }
   }
 
   private framingError(e: Error): void {
     if (this.state === 'closed') return;
-    this.protocolError(`MQTT detected framing error: ${e.message}`);
+    this.protocolError(`MQTT detected framing error: ${e.message}`, RC.MALFORMED_PACKET);
   }
 
   /** Read through a method: the handlers the parser calls may have closed the connection. */
@@ -94,15 +97,28 @@ export class MqttConnection implements MqttClient {
     return this.state === 'closed';
   }
 
-  /** A protocol violation: logged, the connection closed, no will (rabbit_mqtt_reader's {stop, ...}). */
-  protocolError(reason: string): void {
+  /**
+   * A protocol violation: logged, the connection closed, no will (rabbit_mqtt_reader's {stop, ...});
+   * an MQTT 5 client is told why first (DISCONNECT with the reason code, 0x82 unless given).
+   */
+  protocolError(reason: string, reasonCode: number = RC.PROTOCOL_ERROR): void {
     this.log.error({ clientId: this.clientId || undefined }, reason);
+    this.stream.emit(PROTOCOL_ERROR_EVENT);
+    this.disconnect(reasonCode, reason);
+  }
+
+  disconnect(reasonCode: number, reason: string): void {
+    if (this.v5 !== undefined && this.state === 'connected') this.send({ cmd: 'disconnect', reasonCode });
     this.close(reason);
   }
 
   /** Every handler runs to completion synchronously, so packets are handled one by one in order. */
   private received(p: MqttPacket): void {
     if (this.state === 'closed') return;
+    // A packet over the limit that came whole in one read (the check in data() sees only a partial one).
+    if (this.state === 'connected' && (p.length ?? 0) > this.service.settings.maxPacketSize) {
+      return this.protocolError(`MQTT packet of ${p.length} bytes is over the limit`, RC.PACKET_TOO_LARGE);
+    }
     try {
       this.dispatch(p);
     } catch (e) {
@@ -130,8 +146,11 @@ export class MqttConnection implements MqttClient {
       case 'unsubscribe':
         return handleUnsubscribe(this, p);
       case 'pingreq':
-        return this.send({ cmd: 'pingresp' });
+        this.send({ cmd: 'pingresp' });
+        return;
       case 'disconnect':
+        // MQTT 5: any reason code but 0 (0x04 "disconnect with will message" among them) sends the will.
+        if (this.v5 !== undefined && (p.reasonCode ?? 0) > 0) return this.publishWillAndClose(`client sent DISCONNECT (reason code ${p.reasonCode})`);
         this.will = undefined;
         return this.close('client sent DISCONNECT');
       case 'pubrec':
@@ -148,16 +167,21 @@ export class MqttConnection implements MqttClient {
   private failed(p: MqttPacket, e: unknown): void {
     if (e instanceof AmqpError) {
       this.log.error({ clientId: this.clientId, packet: p.cmd }, `MQTT ${p.cmd.toUpperCase()} refused: ${e.replyText}`);
-      this.close(e.replyText);
+      this.disconnect(e.code === 403 ? RC.NOT_AUTHORIZED : RC.UNSPECIFIED_ERROR, e.replyText);
       return;
     }
     this.log.error({ clientId: this.clientId, packet: p.cmd, err: e }, `MQTT ${p.cmd.toUpperCase()} failed`);
-    this.close('internal error');
+    this.disconnect(RC.IMPLEMENTATION_SPECIFIC_ERROR, 'internal error');
   }
 
-  send(packet: Record<string, unknown>): void {
-    if (this.state === 'closed' || this.stream.destroyed) return;
+  send(packet: Record<string, unknown>): boolean {
+    if (this.state === 'closed' || this.stream.destroyed) return false;
     const bytes = mqttPacket.generate(packet as unknown as MqttPacket, { protocolVersion: this.protocolVersion });
+    // [MQTT-3.1.2-24]: nothing over the client's Maximum Packet Size is sent; a PUBLISH is dropped.
+    if (this.v5 !== undefined && bytes.length > this.v5.maxPacketSizeOut) {
+      this.log.debug({ clientId: this.clientId, bytes: bytes.length, max: this.v5.maxPacketSizeOut }, `MQTT ${String(packet.cmd).toUpperCase()} over the client's Maximum Packet Size not sent`);
+      return false;
+    }
     // The packets of one turn (a batch of deliveries, the PUBACKs of a socket read) leave in one
     // write: corked here, uncorked once the turn's work is done.
     if (!this.corked) {
@@ -166,6 +190,7 @@ export class MqttConnection implements MqttClient {
       process.nextTick(this.uncork);
     }
     if (!this.stream.write(bytes)) this.writable = false;
+    return true;
   }
 
   private corked = false;
@@ -187,6 +212,7 @@ export class MqttConnection implements MqttClient {
       const idle = Date.now() - this.lastReceived;
       if (idle < this.keepAliveMs) return this.armKeepAlive(this.keepAliveMs - idle);
       this.log.error({ clientId: this.clientId }, 'closing MQTT connection (keepalive timeout)');
+      if (this.v5 !== undefined) this.send({ cmd: 'disconnect', reasonCode: RC.KEEP_ALIVE_TIMEOUT });
       this.publishWillAndClose('keepalive timeout');
     }, ms);
     this.keepAliveTimer.unref?.();
@@ -210,7 +236,11 @@ export class MqttConnection implements MqttClient {
   private publishWillAndClose(reason: string): void {
     const will = this.will;
     this.will = undefined;
-    if (will !== undefined && this.state === 'connected') publishWill(this, will);
+    if (will !== undefined && this.state === 'connected') {
+      // MQTT 5's Will Delay Interval: later, unless a connection with the client id comes first.
+      if ((will.delaySeconds ?? 0) > 0) this.service.delayWill(this, will);
+      else publishWill(this, will);
+    }
     this.close(reason);
   }
 

@@ -14,6 +14,7 @@ import { fv } from '../protocol/field-table.js';
 import { encodeBasicProperties } from '../protocol/generated/properties.js';
 import { Message, scanProperties } from '../message/message.js';
 import { routingKeyToMqttTopic } from './topics.js';
+import { amqpPropertiesFromV5, carriesProperties, type PublishProperties, v5PropertiesFromAmqp } from './v5.js';
 
 /** The four property lists an MQTT publish can have, encoded once: [qos][dup]. */
 const PUBLISH_PROPERTIES: readonly (readonly [Buffer, Buffer])[] = [0, 1].map((qos) => {
@@ -40,9 +41,9 @@ function mqttProperties(p: Buffer): { qos: 0 | 1; dup: boolean } | undefined {
   return undefined;
 }
 
-/** The AMQP message of an MQTT publish (QoS already downgraded to 0 or 1). */
-export function messageFromMqtt(exchange: string, routingKey: string, qos: 0 | 1, dup: boolean, payload: Buffer): Message {
-  const properties = PUBLISH_PROPERTIES[qos]![dup ? 1 : 0]!;
+/** The AMQP message of an MQTT publish (QoS already downgraded to 0 or 1), with MQTT 5's properties mapped. */
+export function messageFromMqtt(exchange: string, routingKey: string, qos: 0 | 1, dup: boolean, payload: Buffer, v5?: PublishProperties): Message {
+  const properties = carriesProperties(v5) ? amqpPropertiesFromV5(qos, dup, v5) : PUBLISH_PROPERTIES[qos]![dup ? 1 : 0]!;
   const msg = new Message(exchange, routingKey, properties, payload);
   scanProperties(msg, properties);
   return msg;
@@ -81,4 +82,10 @@ export function deliveryToMqtt(msg: Message, redelivered: boolean, fromQos1: boo
   if (fromQos1) qos = publishedQos === undefined ? 1 : publishedQos >= 1 ? 1 : 0;
   if (dup && qos === 0) return undefined;
   return { topic: routingKeyToMqttTopic(msg.routingKey), qos, dup, payload: msg.body };
+}
+
+/** The MQTT 5 PUBLISH properties of a delivery (none for the shared lists of MQTT publishes without properties). */
+export function v5DeliveryProperties(msg: Message): PublishProperties | undefined {
+  if (mqttProperties(msg.properties) !== undefined) return undefined;
+  return v5PropertiesFromAmqp(msg.decodedProperties);
 }

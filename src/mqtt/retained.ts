@@ -5,8 +5,10 @@
  * a subscription whose filter is its exact topic, never one with wildcards. Both the topic and the
  * filter are keyed after the plugin's amqp-to-mqtt translation ('.' reads as '/', '*' as '+').
  *
- * Held in memory: they do not survive a restart (RabbitMQ's default store, dets, keeps them).
+ * With a data directory they are also written to its retained store (retained-store.ts), per vhost
+ * as RabbitMQ's dets store keeps them, and so survive a restart.
  */
+import type { RetainedStore } from './retained-store.js';
 import { routingKeyToMqttTopic } from './topics.js';
 
 export interface RetainedMessage {
@@ -15,13 +17,27 @@ export interface RetainedMessage {
 }
 
 export class RetainedMessages {
-  private readonly byTopic = new Map<string, RetainedMessage>();
+  private readonly byTopic: Map<string, RetainedMessage>;
+
+  constructor(
+    private readonly vhost: string,
+    private readonly store: RetainedStore | undefined,
+  ) {
+    this.byTopic = store?.open(vhost, () => this.byTopic) ?? new Map();
+  }
 
   /** hand_off_to_retainer/4 */
   retain(topic: string, message: RetainedMessage): void {
     const key = routingKeyToMqttTopic(topic);
-    if (message.payload.length === 0) this.byTopic.delete(key);
-    else this.byTopic.set(key, message);
+    const replaced = this.byTopic.get(key);
+    if (message.payload.length === 0) {
+      if (replaced === undefined) return;
+      this.byTopic.delete(key);
+      this.store?.append(this.vhost, key, undefined, replaced);
+    } else {
+      this.byTopic.set(key, message);
+      this.store?.append(this.vhost, key, message, replaced);
+    }
   }
 
   fetch(filter: string): RetainedMessage | undefined {

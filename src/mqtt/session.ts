@@ -20,8 +20,18 @@ import type { Consumer } from '../queue/consumers.js';
 import type { Queue } from '../queue/queue.js';
 import type { PublishTracker, VHost } from '../vhost.js';
 import type { AccessDatabase } from '../access/access-database.js';
-import { deliveryToMqtt } from './messages.js';
+import { deliveryToMqtt, v5DeliveryProperties } from './messages.js';
 import { mqttTopicToRoutingKey, subscriptionQueueNames } from './topics.js';
+import { RC, topicMatches, type V5Connection } from './v5.js';
+
+const RC_NO_MATCHING_SUBSCRIBERS = RC.NO_MATCHING_SUBSCRIBERS;
+
+/** What MQTT 5's subscription options make of one delivery. */
+interface DeliveryOptions {
+  readonly retain: boolean;
+  readonly identifiers: readonly number[];
+}
+const PLAIN_DELIVERY: DeliveryOptions = { retain: false, identifiers: [] };
 
 /** MQTT's queues belong to no AMQP connection: an id no connection has. */
 const MQTT_CONNECTION_ID = -1;
@@ -33,13 +43,27 @@ export interface SessionOwner {
   readonly clientId: string;
   /** False while the socket's buffer is full. */
   readonly writable: boolean;
-  send(packet: Record<string, unknown>): void;
+  /** MQTT 5's announced limits and topic aliases; undefined for 3.1.x. */
+  readonly v5: V5Connection | undefined;
+  /** False when the packet was not sent (over the client's Maximum Packet Size, or closed). */
+  send(packet: Record<string, unknown>): boolean;
+  readonly service: { readonly publishedRetained: WeakSet<object> };
+}
+
+/** MQTT 5 subscription options kept per topic filter. */
+export interface SubscriptionOptions {
+  readonly noLocal: boolean;
+  readonly retainAsPublished: boolean;
+  /** The Subscription Identifier its SUBSCRIBE carried, sent back with each delivery it matches. */
+  readonly identifier: number | undefined;
 }
 
 /** The plugin settings a session uses (mqtt.exchange, mqtt.prefetch). */
 export interface SessionSettings {
   readonly exchange: string;
   readonly prefetch: number;
+  /** The QoS 0 queue is exclusive (from 3.13's personality on; see ensureQueue). */
+  readonly qos0Exclusive?: boolean;
 }
 
 class MqttSubscriber implements Consumer {
@@ -79,6 +103,8 @@ class PendingPuback implements PublishTracker {
   pending = 1;
   refused = false;
   settled = false;
+  /** MQTT 5: no queue took it (PUBACK reason code 0x10, no matching subscribers). */
+  unroutable = false;
 
   constructor(
     readonly packetId: number,
@@ -106,6 +132,9 @@ export class Session {
   private readonly awaitingAck = new Map<number, { subscriber: MqttSubscriber; entry: QueueEntry }>();
   private nextPacketId = 1;
   private readonly pubacks: PendingPuback[] = [];
+  /** MQTT 5: the options of each filter that has any, and this session's own publishes (for no-local). */
+  readonly options = new Map<string, SubscriptionOptions>();
+  readonly ownPublishes = new WeakSet<object>();
   readonly queueNames: { readonly qos0: string; readonly qos1: string };
 
   constructor(
@@ -115,6 +144,8 @@ export class Session {
     readonly cleanSession: boolean,
     private readonly settings: SessionSettings,
     private readonly accessDatabase: AccessDatabase,
+    /** MQTT 5's Session Expiry Interval: the queues' x-expires (RabbitMQ's mapping); undefined for 3.1.x. */
+    private readonly sessionExpirySeconds: number | undefined = undefined,
   ) {
     this.queueNames = subscriptionQueueNames(client.clientId);
   }
@@ -149,9 +180,11 @@ export class Session {
       name,
       passive: false,
       durable: qos === 1,
-      exclusive: false,
+      // RabbitMQ 4's QoS 0 queue is a queue type of its own, never a transient non-exclusive classic
+      // queue (which 4.3 denies): held by the MQTT side, exclusive, from 3.13's personality on.
+      exclusive: qos === 0 && this.settings.qos0Exclusive === true,
       autoDelete: qos === 0 || this.cleanSession,
-      arguments: new Map(),
+      arguments: this.sessionExpirySeconds !== undefined && this.sessionExpirySeconds > 0 ? new Map([['x-expires', { type: 'l', value: this.sessionExpirySeconds * 1000 }]]) : new Map(),
       connectionId: MQTT_CONNECTION_ID,
       authorize: (n) =>
         authorize(this.access, 'queue.declare', {
@@ -213,16 +246,74 @@ export class Session {
   deliver(subscriber: MqttSubscriber, entry: QueueEntry): void {
     const msg = entry.msg!;
     const out = deliveryToMqtt(msg, entry.deliveries > 0, subscriber.qos === 1);
+    const v5 = this.client.v5;
+    let options: DeliveryOptions = PLAIN_DELIVERY;
+    if (out !== undefined && v5 !== undefined && this.options.size > 0) {
+      const verdict = this.v5Options(msg, out.topic);
+      if (verdict === undefined) return this.settleAtOnce(subscriber, entry);
+      options = verdict;
+    }
     if (out === undefined || out.qos === 0) {
       // Delivered at QoS 0 from the QoS 1 queue (or dropped as a duplicate): acknowledged at once.
       if (!subscriber.noAck) subscriber.queue.ack(entry);
-      if (out !== undefined) this.client.send({ cmd: 'publish', topic: out.topic, payload: out.payload, qos: 0, dup: out.dup, retain: false });
+      if (out !== undefined) this.client.send(this.publishPacket(out, 0, options, undefined, msg));
       return;
     }
     const packetId = this.takePacketId();
+    if (!this.client.send(this.publishPacket(out, 1, options, packetId, msg))) return this.settleAtOnce(subscriber, entry);
     this.awaitingAck.set(packetId, { subscriber, entry });
     subscriber.unacked++;
-    this.client.send({ cmd: 'publish', topic: out.topic, payload: out.payload, qos: 1, dup: out.dup, retain: false, messageId: packetId });
+  }
+
+  /** A delivery not sent (no-local, or over the client's Maximum Packet Size): settled as delivered. */
+  private settleAtOnce(subscriber: MqttSubscriber, entry: QueueEntry): void {
+    if (!subscriber.noAck) subscriber.queue.ack(entry);
+  }
+
+  /**
+   * MQTT 5 subscription options for a delivery of `topic`: undefined (not sent) when every matching
+   * filter is no-local and the session published it; the retain flag kept when a matching filter is
+   * retain-as-published and it was published retained; the matching filters' identifiers.
+   */
+  private v5Options(msg: object, topic: string): DeliveryOptions | undefined {
+    const own = this.ownPublishes.has(msg);
+    const retained = this.client.service.publishedRetained.has(msg);
+    let deliver = false;
+    let retain = false;
+    const identifiers: number[] = [];
+    for (const filter of this.subscriptions.keys()) {
+      if (!topicMatches(filter, topic)) continue;
+      const o = this.options.get(filter);
+      if (own && o?.noLocal === true) continue;
+      deliver = true;
+      if (retained && o?.retainAsPublished === true) retain = true;
+      if (o?.identifier !== undefined) identifiers.push(o.identifier);
+    }
+    if (!deliver && own) return undefined;
+    return { retain, identifiers };
+  }
+
+  /** The PUBLISH of a delivery; for MQTT 5 with its properties and an outbound topic alias. */
+  private publishPacket(out: { topic: string; payload: Buffer; dup: boolean }, qos: 0 | 1, options: DeliveryOptions, messageId: number | undefined, msg: Parameters<typeof v5DeliveryProperties>[0]): Record<string, unknown> {
+    const packet: Record<string, unknown> = { cmd: 'publish', topic: out.topic, payload: out.payload, qos, dup: out.dup, retain: options.retain };
+    if (messageId !== undefined) packet.messageId = messageId;
+    const v5 = this.client.v5;
+    if (v5 === undefined) return packet;
+    const properties: Record<string, unknown> = { ...v5DeliveryProperties(msg) };
+    if (options.identifiers.length > 0) properties.subscriptionIdentifier = options.identifiers.length === 1 ? options.identifiers[0] : options.identifiers;
+    if (v5.topicAliasMaxOut > 0) {
+      const alias = v5.aliasesOut.get(out.topic);
+      if (alias !== undefined) {
+        properties.topicAlias = alias;
+        packet.topic = '';
+      } else if (v5.aliasesOut.size < v5.topicAliasMaxOut) {
+        const next = v5.aliasesOut.size + 1;
+        v5.aliasesOut.set(out.topic, next);
+        properties.topicAlias = next;
+      }
+    }
+    if (Object.keys(properties).length > 0) packet.properties = properties;
+    return packet;
   }
 
   /** The next packet id not waiting for a PUBACK (1 to 65535, wrapping). */
@@ -257,7 +348,9 @@ export class Session {
     while (this.pubacks.length > 0 && this.pubacks[0]!.settled) {
       const p = this.pubacks.shift()!;
       // A refused message is not acknowledged: the client publishes it again.
-      if (!p.refused) this.client.send({ cmd: 'puback', messageId: p.packetId });
+      if (p.refused) continue;
+      if (p.unroutable) this.client.send({ cmd: 'puback', messageId: p.packetId, reasonCode: RC_NO_MATCHING_SUBSCRIBERS });
+      else this.client.send({ cmd: 'puback', messageId: p.packetId });
     }
   };
 

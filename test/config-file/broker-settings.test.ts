@@ -115,6 +115,13 @@ describe('rabbitmq.conf as broker settings', () => {
     expect(() => settings('mqtt.listeners.ssl.default = 8883')).toThrow('mqtt.listeners.ssl needs ssl_options.certfile and ssl_options.keyfile');
   });
 
+  it('takes web_mqtt.tcp.port for MQTT over WebSocket (0 turns it off) and mqtt.ssl_cert_login', () => {
+    expect(settings('web_mqtt.tcp.port = 15676').settings).toEqual({ mqttWsPort: 15676 });
+    const off = settings('web_mqtt.tcp.port = 0').settings;
+    expect('mqttWsPort' in off && off.mqttWsPort === undefined).toBe(true);
+    expect(settings('mqtt.ssl_cert_login = true').settings).toEqual({ mqttSslCertLogin: true });
+  });
+
   it('takes management.tcp.port for the HTTP API, 0 turning it off', () => {
     expect(settings('management.tcp.port = 15673')).toEqual({ settings: { managementPort: 15673 }, warnings: [] });
     const off = settings('management.tcp.port = 0');
