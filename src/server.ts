@@ -12,11 +12,11 @@ import type { FileIo } from './store/io.js';
 import type { ResourceProbes } from './resource-alarms.js';
 import { TlsSetupError, peerCertificateNames, peerRefusal, tlsServerOptions } from './tls.js';
 import { MqttService } from './mqtt/service.js';
-// Types only: the HTTP applications (fastify) are loaded at their ports' first requests (lazy-http.ts).
+// Types only: the HTTP applications (fastify) are loaded at their ports' first requests (util/lazy-http.ts).
 import type { ManagementServer } from './management/http-server.js';
 import type { PrometheusServer } from './management/prometheus-server.js';
 import { StatsSampler } from './management/stats-sampler.js';
-import { LazyHttpListener } from './lazy-http.js';
+import { LazyHttpListener } from './util/lazy-http.js';
 import type { Listener } from './management/context.js';
 
 export interface StartOptions extends Partial<BrokerConfig> {

@@ -7,7 +7,7 @@
 import Fastify, { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
-import type { LoadedApp, RequestHandler } from '../lazy-http.js';
+import type { LoadedApp, RequestHandler } from '../util/lazy-http.js';
 import { AccessDatabaseError } from '../access/access-database.js';
 import type { Broker } from '../broker.js';
 import { AmqpError } from '../errors.js';
@@ -122,7 +122,7 @@ export interface ManagementServer {
 
 /**
  * The API as the handler of `server`, which the caller has bound already: server.ts loads this
- * module (and fastify with it) at the port's first request (lazy-http.ts).
+ * module (and fastify with it) at the port's first request (util/lazy-http.ts).
  */
 export async function managementApi(ctx: ManagementContext, log: Logger, server: Server): Promise<LoadedApp> {
   let handler: RequestHandler | undefined;

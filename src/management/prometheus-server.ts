@@ -5,7 +5,7 @@
 import Fastify, { LogController } from 'fastify';
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
-import type { LoadedApp, RequestHandler } from '../lazy-http.js';
+import type { LoadedApp, RequestHandler } from '../util/lazy-http.js';
 import type { Broker } from '../broker.js';
 import { metricsText } from './prometheus-metrics.js';
 
