@@ -140,8 +140,9 @@ export class DiskPersistence implements Persistence {
     const durable = x.options.durable;
     const root = durable ? join(this.options.dataDir, 'delayed', heldMessagesDir(x.vhost, x.name)) : join(this.options.dataDir, 'pages', randomUUID());
     const segmentSize = this.options.segmentSize ?? HELD_BUCKET_BYTES;
-    // Buckets are read back whole when they come due: nothing is read at recovery.
-    const bucket = (dir: string) => new SegmentQueueStore(dir, this.persister, this.options.log, { durable, cleanStart: durable && this.dir.clean, segmentSize, loadOnRecover: 0 });
+    // Buckets are read back whole when they come due: nothing is read at recovery, and indexing a
+    // bucket while it waits would read it back once more for nothing.
+    const bucket = (dir: string) => new SegmentQueueStore(dir, this.persister, this.options.log, { durable, cleanStart: durable && this.dir.clean, segmentSize, loadOnRecover: 0, indexFull: false });
     return new TimeBucketedStore(root, durable, segmentSize, this.options.log, bucket);
   }
 

@@ -72,6 +72,8 @@ export interface SegmentStoreOptions {
   segmentSize?: number;
   /** How many messages recovery reads back into memory straight away. */
   loadOnRecover?: number;
+  /** Index full segments while running (default true); false where segments are soon read anyway. */
+  indexFull?: boolean;
 }
 
 export class SegmentQueueStore implements QueueStore {
@@ -527,7 +529,7 @@ export class SegmentQueueStore implements QueueStore {
    * publish path, one segment at a time.
    */
   private indexLater(seg: Segment): void {
-    if (!this.durable || seg.file === null || seg.file.failed !== undefined) return;
+    if (!this.durable || this.options.indexFull === false || seg.file === null || seg.file.failed !== undefined) return;
     setTimeout(() => {
       this.indexing = this.indexing.then(() => this.indexWritten(seg)).catch((err: Error) => this.log.warn({ err: err.message, segment: seg.path }, 'could not index a segment'));
     }, INDEX_DELAY_MS).unref();
