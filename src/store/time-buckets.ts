@@ -53,6 +53,8 @@ class Bucket {
   lastDue = 0;
   /** A timer will look at it again when its span is over. */
   recheck = false;
+  /** Its unread messages were read back in one go already (withBucketMates). */
+  readAhead = false;
 
   constructor(
     readonly key: string,
@@ -156,7 +158,10 @@ export class TimeBucketedStore implements QueueStore {
       const b = this.ownerOf(e);
       if (b === undefined || seen.has(b)) continue;
       seen.add(b);
-      if (b.lastDue > horizon) continue;
+      if (b.lastDue > horizon || b.readAhead) continue;
+      // Once: a later batch would walk the same entries again for nothing (what was paged out since
+      // comes back with its own batch).
+      b.readAhead = true;
       for (const m of b.entries) if (m.msg === null && m.segment !== null && !asked.has(m)) out.push(m);
     }
     return out;
