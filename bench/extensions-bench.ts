@@ -7,6 +7,7 @@
  *   npm run bench:extensions                                # all scenarios, Warren and RabbitMQ
  *   npm run bench:extensions -- --only warren --n 200000    # smaller, one broker
  *   npm run bench:extensions -- --scenarios dlx,expiry
+ *   npm run bench:extensions -- --only warren --scenarios delayed --due-in-ms 180000 --warren-dir /tmp/old-build
  *   npm run bench:extensions -- --only warren --warren-node-args "--cpu-prof --cpu-prof-dir=/tmp/p"
  *
  * The client is amqplib, the same for both brokers. RabbitMQ has no delayed-message plugin here, so
@@ -14,10 +15,14 @@
  */
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel } from 'amqplib';
 import { killAll, startBroker, type BrokerHandle } from './harness/brokers.js';
-import { Sampler } from './harness/proc.js';
+import { cpuSeconds, Sampler } from './harness/proc.js';
 
 interface Options {
   n: number;
+  /** Delayed scenario: the first due time, ms after publishing starts (it must be after publishing ends). */
+  dueInMs: number | undefined;
+  /** Warren's checkout (bin/, dist/) to run, for before/after figures; this one by default. */
+  warrenDir: string | undefined;
   /** Extra node options for Warren (for example --cpu-prof). */
   warrenNodeArgs?: string[];
   only: string | undefined;
@@ -25,11 +30,13 @@ interface Options {
 }
 
 function parse(argv: string[]): Options {
-  const o: Options = { n: 1_000_000, only: undefined, scenarios: ['dlx', 'expiry', 'delayed'] };
+  const o: Options = { n: 1_000_000, dueInMs: undefined, warrenDir: undefined, only: undefined, scenarios: ['dlx', 'expiry', 'delayed'] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--n') o.n = Number(argv[++i]);
     else if (a === '--only') o.only = argv[++i];
+    else if (a === '--due-in-ms') o.dueInMs = Number(argv[++i]);
+    else if (a === '--warren-dir') o.warrenDir = argv[++i];
     else if (a === '--scenarios') o.scenarios = argv[++i]!.split(',');
     else if (a === '--warren-node-args') o.warrenNodeArgs = argv[++i]!.split(/\s+/).filter((x) => x !== '');
     else throw new Error(`unknown option ${a}`);
@@ -158,7 +165,7 @@ async function expiry(b: BrokerHandle, n: number): Promise<Row> {
  * the last publish): publish rate with confirms, memory while all are held, then how long after the
  * last due time they have all reached the queue.
  */
-async function delayed(b: BrokerHandle, n: number): Promise<Row> {
+async function delayed(b: BrokerHandle, n: number, dueInMs: number | undefined): Promise<Row> {
   const c = await connect(b);
   const ch = await c.createConfirmChannel();
   const x = `bench-delayed-${Date.now()}`;
@@ -168,7 +175,7 @@ async function delayed(b: BrokerHandle, n: number): Promise<Row> {
   await ch.bindQueue(q, x, 'k');
   const body = Buffer.alloc(1024, 'x');
   // Every message falls due in the 5 s after a moment safely past the end of publishing.
-  const estimatePublishMs = Math.max(20_000, n / 20);
+  const estimatePublishMs = dueInMs ?? Math.max(20_000, n / 20);
   const base = Date.now() + estimatePublishMs;
   const sampler = new Sampler(b.pid!);
   sampler.start();
@@ -189,8 +196,10 @@ async function delayed(b: BrokerHandle, n: number): Promise<Row> {
   const s2 = new Sampler(b.pid!);
   s2.start();
   await sleep(Math.max(0, base - Date.now()));
+  const cpuAtFirstDue = cpuSeconds([b.pid!]);
   await until(async () => (await ch.checkQueue(q)).messageCount === n, 600_000, 20);
   const afterLastDue = Date.now() - (base + 5000);
+  const releaseCpu = cpuSeconds([b.pid!]) - cpuAtFirstDue;
   const s = s2.stop();
   await ch.deleteExchange(x);
   await ch.deleteQueue(q);
@@ -202,15 +211,16 @@ async function delayed(b: BrokerHandle, n: number): Promise<Row> {
       'confirmed publish msg/s': fmt(n / (publishMs / 1000)),
       'RSS while held MiB': fmt(heldRss / MiB),
       'all delivered, ms after last due': fmt(Math.max(0, afterLastDue)),
+      'broker CPU s from first due to all delivered': releaseCpu.toFixed(1),
       'peak RSS during release MiB': fmt(s.peakRss / MiB),
     },
   };
 }
 
-const SCENARIOS: Record<string, { run: (b: BrokerHandle, n: number) => Promise<Row>; rabbitmq: boolean }> = {
+const SCENARIOS: Record<string, { run: (b: BrokerHandle, n: number, o: Options) => Promise<Row>; rabbitmq: boolean }> = {
   dlx: { run: (b, n) => dlx(b, Math.min(n, 500_000)), rabbitmq: true },
   expiry: { run: expiry, rabbitmq: true },
-  delayed: { run: delayed, rabbitmq: false },
+  delayed: { run: (b, n, o) => delayed(b, n, o.dueInMs), rabbitmq: false },
 };
 
 async function main(): Promise<void> {
@@ -226,10 +236,10 @@ async function main(): Promise<void> {
       if (sc === undefined) throw new Error(`unknown scenario ${name}`);
       const kinds = (['warren', 'rabbitmq'] as const).filter((k) => (o.only === undefined || o.only === k) && (k === 'warren' || sc.rabbitmq));
       for (const kind of kinds) {
-        const b = await startBroker({ slot: kind === 'warren' ? 'A' : 'B', kind, name: kind === 'warren' ? 'Warren' : 'RabbitMQ', durability: 'fsync', nodeArgs: kind === 'warren' ? o.warrenNodeArgs : undefined });
+        const b = await startBroker({ slot: kind === 'warren' ? 'A' : 'B', kind, name: kind === 'warren' ? 'Warren' : 'RabbitMQ', durability: 'fsync', nodeArgs: kind === 'warren' ? o.warrenNodeArgs : undefined, dir: kind === 'warren' ? o.warrenDir : undefined });
         try {
           console.log(`${name} on ${b.name} (${b.version}) ...`);
-          const row = await sc.run(b, o.n);
+          const row = await sc.run(b, o.n, o);
           rows.push(row);
           console.log(`  ${Object.entries(row.figures).map(([k, v]) => `${k}: ${v}`).join(', ')}`);
         } finally {

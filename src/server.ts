@@ -13,8 +13,11 @@ import type { ResourceProbes } from './resource-alarms.js';
 import { TlsSetupError, peerCertificateNames, peerRefusal, tlsServerOptions, watchTlsFiles } from './tls.js';
 import { MqttService } from './mqtt/service.js';
 import { createMqttWebSocketServer } from './mqtt/websocket.js';
-import { apiNodeName, startManagementServer, type ManagementServer } from './management/http-server.js';
-import { startPrometheusServer, type PrometheusServer } from './management/prometheus-server.js';
+// Types only: the HTTP applications (fastify) are loaded at their ports' first requests (util/lazy-http.ts).
+import type { ManagementServer } from './management/http-server.js';
+import type { PrometheusServer } from './management/prometheus-server.js';
+import { StatsSampler } from './management/stats-sampler.js';
+import { LazyHttpListener } from './util/lazy-http.js';
 import type { Listener } from './management/context.js';
 import { testHooksOf, type TestHooks } from './broker/test-hooks.js';
 
@@ -234,8 +237,17 @@ class HttpListeners {
 }
 
 async function startPrometheus(broker: Broker, port: number, host: string, log: Logger): Promise<PrometheusServer> {
+  const lazy = new LazyHttpListener(
+    async (server) => {
+      const [{ prometheusApi }, { apiNodeName }] = await Promise.all([import('./management/prometheus-server.js'), import('./management/http-server.js')]);
+      return prometheusApi(broker, { log, nodeName: apiNodeName(broker) }, server);
+    },
+    log,
+    'prometheus',
+  );
   try {
-    return await startPrometheusServer(broker, { port, host, log, nodeName: apiNodeName(broker) });
+    const bound = await lazy.listen(port, host);
+    return { port: bound.port, close: () => lazy.close() };
   } catch (e) {
     throw listenFailure(e, host, port, 'prometheus');
   }
@@ -259,11 +271,32 @@ function listenersOf(
 
 /** The management API's listener, its listen failure as a ListenError like the AMQP listeners'. */
 async function startManagement(broker: Broker, port: number, host: string, log: Logger, listeners: () => Listener[]): Promise<ManagementServer> {
+  // Sampling starts now, so the first request already has rates to show.
+  const stats = new StatsSampler(broker);
+  let bound = { port, host };
+  const lazy = new LazyHttpListener(
+    async (server) => {
+      const { apiNodeName, managementApi } = await import('./management/http-server.js');
+      const all = (): Listener[] => [...listeners(), { protocol: 'http', port: bound.port, ipAddress: bound.host }];
+      return managementApi({ broker, stats, nodeName: apiNodeName(broker), listeners: all }, log, server);
+    },
+    log,
+    'management',
+  );
   try {
-    return await startManagementServer(broker, { port, host, log, listeners });
+    bound = await lazy.listen(port, host);
   } catch (e) {
     throw listenFailure(e, host, port, 'management');
   }
+  stats.start();
+  return {
+    port: bound.port,
+    host: bound.host,
+    async close() {
+      stats.stop();
+      await lazy.close();
+    },
+  };
 }
 
 /** An HTTP listener's failure to listen as a ListenError (other errors as they are). */

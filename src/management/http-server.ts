@@ -5,13 +5,15 @@
  * (request-body.ts); replies are written with the project's JSON writer, which keeps exact integers.
  */
 import Fastify, { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Server } from 'node:http';
 import type { Logger } from 'pino';
+import type { LoadedApp, RequestHandler } from '../util/lazy-http.js';
 import { AccessDatabaseError } from '../access/access-database.js';
 import type { Broker } from '../broker.js';
 import { AmqpError } from '../errors.js';
 import { writeJson, type JsonValue } from '../util/json.js';
 import { authenticate, requireLevel } from './auth.js';
-import type { Listener, ManagementContext } from './context.js';
+import type { ManagementContext } from './context.js';
 import { accessRoutes } from './controllers/access.js';
 import { authAttemptRoutes } from './controllers/auth-attempts.js';
 import { bindingRoutes } from './controllers/bindings.js';
@@ -26,7 +28,6 @@ import { queueRoutes } from './controllers/queues.js';
 import { testHookRoutes } from './controllers/test-hooks.js';
 import { HttpError, badRequest, fromAmqpError, notFound, objectNotFound } from './http-errors.js';
 import { Answer, type Route } from './route.js';
-import { StatsSampler } from './stats-sampler.js';
 
 /** RabbitMQ's management.http.max_body_size default (rabbit_mgmt_util: 20 MB); larger bodies get 413. */
 const MAX_BODY_BYTES = 20_000_000;
@@ -85,8 +86,9 @@ function routeHandler(ctx: ManagementContext, route: Route) {
 }
 
 /** The application, not listening yet. */
-function managementApp(ctx: ManagementContext, log: Logger) {
+function managementApp(ctx: ManagementContext, log: Logger, serverFactory: (handler: RequestHandler) => Server) {
   const app = Fastify({
+    serverFactory,
     loggerInstance: log.child({ component: 'management' }),
     // No line per request: the broker's log is about the broker.
     logController: new LogController({ disableRequestLogging: true }),
@@ -123,33 +125,15 @@ export interface ManagementServer {
 }
 
 /**
- * Starts the API on `port` (0: a free one) and its statistics sampler. `listeners` tells the
- * health checks and the overview which ports the node serves. Listen errors are thrown as they
- * come (the caller names the flag to change).
+ * The API as the handler of `server`, which the caller has bound already: server.ts loads this
+ * module (and fastify with it) at the port's first request (util/lazy-http.ts).
  */
-export async function startManagementServer(
-  broker: Broker,
-  options: { port: number; host: string; log: Logger; listeners: () => readonly Listener[] },
-): Promise<ManagementServer> {
-  const stats = new StatsSampler(broker);
-  let bound = { port: options.port, host: options.host };
-  const ctx: ManagementContext = {
-    broker,
-    stats,
-    nodeName: apiNodeName(broker),
-    listeners: () => [...options.listeners(), { protocol: 'http', port: bound.port, ipAddress: bound.host }],
-  };
-  const app = managementApp(ctx, options.log);
-  await app.listen({ port: options.port, host: options.host });
-  const address = app.server.address();
-  if (address !== null && typeof address === 'object') bound = { port: address.port, host: address.address };
-  stats.start();
-  return {
-    port: bound.port,
-    host: bound.host,
-    async close() {
-      stats.stop();
-      await app.close();
-    },
-  };
+export async function managementApi(ctx: ManagementContext, log: Logger, server: Server): Promise<LoadedApp> {
+  let handler: RequestHandler | undefined;
+  const app = managementApp(ctx, log, (h) => {
+    handler = h;
+    return server;
+  });
+  await app.ready();
+  return { handler: handler!, close: () => app.close() };
 }

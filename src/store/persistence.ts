@@ -16,6 +16,7 @@ import { openDataDir, type OpenedDataDir } from './data-dir.js';
 import { Persister, type SyncMode } from './persister.js';
 import { MemoryQueueStore, type QueueStore, type QueueTerms } from './queue-store.js';
 import { SegmentQueueStore } from './segment-store.js';
+import { TimeBucketedStore } from './time-buckets.js';
 import { StreamLog, type StreamLimits } from './stream-log.js';
 
 /**
@@ -136,18 +137,13 @@ export class DiskPersistence implements Persistence {
    * has no id, and its name is unique in its vhost); a transient one's is a directory of pages.
    */
   heldMessagesStore(x: Exchange): QueueStore {
-    if (x.options.durable) {
-      return new SegmentQueueStore(join(this.options.dataDir, 'delayed', heldMessagesDir(x.vhost, x.name)), this.persister, this.options.log, {
-        durable: true,
-        cleanStart: this.dir.clean,
-        segmentSize: this.options.segmentSize,
-      });
-    }
-    return new SegmentQueueStore(join(this.options.dataDir, 'pages', randomUUID()), this.persister, this.options.log, {
-      durable: false,
-      cleanStart: false,
-      segmentSize: this.options.segmentSize,
-    });
+    const durable = x.options.durable;
+    const root = durable ? join(this.options.dataDir, 'delayed', heldMessagesDir(x.vhost, x.name)) : join(this.options.dataDir, 'pages', randomUUID());
+    const segmentSize = this.options.segmentSize ?? HELD_BUCKET_BYTES;
+    // Buckets are read back whole when they come due: nothing is read at recovery, and indexing a
+    // bucket while it waits would read it back once more for nothing.
+    const bucket = (dir: string) => new SegmentQueueStore(dir, this.persister, this.options.log, { durable, cleanStart: durable && this.dir.clean, segmentSize, loadOnRecover: 0, indexFull: false });
+    return new TimeBucketedStore(root, durable, segmentSize, this.options.log, bucket);
   }
 
   /** A durable queue's store directory holds its stream's segments (removed with the queue). */
@@ -226,6 +222,9 @@ export class DiskPersistence implements Persistence {
     this.dir.release(false);
   }
 }
+
+/** A bucket of held messages (time-buckets.ts) is one segment of this size. */
+const HELD_BUCKET_BYTES = 8 * 1024 * 1024;
 
 function heldMessagesDir(vhost: string, name: string): string {
   return createHash('sha256').update(`${vhost}\u0000${name}`).digest('hex').slice(0, 32);

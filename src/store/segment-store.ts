@@ -1,17 +1,20 @@
 /**
  * A queue's messages on disk: append-only segment files of message records, each with an
- * acknowledgement log.
+ * acknowledgement log, and once full, an index.
  *
  *   <dir>/0000000001.seg   "WRNSEG01", then message records (records.ts), appended in queue order
  *   <dir>/0000000001.ack   8-byte sequence numbers of that segment's persistent messages that are gone
+ *   <dir>/0000000001.idx   a full segment's persistent records without bodies (segment-index.ts)
  *   <dir>/terms.json       written at a clean shutdown (which seqs were delivered), read once at start
  *
  * Writes go through the persister (group commit). A segment is closed for writing at 8 MiB and a new
  * one started; a segment whose every record is dead (acknowledged, dropped, or a transient page that
- * was read back and delivered) is deleted with its log. Recovery reads each segment once, skips the
- * records its log lists and the transient ones, and truncates a torn tail.
+ * was read back and delivered) is deleted with its log. Recovery reads the head segment and those
+ * without a usable index once, skips the records the logs list and the transient ones, and
+ * truncates a torn tail; the other segments it knows from their indexes.
  */
 import { closeSync, existsSync, fdatasyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync, writeSync, readSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { Message, scanProperties } from '../message/message.js';
@@ -20,8 +23,13 @@ import { QueueEntry } from '../message/queue-entry.js';
 import type { AppendFile, Persister, StoredCallback } from './persister.js';
 import type { EntrySet, QueueStore, QueueTerms, RecoveredQueue } from './queue-store.js';
 import { readRecord, recordSize, writeRecord, type DecodedRecord, type RecordFields } from './records.js';
+import { indexOfSegment, readSegmentIndex, SegmentIndexBuilder } from './segment-index.js';
 
 const MAGIC = Buffer.from('WRNSEG01');
+/** A full segment still holding messages this long after its last write is indexed (segment-index.ts). */
+const INDEX_DELAY_MS = 1000;
+
+type Annotate = (entry: QueueEntry, publishedAt: number, properties: Buffer) => void;
 const DEFAULT_SEGMENT_SIZE = 8 * 1024 * 1024;
 /** Reads for loading are merged when records are this close. */
 const READ_GAP = 64 * 1024;
@@ -41,12 +49,19 @@ class Segment {
   /** During removeAll: the acknowledgements for it, filled in the second pass. */
   dropAcks: Buffer | null = null;
   dropAcksAt = 0;
+  /** Writes not yet completed; takes no more records once sealed (full). */
+  unstored = 0;
+  sealed = false;
 
   constructor(
     readonly id: number,
     readonly path: string,
     readonly ackPath: string,
   ) {}
+
+  get indexPath(): string {
+    return `${this.path.slice(0, -4)}.idx`;
+  }
 }
 
 export interface SegmentStoreOptions {
@@ -57,6 +72,8 @@ export interface SegmentStoreOptions {
   segmentSize?: number;
   /** How many messages recovery reads back into memory straight away. */
   loadOnRecover?: number;
+  /** Index full segments while running (default true); false where segments are soon read anyway. */
+  indexFull?: boolean;
 }
 
 export class SegmentQueueStore implements QueueStore {
@@ -67,6 +84,8 @@ export class SegmentQueueStore implements QueueStore {
   private nextSegmentId = 1;
   private dirReady = false;
   private readonly segmentSize: number;
+  /** Background indexing of full segments, one at a time. */
+  private indexing: Promise<void> = Promise.resolve();
 
   constructor(
     readonly dir: string,
@@ -98,6 +117,7 @@ export class SegmentQueueStore implements QueueStore {
     const offset = seg.file!.appendWith(size, (b, at) => writeRecord(b, at, fields), (err) => {
       if (err === undefined) entry.stored = true;
       else if (this.current === seg) this.current = null; // a failed file takes no more writes
+      if (--seg.unstored === 0 && seg.sealed) this.indexLater(seg);
       done?.(err);
     });
     entry.segment = seg;
@@ -105,7 +125,11 @@ export class SegmentQueueStore implements QueueStore {
     entry.recordSize = size;
     seg.size += size;
     seg.live++;
-    if (seg.size >= this.segmentSize) this.current = null;
+    seg.unstored++;
+    if (seg.size >= this.segmentSize) {
+      this.current = null;
+      seg.sealed = true;
+    }
   }
 
   private writableSegment(): Segment {
@@ -120,6 +144,7 @@ export class SegmentQueueStore implements QueueStore {
     const seg = new Segment(id, join(this.dir, `${pad(id)}.seg`), join(this.dir, `${pad(id)}.ack`));
     // Opening a file is rare (one per 8 MiB) and must not reorder appends: do it synchronously.
     rmSync(seg.ackPath, { force: true }); // an ack log left by a crash between retire()'s unlinks must not apply to the new segment
+    rmSync(seg.indexPath, { force: true }); // nor an index
     const fd = openSync(seg.path, 'w', 0o644);
     seg.file = this.persister.appendFile(seg.path, fd, 0);
     seg.file.needsSync = this.durable;
@@ -230,6 +255,7 @@ export class SegmentQueueStore implements QueueStore {
     try {
       rmSync(seg.path, { force: true });
       rmSync(seg.ackPath, { force: true });
+      rmSync(seg.indexPath, { force: true });
     } catch (err) {
       this.log.error({ err: (err as Error).message, segment: seg.path }, 'could not delete a purged segment');
     }
@@ -272,6 +298,7 @@ export class SegmentQueueStore implements QueueStore {
       if (seg.readFd !== null) await this.persister.io.close(seg.readFd).catch(() => {});
       await this.persister.io.unlink(seg.path);
       await this.persister.io.unlink(seg.ackPath);
+      await this.persister.io.unlink(seg.indexPath);
     })().catch((e) => this.log.error({ err: e, segment: seg.path }, 'could not delete a finished segment'));
   }
 
@@ -370,7 +397,7 @@ export class SegmentQueueStore implements QueueStore {
   // ------------------------------------------------------------------------------------------
   // Recovery, shutdown, deletion
 
-  async recover(annotate?: (entry: QueueEntry, publishedAt: number, properties: Buffer) => void): Promise<RecoveredQueue> {
+  async recover(annotate?: Annotate): Promise<RecoveredQueue> {
     const out: RecoveredQueue = { entries: [], nextSeq: 1, deliveredBelow: 1, loaded: new Map() };
     if (!existsSync(this.dir)) return out;
     this.dirReady = true;
@@ -390,41 +417,25 @@ export class SegmentQueueStore implements QueueStore {
       .sort((a, b) => a - b);
     const loadLimit = this.options.loadOnRecover ?? 2048;
     let maxSeq = 0;
+    const toIndex: Array<{ seg: Segment; index: SegmentIndexBuilder }> = [];
     for (const id of ids) {
       const seg = new Segment(id, join(this.dir, `${pad(id)}.seg`), join(this.dir, `${pad(id)}.ack`));
       this.nextSegmentId = Math.max(this.nextSegmentId, id + 1);
       const acked = this.readAcks(seg);
-      const data = readFileSync(seg.path);
-      let at = MAGIC.length;
-      if (data.length < MAGIC.length || !data.subarray(0, MAGIC.length).equals(MAGIC)) {
-        this.log.warn({ segment: seg.path }, 'segment without a valid header: discarded');
-        at = data.length;
+      // The head of the queue is read whole (its messages are loaded); the rest from indexes if it can be.
+      let segMax = out.loaded.size < loadLimit ? undefined : this.recoverFromIndex(seg, acked, out, annotate);
+      if (segMax === undefined) {
+        const index = new SegmentIndexBuilder();
+        segMax = this.recoverByScan(seg, acked, out, annotate, loadLimit, index);
+        if (this.durable) toIndex.push({ seg, index });
       }
-      while (at < data.length) {
-        const r = readRecord(data, at, 0, true);
-        if (r.kind !== 'record') {
-          const reason = r.kind === 'torn' ? r.reason : 'cut short';
-          this.log.warn({ segment: seg.path, offset: at, dropped: data.length - at, reason }, 'repaired a torn segment tail');
-          const fd = openSync(seg.path, 'r+');
-          ftruncateSync(fd, at);
-          fdatasyncSync(fd);
-          closeSync(fd);
-          break;
-        }
-        const rec = r.record;
-        at += rec.size;
-        if (rec.seq > maxSeq) maxSeq = rec.seq;
-        if (!this.durable || !rec.persistent || acked.has(rec.seq)) continue;
-        const entry = QueueEntry.recovered(rec.seq, rec.body.length, seg, rec.offset, rec.size, 0);
-        annotate?.(entry, rec.time, rec.properties);
-        out.entries.push(entry);
-        if (out.loaded.size < loadLimit) out.loaded.set(rec.seq, toMessage(rec, true));
-        seg.live++;
-      }
-      seg.size = at;
+      if (segMax > maxSeq) maxSeq = segMax;
       this.segments.set(id, seg);
       if (seg.live === 0) this.retire(seg);
+      else seg.sealed = true; // new records go to a new segment
     }
+    // For a quicker next start (a recovered segment takes no more records, so its index holds).
+    if (toIndex.length > 0) setImmediate(() => void this.writeIndexes(toIndex));
     out.entries.sort((a, b) => a.seq - b.seq);
     out.nextSeq = Math.max(maxSeq + 1, terms?.nextSeq ?? 1);
     // After a crash nothing says which messages reached a consumer: count them all as delivered
@@ -432,6 +443,103 @@ export class SegmentQueueStore implements QueueStore {
     out.deliveredBelow = terms !== undefined ? terms.deliveredBelow : out.nextSeq;
     if (terms !== undefined && Array.isArray(terms.deliveredBelowByPriority)) out.deliveredBelowByPriority = terms.deliveredBelowByPriority;
     return out;
+  }
+
+  /** Recovers a segment's entries from its index; undefined if it has none that can be trusted. */
+  private recoverFromIndex(seg: Segment, acked: Set<number>, out: RecoveredQueue, annotate: Annotate | undefined): number | undefined {
+    if (!this.durable) return undefined;
+    let data: Buffer;
+    let size: number;
+    try {
+      data = readFileSync(seg.indexPath);
+      size = statSync(seg.path).size;
+    } catch {
+      return undefined;
+    }
+    const segMax = readSegmentIndex(data, size, (seq, time, offset, recordSize, bodySize, properties) => {
+      if (acked.has(seq)) return;
+      const entry = QueueEntry.recovered(seq, bodySize, seg, offset, recordSize, 0);
+      annotate?.(entry, time, properties);
+      out.entries.push(entry);
+      seg.live++;
+    });
+    if (segMax === undefined) {
+      this.log.warn({ segment: seg.path }, 'segment index unusable: reading the segment instead');
+      rmSync(seg.indexPath, { force: true });
+      return undefined;
+    }
+    seg.size = size;
+    return segMax;
+  }
+
+  /** Recovers a segment by reading every record, repairing a torn tail; returns its highest seq. */
+  private recoverByScan(seg: Segment, acked: Set<number>, out: RecoveredQueue, annotate: Annotate | undefined, loadLimit: number, index: SegmentIndexBuilder): number {
+    const data = readFileSync(seg.path);
+    let at = MAGIC.length;
+    let maxSeq = 0;
+    if (data.length < MAGIC.length || !data.subarray(0, MAGIC.length).equals(MAGIC)) {
+      this.log.warn({ segment: seg.path }, 'segment without a valid header: discarded');
+      at = data.length;
+    }
+    while (at < data.length) {
+      const r = readRecord(data, at, 0, true);
+      if (r.kind !== 'record') {
+        const reason = r.kind === 'torn' ? r.reason : 'cut short';
+        this.log.warn({ segment: seg.path, offset: at, dropped: data.length - at, reason }, 'repaired a torn segment tail');
+        const fd = openSync(seg.path, 'r+');
+        ftruncateSync(fd, at);
+        fdatasyncSync(fd);
+        closeSync(fd);
+        break;
+      }
+      const rec = r.record;
+      at += rec.size;
+      if (rec.seq > maxSeq) maxSeq = rec.seq;
+      if (!this.durable || !rec.persistent) continue;
+      index.add(rec.seq, rec.time, rec.offset, rec.size, rec.body.length, rec.properties);
+      if (acked.has(rec.seq)) continue;
+      const entry = QueueEntry.recovered(rec.seq, rec.body.length, seg, rec.offset, rec.size, 0);
+      annotate?.(entry, rec.time, rec.properties);
+      out.entries.push(entry);
+      if (out.loaded.size < loadLimit) out.loaded.set(rec.seq, toMessage(rec, true));
+      seg.live++;
+    }
+    index.maxSeq = maxSeq;
+    seg.size = at;
+    return maxSeq;
+  }
+
+  /** Writes the indexes of sealed segments (a torn one is detected by its CRC and ignored). */
+  private async writeIndexes(list: Array<{ seg: Segment; index: SegmentIndexBuilder }>): Promise<void> {
+    for (const { seg, index } of list) {
+      const bytes = index.finish(seg.size);
+      if (bytes === undefined || seg.retired) continue;
+      try {
+        await writeFile(seg.indexPath, bytes);
+        if (seg.retired) rmSync(seg.indexPath, { force: true });
+      } catch (err) {
+        this.log.warn({ err: (err as Error).message, segment: seg.path }, 'could not write a segment index');
+      }
+    }
+  }
+
+  /**
+   * Indexes a segment that became full, once its writes are done and if it still holds messages a
+   * second later (most segments of a queue that keeps up are gone by then): read back, off the
+   * publish path, one segment at a time.
+   */
+  private indexLater(seg: Segment): void {
+    if (!this.durable || this.options.indexFull === false || seg.file === null || seg.file.failed !== undefined) return;
+    setTimeout(() => {
+      this.indexing = this.indexing.then(() => this.indexWritten(seg)).catch((err: Error) => this.log.warn({ err: err.message, segment: seg.path }, 'could not index a segment'));
+    }, INDEX_DELAY_MS).unref();
+  }
+
+  private async indexWritten(seg: Segment): Promise<void> {
+    if (seg.retired || seg.live === 0 || seg.file?.failed !== undefined) return;
+    const data = await readFile(seg.path);
+    const index = data.length === seg.size ? indexOfSegment(data, MAGIC.length) : undefined;
+    if (index !== undefined) await this.writeIndexes([{ seg, index }]);
   }
 
   private readAcks(seg: Segment): Set<number> {

@@ -537,4 +537,49 @@ describe('kill -9', () => {
     // Close before the child is killed (hooks run in reverse order: the kill would come first).
     await Promise.all(conns.splice(0).map((c) => c.close().catch(() => {})));
   }, 60_000);
+
+  warrenOnly('held messages are kept in buckets by due time: released buckets go, the rest survive kill -9', async () => {
+    const dir = tempDir();
+    let { child, url } = await startChild(dir);
+    const ch = (await channelOn(url, true)) as amqp.ConfirmChannel;
+    await setUp(ch, true);
+    const n = 300;
+    const sentAt = Date.now();
+    // Interleaved in publish order: "soon" due in 200 ms, "late" in 4 s.
+    for (let i = 0; i < n; i++) {
+      ch.publish('dx', 'k', Buffer.from(`soon-${i}`), { headers: { 'x-delay': 200 }, persistent: true });
+      ch.publish('dx', 'k', Buffer.from(`late-${i}`), { headers: { 'x-delay': 4000 }, persistent: true });
+    }
+    await ch.waitForConfirms();
+    const [xdir] = readdirSync(join(dir, 'delayed'));
+    const buckets = () => readdirSync(join(dir, 'delayed', xdir!));
+    // Two spans of due times 3.8 s apart cannot share a bucket.
+    expect(buckets().length).toBeGreaterThanOrEqual(2);
+    for (const b of buckets()) expect(b).toMatch(/^\d+-\d+-\d+$/);
+    const before = buckets();
+    const first = await channelOn(url);
+    const early = new Set<string>();
+    await first.consume('dq', (msg) => msg && early.add(msg.content.toString()), { noAck: true });
+    await eventually(() => expect(early.size).toBe(n), 5000);
+    expect([...early].every((b) => b.startsWith('soon-'))).toBe(true);
+    // Released buckets are deleted whole (their names say which due times they took); the late ones stay.
+    const spanEnd = (name: string) => name.split('-').slice(0, 2).map(Number).reduce((a, b) => a + b);
+    await eventually(() => expect(buckets().filter((b) => spanEnd(b) < sentAt + 3000)).toEqual([]), 5000);
+    expect(buckets().length).toBeGreaterThan(0);
+    expect(buckets().length).toBeLessThan(before.length);
+    expect(Date.now() - sentAt).toBeLessThan(3900); // the late ones are not due yet: the test would prove nothing
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    conns.splice(0);
+    ({ child, url } = await startChild(dir));
+    const after = await channelOn(url);
+    const got: { body: string; at: number }[] = [];
+    await after.consume('dq', (msg) => msg && got.push({ body: msg.content.toString(), at: Date.now() }), { noAck: true });
+    await eventually(() => expect(got.length).toBe(n), 10_000);
+    expect(got.map((g) => g.body).sort()).toEqual(Array.from({ length: n }, (_, i) => `late-${i}`).sort());
+    expect(Math.min(...got.map((g) => g.at)) - sentAt).toBeGreaterThanOrEqual(3995);
+    // Released after the restart: their bucket goes too.
+    await eventually(() => expect(buckets()).toEqual([]), 5000);
+    await Promise.all(conns.splice(0).map((c) => c.close().catch(() => {})));
+  }, 60_000);
 });
