@@ -7,7 +7,7 @@
  * stream at rest, peak RSS while the three read.
  *
  *   npm run bench:build && node node_modules/.cache/warren-bench/bench/stream-memory.js
- *   ... stream-memory.js --gb 2 --size 4096 --broker rabbitmq
+ *   ... stream-memory.js --gb 2 --size 4096 --broker rabbitmq   (default 10 GB of 16 KiB messages)
  *
  * Heavy (10 GB on disk, minutes): run it under flock /tmp/warren-heavy.lock. Check free space first
  * (`df -h`); the broker's data directory is under $TMPDIR and removed at the end.
@@ -26,7 +26,7 @@ interface Options {
 }
 
 function parse(argv: string[]): Options {
-  const o: Options = { gb: 10, size: 4096, extra: 20_000, broker: 'warren' };
+  const o: Options = { gb: 10, size: 16_384, extra: 5000, broker: 'warren' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const v = argv[++i];
