@@ -34,6 +34,15 @@ interface Cursor {
   messages: Message[] | undefined;
   /** Stream filtering: chunks that cannot match are skipped without being read. */
   readonly filter: StreamFilter | undefined;
+  /** basic.consume's arguments, as management shows them. */
+  readonly args: FieldTable | undefined;
+}
+
+/** Where a consumer is, for management: the offset of the next message it gets. */
+export interface StreamReader {
+  readonly consumer: Consumer;
+  readonly offset: number;
+  readonly args: FieldTable | undefined;
 }
 
 /** The retention and segment settings of a stream's x-arguments. */
@@ -76,6 +85,23 @@ export class StreamQueue extends Queue {
     return { first: this.streamLog.first, next: this.streamLog.next };
   }
 
+  /** For management: the stream's size, its first offset and the last stored one, the bytes it holds in memory. */
+  get details(): { bytes: number; segments: number; first: number; lastStored: number | undefined; residentBytes: number } {
+    const log = this.streamLog;
+    return { ...log.size, first: log.first, lastStored: log.committed > log.first ? log.committed - 1 : undefined, residentBytes: log.residentSize };
+  }
+
+  /** How many consumers read the stream (queue.declare-ok counts none of them: consumerCount). */
+  get readerCount(): number {
+    return this.cursors.size;
+  }
+
+  /** Where a consumer of the stream reads, for management. */
+  readerOf(c: Consumer): StreamReader | undefined {
+    const cursor = this.cursors.get(c);
+    return cursor === undefined ? undefined : { consumer: c, offset: cursor.offset, args: cursor.args };
+  }
+
   override get messageCount(): number {
     return this.streamLog.messageCount;
   }
@@ -112,7 +138,7 @@ export class StreamQueue extends Queue {
    */
   addStreamConsumer(c: Consumer, spec: OffsetSpec, args?: FieldTable): void {
     const filter = this.filtering && args !== undefined ? streamFilterOf(args) : undefined;
-    const cursor: Cursor = { consumer: c, offset: this.startOffset(spec), chunk: undefined, messages: undefined, filter };
+    const cursor: Cursor = { consumer: c, offset: this.startOffset(spec), chunk: undefined, messages: undefined, filter, args };
     this.cursors.set(c, cursor);
     this.pump(cursor);
   }

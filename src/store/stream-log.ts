@@ -168,6 +168,13 @@ export class StreamLog {
     return Math.max(0, this.committedOffset - this.first);
   }
 
+  /** Bytes of the stream's segments (on disk; encoded, in memory), and how many segments there are. */
+  get size(): { bytes: number; segments: number } {
+    let bytes = 0;
+    for (const s of this.segments) bytes += s.bytes;
+    return { bytes, segments: this.segments.length };
+  }
+
   /** The first offset of the last stored chunk (RabbitMQ's "last"), undefined when none is stored. */
   get lastChunkFirst(): number | undefined {
     return this.committedOffset > this.first ? this.chunkFor(this.committedOffset - 1)?.first : undefined;
