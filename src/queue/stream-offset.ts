@@ -48,12 +48,26 @@ function parseStreamOffset(queue: string, vhost: string, v: FieldValue | undefin
  * stream has no consumer priorities), then a prefetch count (manual acknowledgement with basic.qos:
  * no-ack consumers have none). Returns where the consumer starts.
  */
-export function checkStreamConsume(queue: string, vhost: string, args: FieldTable, noAck: boolean, prefetch: number): OffsetSpec {
+export function checkStreamConsume(queue: string, vhost: string, args: FieldTable, noAck: boolean, prefetch: number, consumerTag: string): OffsetSpec {
   const spec = parseStreamOffset(queue, vhost, args.get('x-stream-offset'));
   const where = resourceName('queue', queue, vhost);
+  if (offsetTracking(queue, vhost, args) && consumerTag === '') {
+    throw preconditionFailed(`invalid arg '${OFFSET_TRACKING}' for ${where}: the consumer needs a consumer tag, the name its offset is kept under`);
+  }
   if (args.has('x-priority')) throw preconditionFailed(`invalid arg 'x-priority' for ${where} of queue type rabbit_stream_queue`);
   if (noAck || prefetch === 0) throw preconditionFailed(`consumer prefetch count is not set for '${where}'`);
   return spec;
+}
+
+/** Warren's server-side offset tracking (LavinMQ's argument): store/stream-offsets.ts. */
+const OFFSET_TRACKING = 'x-stream-automatic-offset-tracking';
+
+/** Whether the consumer asks the broker to keep its offset; anything but a boolean is refused (406). */
+export function offsetTracking(queue: string, vhost: string, args: FieldTable): boolean {
+  const v = args.get(OFFSET_TRACKING);
+  if (v === undefined) return false;
+  if (v.type !== 't') throw preconditionFailed(`invalid arg '${OFFSET_TRACKING}' for ${resourceName('queue', queue, vhost)}: expected a boolean, got ${FIELD_TYPE_NAMES[v.type]}`);
+  return v.value;
 }
 
 /** A consumer's stream filter (3.13 and later): the filter values it wants, and whether unfiltered messages too. */

@@ -14,15 +14,17 @@
  *  - counts: queue.declare-ok shows the messages in the stream and no consumers (3.10.8's stat/1 for
  *    streams reports none).
  */
+import { join } from 'node:path';
 import { notImplemented, resourceName } from '../errors.js';
 import { Message } from '../message/message.js';
 import { QueueEntry } from '../message/queue-entry.js';
 import { integerValue, stringValue, type FieldTable, type FieldValue } from '../protocol/field-table.js';
 import type { StoredCallback } from '../store/persister.js';
 import { DEFAULT_SEGMENT_BYTES, StreamLog, type StreamChunk, type StreamLimits } from '../store/stream-log.js';
+import { TrackedOffsets } from '../store/stream-offsets.js';
 import { maxAgeMs } from './arguments.js';
 import type { Consumer } from './consumers.js';
-import { streamFilterOf, type OffsetSpec, type StreamFilter } from './stream-offset.js';
+import { offsetTracking, streamFilterOf, type OffsetSpec, type StreamFilter } from './stream-offset.js';
 import { Queue, type QueueOptions, type QueueSettings } from './queue.js';
 import type { PublishOutcome } from './target.js';
 
@@ -60,6 +62,10 @@ export class StreamQueue extends Queue {
   private readonly cursors = new Map<Consumer, Cursor>();
   /** A cursor's delivery can reach back here (a channel failing mid-write): the running pass carries on. */
   private pumping = false;
+  /** Server-side offsets (x-stream-automatic-offset-tracking), by consumer tag. */
+  private tracked!: TrackedOffsets;
+  /** The tag each tracking consumer's acks are kept under; kept after a cancel, for the acks that follow it. */
+  private readonly trackingTags = new WeakMap<Consumer, string>();
 
   constructor(
     name: string,
@@ -76,6 +82,10 @@ export class StreamQueue extends Queue {
   /** The log the vhost's persistence gives the stream (files on disk, or memory). */
   useLog(log: StreamLog): void {
     this.streamLog = log;
+    const dir = log.directory;
+    this.tracked = new TrackedOffsets(dir === undefined ? undefined : join(dir, 'offsets.json'), (err) =>
+      this.log?.error({ queue: this.name, err: err.message }, 'could not write the tracked offsets of a stream'),
+    );
     log.onRetention = () => this.pumpAll();
     log.onCommitted = () => this.pumpAll();
   }
@@ -138,7 +148,10 @@ export class StreamQueue extends Queue {
    */
   addStreamConsumer(c: Consumer, spec: OffsetSpec, args?: FieldTable): void {
     const filter = this.filtering && args !== undefined ? streamFilterOf(args) : undefined;
-    const cursor: Cursor = { consumer: c, offset: this.startOffset(spec), chunk: undefined, messages: undefined, filter, args };
+    // With offset tracking, a consumer whose tag has a stored offset resumes after it; else it starts where its spec says.
+    const stored = args !== undefined && offsetTracking(this.name, this.vhost, args) ? this.track(c) : undefined;
+    const start = stored === undefined ? spec : { kind: 'offset' as const, offset: stored + 1 };
+    const cursor: Cursor = { consumer: c, offset: this.startOffset(start), chunk: undefined, messages: undefined, filter, args };
     this.cursors.set(c, cursor);
     this.pump(cursor);
   }
@@ -164,8 +177,21 @@ export class StreamQueue extends Queue {
     this.addStreamConsumer(c, { kind: 'next' });
   }
 
+  /** Marks the consumer as tracking; the offset stored for its tag, if any. */
+  private track(c: Consumer): number | undefined {
+    this.trackingTags.set(c, c.tag);
+    return this.tracked.get(c.tag);
+  }
+
   override removeConsumer(c: Consumer): boolean {
+    // A tracking consumer going away (cancel, channel or connection closed) writes its offset now.
+    if (this.trackingTags.has(c)) this.tracked.flush();
     return this.cursors.delete(c);
+  }
+
+  /** The last acknowledged offset kept for a consumer tag (x-stream-automatic-offset-tracking), for management and tests. */
+  trackedOffset(tag: string): number | undefined {
+    return this.tracked.get(tag);
   }
 
   override consumerHasCredit(c: Consumer): void {
@@ -233,8 +259,14 @@ export class StreamQueue extends Queue {
     throw notImplemented(`basic.get not supported by stream queues ${resourceName('queue', this.name, this.vhost)}`);
   }
 
-  /** An ack only gives the consumer credit back (its channel counts it): nothing leaves the stream. */
-  override ack(): void {}
+  /**
+   * An ack only gives the consumer credit back (its channel counts it): nothing leaves the stream.
+   * A tracking consumer's ack stores its offset.
+   */
+  override ack(entry: QueueEntry, by?: Consumer): void {
+    const tag = by === undefined ? undefined : this.trackingTags.get(by);
+    if (tag !== undefined) this.tracked.acked(tag, entry.seq);
+  }
 
   override reject(): void {
     throw this.settleRefused();
@@ -257,6 +289,7 @@ export class StreamQueue extends Queue {
   override delete(): number {
     const consumers = [...this.cursors.keys()];
     this.cursors.clear();
+    this.tracked.discard();
     this.streamLog.destroy();
     super.delete();
     for (const c of consumers) c.cancelledByQueue();
@@ -264,7 +297,10 @@ export class StreamQueue extends Queue {
   }
 
   override async recover(): Promise<number> {
-    return this.streamLog.recover();
+    const n = this.streamLog.recover();
+    const err = this.tracked.load();
+    if (err !== undefined) this.log?.warn({ queue: this.name, err }, 'tracked offsets of a stream unreadable: its tracking consumers start afresh');
+    return n;
   }
 }
 

@@ -144,6 +144,11 @@ export class StreamLog {
     return this.residentBytes;
   }
 
+  /** The stream's directory on disk (undefined in memory). */
+  get directory(): string | undefined {
+    return this.files?.dir;
+  }
+
   /** Confirms wait for the disk. */
   get durable(): boolean {
     return this.files !== undefined;
