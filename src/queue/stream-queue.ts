@@ -24,7 +24,7 @@ import { DEFAULT_SEGMENT_BYTES, StreamLog, type StreamChunk, type StreamLimits }
 import { TrackedOffsets } from '../store/stream-offsets.js';
 import { maxAgeMs } from './arguments.js';
 import type { Consumer } from './consumers.js';
-import { offsetTracking, streamFilterOf, type OffsetSpec, type StreamFilter } from './stream-offset.js';
+import { streamFilterOf, type OffsetSpec, type StreamFilter, type StreamStart } from './stream-offset.js';
 import { Queue, type QueueOptions, type QueueSettings } from './queue.js';
 import type { PublishOutcome } from './target.js';
 
@@ -146,11 +146,11 @@ export class StreamQueue extends Queue {
    * A new consumer (its checks were made: stream-offset.ts) starts at the offset its spec names; with
    * stream filtering, its x-stream-filter arguments choose the chunks it reads.
    */
-  addStreamConsumer(c: Consumer, spec: OffsetSpec, args?: FieldTable): void {
+  addStreamConsumer(c: Consumer, how: StreamStart, args?: FieldTable): void {
     const filter = this.filtering && args !== undefined ? streamFilterOf(args) : undefined;
     // With offset tracking, a consumer whose tag has a stored offset resumes after it; else it starts where its spec says.
-    const stored = args !== undefined && offsetTracking(this.name, this.vhost, args) ? this.track(c) : undefined;
-    const start = stored === undefined ? spec : { kind: 'offset' as const, offset: stored + 1 };
+    const stored = how.track ? this.track(c) : undefined;
+    const start: OffsetSpec = stored === undefined ? how.offset : { kind: 'offset', offset: stored + 1 };
     const cursor: Cursor = { consumer: c, offset: this.startOffset(start), chunk: undefined, messages: undefined, filter, args };
     this.cursors.set(c, cursor);
     this.pump(cursor);
@@ -174,7 +174,7 @@ export class StreamQueue extends Queue {
   }
 
   override addConsumer(c: Consumer): void {
-    this.addStreamConsumer(c, { kind: 'next' });
+    this.addStreamConsumer(c, { offset: { kind: 'next' }, track: false });
   }
 
   /** Marks the consumer as tracking; the offset stored for its tag, if any. */

@@ -8,7 +8,7 @@
 import type { Channel, ConsumeMessage } from 'amqplib';
 import { describe, expect } from 'vitest';
 import type { StreamQueue } from '../../src/queue/stream-queue.js';
-import { closedWith, eventually, uniqueName, warrenOnly as it, withBroker } from '../helpers/broker.js';
+import { eventually, uniqueName, warrenOnly as it, withBroker } from '../helpers/broker.js';
 
 const fx = withBroker();
 const TRACK = 'x-stream-automatic-offset-tracking';
@@ -72,18 +72,23 @@ describe('x-stream-automatic-offset-tracking', () => {
     await eventually(() => expect(stream(q).trackedOffset('late')).toBe(2));
   });
 
-  it("refuses a value that is not a boolean, and tracking without a consumer tag, with 406, starting nothing", async () => {
-    const q = await streamOf(1);
-    const bad = await fx.channel();
-    await bad.prefetch(10);
-    const closedBad = closedWith(bad);
-    await expect(bad.consume(q, () => {}, { consumerTag: 't', arguments: { [TRACK]: 'yes' } })).rejects.toThrow();
-    expect((await closedBad).message).toContain(`PRECONDITION_FAILED - invalid arg '${TRACK}' for queue '${q}' in vhost '/': expected a boolean, got longstr`);
-    const untagged = await fx.channel();
-    await untagged.prefetch(10);
-    const closedUntagged = closedWith(untagged);
-    await expect(untagged.consume(q, () => {}, { arguments: { [TRACK]: true } })).rejects.toThrow();
-    expect((await closedUntagged).message).toContain('the consumer needs a consumer tag, the name its offset is kept under');
-    expect(stream(q).readerCount).toBe(0);
+  it('tracks nothing for a value other than true or a consumer without its own tag (RabbitMQ ignores the argument)', async () => {
+    const q = await streamOf(2);
+    const ch = await fx.channel();
+    await consume(ch, q, 'yes-string', { [TRACK]: 'yes', 'x-stream-offset': 'first' }, 2);
+    await consume(ch, q, 'off', { [TRACK]: false, 'x-stream-offset': 'first' }, 2);
+    await ch.prefetch(10);
+    const got: ConsumeMessage[] = [];
+    const { consumerTag } = await ch.consume(q, (m) => {
+      if (m === null) return;
+      got.push(m);
+      ch.ack(m);
+    }, { arguments: { [TRACK]: true, 'x-stream-offset': 'first' } });
+    await eventually(() => expect(got.length).toBe(2));
+    await ch.cancel(consumerTag);
+    for (const tag of ['yes-string', 'off', consumerTag]) expect(stream(q).trackedOffset(tag)).toBeUndefined();
+    const tracking = await fx.channel();
+    await consume(tracking, q, 'on', { [TRACK]: true, 'x-stream-offset': 'first' }, 2);
+    await eventually(() => expect(stream(q).trackedOffset('on')).toBe(1));
   });
 });
