@@ -1,15 +1,16 @@
 /**
- * One round of a stream scenario (scenarios.ts, kind 'stream'; issue 15) against one broker, through
- * amqplib (amqplib-kit.ts, the client every stream benchmark uses, the same for both brokers): a
- * fresh stream, the plan's publishers and readers, the broker's CPU and memory sampled meanwhile,
- * the stream deleted after. The client runs in the harness process: its CPU is reported as
+ * One round of a stream scenario (scenarios.ts, kind 'stream'; issue 15) against one broker: a fresh
+ * stream, the plan's publisher and readers, the broker's CPU and memory sampled meanwhile, the
+ * stream deleted after. The publisher is the lean generator's (a worker process: amqplib's confirm
+ * handling tops out near 15-20k msg/s, below either broker); the readers are amqplib consumers
+ * (amqplib-kit.ts, as in every stream benchmark) in the harness process, whose CPU is reported as
  * "client CPU (cores)".
  */
 import type { ChannelModel } from 'amqplib';
-import { connect, MiB, publishConfirmed, settlingConsumer, type SettlingConsumer } from '../amqplib-kit.js';
+import { connect, MiB, settlingConsumer, type SettlingConsumer } from '../amqplib-kit.js';
 import { diskUsage, type BrokerHandle } from './brokers.js';
 import { Sampler } from './proc.js';
-import type { RoundResult, Timing } from './runner.js';
+import { publishConfirmedTotal, type RoundResult, type Timing } from './runner.js';
 import type { Scenario } from './scenarios.js';
 
 const STREAM = { 'x-queue-type': 'stream' };
@@ -55,7 +56,7 @@ export async function streamRound(b: BrokerHandle, s: Scenario, round: number, t
   const c = await connect(b.endpoint);
   const opened: ChannelModel[] = [];
   const sampler = b.pid !== undefined ? new Sampler(b.pid) : undefined;
-  const body = Buffer.alloc(q.size, 'x');
+  const publish = () => publishConfirmedTotal(b, queue, q.count, q.size, q.confirmWindow);
   const figures: Record<string, number> = {};
   const notes: string[] = [];
   let delivered = 0;
@@ -65,20 +66,20 @@ export async function streamRound(b: BrokerHandle, s: Scenario, round: number, t
     const mode = s.stream!.mode;
     if (mode === 'publish') {
       sampler?.start();
-      const ms = await publishConfirmed(ch, queue, q.count, body, q.confirmWindow);
+      const { ms } = await publish();
       figures['confirmed msg/s'] = q.count / (ms / 1000);
     } else if (mode === 'tail') {
       const r = await openReaders(b, q.consumers, queue, 'next', q.count, q.prefetch);
       opened.push(...r.conns);
       sampler?.start();
       const t0 = performance.now();
-      const publishMs = await publishConfirmed(ch, queue, q.count, body, q.confirmWindow);
+      const publishMs = (await publish()).ms;
       await allRead(r.readers, q.count);
       figures['delivered msg/s'] = (q.count * q.consumers) / ((performance.now() - t0) / 1000);
       figures['confirmed msg/s'] = q.count / (publishMs / 1000);
       delivered = r.readers.reduce((a, x) => a + x.seen(), 0);
     } else if (mode === 'replay') {
-      await publishConfirmed(ch, queue, q.count, body, q.confirmWindow);
+      await publish();
       sampler?.start();
       const t0 = performance.now();
       const r = await openReaders(b, q.consumers, queue, 'first', q.count, q.prefetch);
@@ -90,7 +91,7 @@ export async function streamRound(b: BrokerHandle, s: Scenario, round: number, t
       delivered = r.readers.reduce((a, x) => a + x.seen(), 0);
     } else {
       sampler?.start();
-      const fillMs = await publishConfirmed(ch, queue, q.count, body, q.confirmWindow);
+      const fillMs = (await publish()).ms;
       const filling = sampler!.stop();
       figures['fill msg/s'] = q.count / (fillMs / 1000);
       Object.assign(figures, usageFigures(filling, 'filling: '));
