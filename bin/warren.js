@@ -19,11 +19,18 @@ if (!existsSync(entry)) {
 }
 warnIfStale();
 
-const { main } = await import(entry);
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+if (process.argv[2] === 'ctl') {
+  // `warren ctl ...` (src/ctl/): a client of a running node's management API. Loaded on its own,
+  // without the broker's modules: a command takes 0.1 s of CPU instead of 0.5 s.
+  const { ctlMain } = await import(`${root}dist/ctl/main.js`);
+  await ctlMain(process.argv.slice(3));
+} else {
+  const { main } = await import(entry);
+  main().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
 
 /** A checkout whose src/ changed after dist/ was built runs the old code: say so (a few ms of stat). */
 function warnIfStale() {

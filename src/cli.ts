@@ -1,6 +1,6 @@
 /**
  * `warren [options]`: runs a broker until SIGTERM or SIGINT, then closes every connection with
- * 320 CONNECTION_FORCED and exits 0.
+ * 320 CONNECTION_FORCED and exits 0. `warren ctl <command>` is the rabbitmqctl-like client instead.
  *
  * Exit codes: 0 after a signal (or --help, --version); 1 when the broker cannot start (the port is
  * taken, the data directory cannot be used: one line on stderr saying which flag changes it); 2 for
@@ -19,6 +19,13 @@ import { DataDirError } from './store/data-dir.js';
 import { VERSION } from './version.js';
 
 export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
+  // `warren ctl ...`: rabbitmqctl's commands against a running node's management API (src/ctl/),
+  // loaded only when asked for. bin/warren.js goes there directly, without loading this module.
+  if (argv[0] === 'ctl') {
+    const { ctlMain } = await import('./ctl/main.js');
+    await ctlMain(argv.slice(1));
+    return;
+  }
   const configured = configure(argv);
   if (configured === undefined) return;
   const { config, log } = configured;

@@ -128,6 +128,8 @@ export interface BrokerConfig {
   managementPort: number | undefined;
   /** The Prometheus endpoint's port (rabbitmq_prometheus's prometheus.tcp.port, 15692); like managementPort otherwise. */
   prometheusPort: number | undefined;
+  /** Serve the test hooks under /api/test/ of the management API, to administrators (broker/test-hooks.ts). */
+  testHooks: boolean;
 }
 
 /** Settings whose default is the imitated release's (personality.ts): unset means that default. */
@@ -178,6 +180,7 @@ export const DEFAULTS: BrokerSettings = {
   mqttPrefetch: 10,
   managementPort: 15672,
   prometheusPort: 15692,
+  testHooks: false,
 };
 
 /** The smallest frame_max a client may negotiate (the spec's FRAME-MIN-SIZE). */
@@ -288,6 +291,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'rabbitmqVersion', flag: '--rabbitmq-version', arg: 'release', env: 'WARREN_RABBITMQ_VERSION', parse: oneOf('rabbitmq-version', RABBITMQ_VERSIONS), help: "behave as this RabbitMQ release and name it in connection.start: 3.10, 3.13 or 4.x (default: 4.x's behaviour, named Warren)" },
   { key: 'strictUpgrade', flag: '--strict-upgrade', arg: 'bool', env: 'WARREN_STRICT_UPGRADE', bare: 'true', parse: bool('strict-upgrade'), help: 'warn once per connection about each use of something the next RabbitMQ major removes or changes (default false)' },
   { key: 'managementPort', flag: '--management-port', arg: 'port', env: 'WARREN_MANAGEMENT_PORT', parse: portOrOff('management-port'), help: "the management HTTP API's port, RabbitMQ's (default 15672); 0 = off" },
+  { key: 'testHooks', flag: '--test-hooks', arg: 'bool', env: 'WARREN_TEST_HOOKS', bare: 'true', parse: bool('test-hooks'), help: 'serve the test hooks under /api/test/ of the management API, to administrators (default false; never in production)' },
   { key: 'prometheusPort', flag: '--prometheus-port', arg: 'port', env: 'WARREN_PROMETHEUS_PORT', parse: portOrOff('prometheus-port'), help: "the Prometheus metrics endpoint's port, RabbitMQ's (default 15692); 0 = off" },
   // RabbitMQ's own variables where it has one (its container image documents them).
   { key: 'configFile', flag: '--config', short: 'c', arg: 'file', env: 'RABBITMQ_CONFIG_FILE', parse: String, help: 'a rabbitmq.conf to read (default /etc/rabbitmq/rabbitmq.conf if it exists); flags and variables win over it' },
@@ -378,6 +382,7 @@ export function usage(): string {
   const lines = rows.map((r) => `  ${r.name.padEnd(width)}${r.help}${r.env ? `\n  ${''.padEnd(width)}env ${r.env}` : ''}`);
   return [
     'Usage: warren [options]',
+    '       warren ctl <command> [options]   rabbitmqctl\'s commands against a running node (warren ctl help)',
     '',
     'Warren, an AMQP 0-9-1 broker compatible with RabbitMQ clients.',
     'Every option can also be set by its environment variable; a flag wins over the variable, and both',

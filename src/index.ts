@@ -8,6 +8,7 @@ export { TlsSetupError } from './tls.js';
 export { ConfigFileError } from './config-file/rabbitmq-conf.js';
 export { readConfigFile, type ConfigFileSettings } from './config-file/broker-settings.js';
 export { Broker } from './broker.js';
+export { TestHookError, TestHookTimeout, type MessageOutcome, type OutcomeMatch, type OutcomeReport, type OutcomeWatch, type TestHooks } from './broker/test-hooks.js';
 export { DEFAULTS, type BrokerConfig, type Durability, type LogLevel } from './config.js';
 export type { Connection } from './connection/connection.js';
 export type { PeerInfo } from './connection/broker-context.js';

@@ -15,6 +15,7 @@ import { MqttService } from './mqtt/service.js';
 import { apiNodeName, startManagementServer, type ManagementServer } from './management/http-server.js';
 import { startPrometheusServer, type PrometheusServer } from './management/prometheus-server.js';
 import type { Listener } from './management/context.js';
+import { testHooksOf, type TestHooks } from './broker/test-hooks.js';
 
 export interface StartOptions extends Partial<BrokerConfig> {
   /** A logger to use instead of one built from `logLevel`. */
@@ -47,6 +48,8 @@ export interface RunningBroker {
   readonly managementUrl: string | undefined;
   /** The Prometheus endpoint's port (`prometheusPort`), when it runs. */
   readonly prometheusPort: number | undefined;
+  /** Hooks for test suites: waits on queue depth and message outcomes, injection, forced closes, alarms, vhost reset (README). */
+  readonly testHooks: TestHooks;
   /** Reads the TLS certificate, key and CA files again (SIGHUP); a failure keeps the old ones and throws. */
   reloadTls(): void;
   /** Stops listening, closes every connection with 320 CONNECTION_FORCED, and releases resources. */
@@ -124,6 +127,7 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
     managementPort: http.management?.port,
     managementUrl: http.management === undefined ? undefined : `http://${urlHost}:${http.management.port}`,
     prometheusPort: http.prometheus?.port,
+    testHooks: testHooksOf(broker),
     reloadTls() {
       reloadCertificates(config, [tlsServer, mqtt?.tlsServer], log);
     },

@@ -37,6 +37,7 @@ import { Queue, type QueueOptions } from './queue/queue.js';
 import { StreamQueue, streamLimits } from './queue/stream-queue.js';
 import { QueueCounters } from './queue/queue-counters.js';
 import type { MessageTarget } from './queue/target.js';
+import type { SettlementWatch } from './queue/settlement-watch.js';
 import type { ExchangeDefinition, QueueDefinition, BindingDefinition } from './store/definitions.js';
 import type { StoredCallback } from './store/persister.js';
 import { MemoryPersistence, type Persistence } from './store/persistence.js';
@@ -118,6 +119,8 @@ export class VHost {
   /** The RabbitMQ release imitated, read once. */
   private readonly personality: Personality;
   private readonly deadLetters: DeadLetters;
+  /** Given to every queue made while a test waits for message outcomes here (broker/test-hooks.ts). */
+  settlementWatch: SettlementWatch | undefined = undefined;
 
   /** Client publishes into this vhost, routed or not (the management statistics' publish count). */
   published = 0;
@@ -430,6 +433,7 @@ export class VHost {
       deadLetter: (queue, msg, reason) => this.deadLetters.deadLetter(queue, msg, reason),
     };
     q.log = this.log;
+    q.settlementWatch = this.settlementWatch;
     q.store = this.persistence.queueStore(q, storeId);
     if (q instanceof StreamQueue) q.useLog(this.persistence.streamLog(q.store, streamLimits(options.arguments)));
     this.queues.set(name, q);

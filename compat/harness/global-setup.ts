@@ -19,6 +19,8 @@ declare module 'vitest' {
       referenceManagementUrl: string | null;
       /** The reference's Prometheus endpoint, likewise. */
       referencePrometheusUrl: string | null;
+      /** rabbitmqctl's way to the reference (node name, epmd port), likewise. */
+      referenceCtl: { node: string; epmdPort: number } | null;
       referenceDescription: string;
       unavailableReason: string | null;
       /** The --rabbitmq-version Warren runs with: the reference's release series. */
@@ -61,6 +63,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     referenceUrl: broker?.url ?? null,
     referenceManagementUrl: broker?.managementUrl ?? null,
     referencePrometheusUrl: broker?.prometheusUrl ?? null,
+    referenceCtl: broker?.rabbitmqctl ?? null,
     referenceDescription: broker?.description ?? 'none',
     unavailableReason: acquired.ok ? null : acquired.reason,
     personality,

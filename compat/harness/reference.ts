@@ -29,6 +29,8 @@ export interface ReferenceBroker {
   managementUrl?: string;
   /** The rabbitmq_prometheus endpoint (http://127.0.0.1:port), likewise. */
   prometheusUrl?: string;
+  /** How rabbitmqctl reaches the node (compat/ctl.test.ts): its name and the epmd port, for a node this harness runs. */
+  rabbitmqctl?: { node: string; epmdPort: number };
   /** Restart the broker's application keeping its data directory; undefined when not possible. */
   restart?: () => Promise<void>;
   stop(): Promise<void>;
@@ -306,6 +308,7 @@ async function startLocal(requestedPort: number | undefined, mqtt = false): Prom
         description: `rabbitmq-server (node ${name}, 127.0.0.1:${port}${mqttPort === undefined ? '' : `, MQTT ${mqttPort}`}, epmd ${epmd.port}, data ${base})`,
         owned: true,
         ...(mqttPort === undefined ? {} : { mqttPort }),
+        rabbitmqctl: { node: name, epmdPort: epmd.port },
         restart,
         stop,
       };

@@ -22,6 +22,7 @@ import { limitRoutes } from './controllers/limits.js';
 import { overviewRoutes } from './controllers/overview.js';
 import { policyRoutes } from './controllers/policies.js';
 import { queueRoutes } from './controllers/queues.js';
+import { testHookRoutes } from './controllers/test-hooks.js';
 import { HttpError, badRequest, fromAmqpError, notFound, objectNotFound } from './http-errors.js';
 import { Answer, type Route } from './route.js';
 import { StatsSampler } from './stats-sampler.js';
@@ -40,6 +41,7 @@ const ROUTES: readonly Route[] = [
   ...policyRoutes,
   ...definitionsRoutes,
   ...limitRoutes,
+  ...testHookRoutes,
 ];
 
 const NOBODY = { name: '', tags: [] as readonly string[] };
@@ -68,7 +70,7 @@ function routeHandler(ctx: ManagementContext, route: Route) {
   return async (req: FastifyRequest, reply: FastifyReply) => {
     const user = route.open ? NOBODY : authenticate(ctx.broker.access, req.headers.authorization, req.socket.remoteAddress);
     if (route.level !== undefined) requireLevel(user, route.level);
-    const result = route.handler(ctx, {
+    const result = await route.handler(ctx, {
       user,
       params: req.params as Record<string, string>,
       query: req.query as Record<string, string>,

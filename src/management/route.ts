@@ -35,7 +35,8 @@ export interface Route {
   readonly url: string;
   /** The tag the user needs (default: management, i.e. any user who may log in). */
   readonly level?: Level;
-  readonly handler: (ctx: ManagementContext, req: ApiRequest) => JsonValue | Answer;
+  /** A promise for the routes that wait (the test hooks' waits). */
+  readonly handler: (ctx: ManagementContext, req: ApiRequest) => JsonValue | Answer | Promise<JsonValue | Answer>;
   /** The route answers without credentials (RabbitMQ's /api/auth, needed before login). */
   readonly open?: boolean;
 }

@@ -38,6 +38,7 @@ import { PriorityReadyList } from './priority-ready-list.js';
 import { ReadyList, type Ready } from './ready-list.js';
 import { HeadTtlTimer, IdleExpiry } from './expiry-timers.js';
 import { Paging } from './paging.js';
+import type { SettlementWatch } from './settlement-watch.js';
 
 export interface QueueOptions {
   readonly durable: boolean;
@@ -116,6 +117,8 @@ export class Queue implements MessageTarget {
   deliveryLimit: number | undefined;
   private readonly defaultDeliveryLimit: number | undefined;
   events: QueueEvents | undefined;
+  /** A test waiting for message outcomes in this vhost (test hooks); undefined otherwise, one check per settlement. */
+  settlementWatch: SettlementWatch | undefined = undefined;
   /** Where messages go beyond memory (and, for a durable queue, to survive restarts). */
   store: QueueStore = new MemoryQueueStore();
   /** Reading paged-out messages back (see paging.ts). */
@@ -287,7 +290,10 @@ export class Queue implements MessageTarget {
 
   /** A ready or unacknowledged entry leaves for good without being consumed: dead-letter it if set up. */
   private discard(e: QueueEntry, reason: DeathReason): void {
-    if (e.msg !== null) this.deadLetter(e.msg, reason);
+    if (e.msg !== null) {
+      if (this.settlementWatch !== undefined) this.settlementWatch.discarded(this, e.msg, reason, this.deadLetterExchange !== undefined);
+      this.deadLetter(e.msg, reason);
+    }
     this.store.remove(e);
   }
 
@@ -353,6 +359,7 @@ export class Queue implements MessageTarget {
     const counters = this.counters;
     if (noAck) {
       counters.getNoAck++;
+      if (this.settlementWatch !== undefined && e.msg !== null) this.settlementWatch.settled(this, e.msg, 'acked');
       this.store.remove(e);
     } else {
       counters.get++;
@@ -469,7 +476,10 @@ export class Queue implements MessageTarget {
         if (pacing.ahead !== 0 || ready.length > PACE_BACKLOG) pacing.delivered(ready.length);
         c.deliver(e);
         this.markDelivered(e);
-        if (c.noAck) this.store.remove(e);
+        if (c.noAck) {
+          if (this.settlementWatch !== undefined && e.msg !== null) this.settlementWatch.settled(this, e.msg, 'acked');
+          this.store.remove(e);
+        }
       }
     } finally {
       this.delivering = false;
@@ -494,6 +504,7 @@ export class Queue implements MessageTarget {
   ack(entry: QueueEntry, _by?: Consumer): void {
     this.unackedCount--;
     this.counters.ack++;
+    if (this.settlementWatch !== undefined && entry.msg !== null) this.settlementWatch.settled(this, entry.msg, 'acked');
     this.store.remove(entry);
   }
 
@@ -520,6 +531,7 @@ export class Queue implements MessageTarget {
         this.discard(e, 'delivery_limit');
         continue;
       }
+      if (how === 'returned' && this.settlementWatch !== undefined && e.msg !== null) this.settlementWatch.settled(this, e.msg, 'requeued');
       if (!quorum) this.ready.requeue(e);
       else if (toBack) this.ready.returnToBack(e);
       else this.ready.returnToFront(e);

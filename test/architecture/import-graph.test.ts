@@ -11,7 +11,7 @@ const SRC = resolve(import.meta.dirname, '../../src');
 
 /** Top to bottom. A file belongs to the first layer with a matching path prefix (relative to src/). */
 const LAYERS: readonly { name: string; paths: readonly string[] }[] = [
-  { name: 'entry', paths: ['cli.ts', 'index.ts', 'server.ts', 'tls.ts'] },
+  { name: 'entry', paths: ['cli.ts', 'index.ts', 'server.ts', 'tls.ts', 'ctl/'] },
   // the MQTT adapter: a protocol in front of the broker model, as AMQP's connections are
   { name: 'mqtt', paths: ['mqtt/'] },
   // the HTTP API: controllers over the broker model, never a second copy of its rules
