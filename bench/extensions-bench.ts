@@ -13,7 +13,7 @@
  * The client is amqplib, the same for both brokers. RabbitMQ has no delayed-message plugin here, so
  * the delayed scenario runs on Warren only.
  */
-import amqp, { type Channel, type ChannelModel, type ConfirmChannel } from 'amqplib';
+import { connect, fmtInt, MiB, publishMany, settlingConsumer } from './amqplib-kit.js';
 import { killAll, startBroker, type BrokerHandle } from './harness/brokers.js';
 import { cpuSeconds, Sampler } from './harness/proc.js';
 
@@ -44,26 +44,8 @@ function parse(argv: string[]): Options {
   return o;
 }
 
-const MiB = 1024 * 1024;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
-
-async function connect(b: BrokerHandle): Promise<ChannelModel> {
-  const c = await amqp.connect(`amqp://guest:guest@${b.endpoint.host}:${b.endpoint.port}`, { noDelay: true });
-  c.on('error', () => {});
-  return c;
-}
-
-/** Publishes n messages as fast as the socket takes them, then waits for the broker to have read them. */
-async function publishMany(ch: Channel | ConfirmChannel, n: number, publish: (i: number) => boolean): Promise<number> {
-  const t0 = performance.now();
-  for (let i = 0; i < n; i++) {
-    if (!publish(i)) await new Promise<void>((r) => ch.once('drain', () => r()));
-  }
-  if ('waitForConfirms' in ch) await ch.waitForConfirms();
-  else await ch.checkExchange('amq.direct'); // a round trip: the broker has read every publish before it
-  return performance.now() - t0;
-}
+const fmt = fmtInt;
 
 async function until(cond: () => Promise<boolean>, timeoutMs: number, everyMs = 50): Promise<number> {
   const t0 = performance.now();
@@ -86,7 +68,7 @@ interface Row {
  * from the first rejection until the dead-letter queue holds all n.
  */
 async function dlx(b: BrokerHandle, n: number): Promise<Row> {
-  const c = await connect(b);
+  const c = await connect(b.endpoint);
   const ch = await c.createChannel();
   const work = `bench-dlx-work-${Date.now()}`;
   const dead = `bench-dlx-dead-${Date.now()}`;
@@ -99,22 +81,16 @@ async function dlx(b: BrokerHandle, n: number): Promise<Row> {
   await until(async () => (await ch.checkQueue(work)).messageCount === n, 120_000);
   const sampler = new Sampler(b.pid!);
   sampler.start();
-  const consumer = await c.createChannel();
-  await consumer.prefetch(1000);
-  let seen = 0;
   const t0 = performance.now();
-  await consumer.consume(work, (m) => {
-    if (m === null) return;
-    if (++seen % 500 === 0 || seen === n) consumer.nack(m, true, false);
-  });
-  const ms = await until(async () => (await ch.checkQueue(dead)).messageCount === n, 300_000, 20);
+  const consumer = await settlingConsumer(c, work, n, { settle: 'nack' });
+  await until(async () => (await ch.checkQueue(dead)).messageCount === n, 300_000, 20);
   const total = performance.now() - t0;
+  await consumer.done;
   const s = sampler.stop();
   await ch.deleteQueue(work);
   await ch.deleteQueue(dead);
   await ch.deleteExchange('bench-dlx');
   await c.close();
-  void ms;
   return {
     scenario: `dlx: reject ${fmt(n)} x 16 B to a DLX queue`,
     broker: b.name,
@@ -127,7 +103,7 @@ async function dlx(b: BrokerHandle, n: number): Promise<Row> {
  * after the last message's due time the queue is empty (expiry lag), the publish rate, peak memory.
  */
 async function expiry(b: BrokerHandle, n: number): Promise<Row> {
-  const c = await connect(b);
+  const c = await connect(b.endpoint);
   const ch = await c.createChannel();
   const q = `bench-ttl-${Date.now()}`;
   const ttl = 2000;
@@ -166,7 +142,7 @@ async function expiry(b: BrokerHandle, n: number): Promise<Row> {
  * last due time they have all reached the queue.
  */
 async function delayed(b: BrokerHandle, n: number, dueInMs: number | undefined): Promise<Row> {
-  const c = await connect(b);
+  const c = await connect(b.endpoint);
   const ch = await c.createConfirmChannel();
   const x = `bench-delayed-${Date.now()}`;
   const q = `bench-delayed-q-${Date.now()}`;

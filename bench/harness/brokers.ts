@@ -186,7 +186,9 @@ async function startWarren(spec: BrokerSpec): Promise<BrokerHandle> {
   const out = openSync(logPath, 'w');
   // Compared with RabbitMQ 3.10.8, Warren imitates 3.10 (a build from before --rabbitmq-version has no flag for it).
   const personality = existsSync(join(dir, 'dist', 'personality.js')) ? ['--rabbitmq-version', '3.10'] : [];
-  const args = [...shebangNodeFlags(bin), ...(spec.nodeArgs ?? []), bin, '--port', String(port), '--host', '127.0.0.1', '--data-dir', dataDir, '--durability', durability, '--log-level', 'warn', '--mqtt-port', '0', ...personality];
+  // Off, as in the RabbitMQ the harness starts (no plugins): and the fixed 15672/15692 may be taken by another broker.
+  const httpOff = existsSync(join(dir, 'dist', 'management')) ? ['--management-port', '0', '--prometheus-port', '0'] : [];
+  const args = [...shebangNodeFlags(bin), ...(spec.nodeArgs ?? []), bin, '--port', String(port), '--host', '127.0.0.1', '--data-dir', dataDir, '--durability', durability, '--log-level', 'warn', '--mqtt-port', '0', ...personality, ...httpOff];
   const t0 = performance.now();
   const child = spawn(process.execPath, args, { cwd: dir, detached: true, stdio: ['ignore', out, out] });
   closeSync(out);

@@ -443,3 +443,30 @@ export async function backlogRound(b: BrokerHandle, s: Scenario, round: number, 
     await ctl.close();
   }
 }
+
+/**
+ * Publishes `count` persistent messages of `size` bytes to `queue` through the lean generator (one
+ * publisher process, confirms with `confirmWindow` outstanding) and resolves once all are confirmed:
+ * the stream scenarios' publisher (stream-rounds.ts), which amqplib would limit to its own rate.
+ */
+export async function publishConfirmedTotal(b: BrokerHandle, queue: string, count: number, size: number, confirmWindow: number): Promise<{ ms: number; confirmed: number; nacked: number }> {
+  const { proc } = await WorkerProc.start([{ kind: 'publisher', endpoint: b.endpoint, exchange: '', routingKeys: [queue], size, persistent: true, confirmWindow, rate: 0, total: count }]);
+  try {
+    const t0 = nowMs();
+    const done = proc.next('done');
+    proc.send({ cmd: 'go', t1: t0, t2: t0 + 3_600_000 });
+    await proc.within(done, 600_000, 'publishing');
+    let counts: RoleCounts[] = [];
+    for (let last = -1, lastChange = nowMs(); ; await sleep(5)) {
+      counts = await proc.poll();
+      const settled = sum(counts.map((c) => c.confirmed + c.nacked));
+      if (counts.some((c) => c.error)) throw new Error(`publisher failed: ${counts.find((c) => c.error)!.error}`);
+      if (settled >= count) break;
+      if (settled !== last) [last, lastChange] = [settled, nowMs()];
+      else if (nowMs() - lastChange > 30_000) throw new Error(`${count - settled} publishes never confirmed`);
+    }
+    return { ms: nowMs() - t0, confirmed: sum(counts.map((c) => c.confirmed)), nacked: sum(counts.map((c) => c.nacked)) };
+  } finally {
+    await proc.close();
+  }
+}

@@ -3,7 +3,7 @@
  * run is in runner.ts.
  */
 
-export type ScenarioKind = 'throughput' | 'latency' | 'connections' | 'backlog' | 'startup';
+export type ScenarioKind = 'throughput' | 'latency' | 'connections' | 'backlog' | 'startup' | 'stream';
 export type ExchangeKind = 'default' | 'fanout' | 'topic';
 
 export interface Params {
@@ -39,6 +39,20 @@ export interface Scenario {
   maxRounds?: number;
   /** Start the brokers afresh for every round (memory deltas must not see earlier rounds' heap). */
   freshBrokerEachRound?: boolean;
+  /** kind 'stream': what the round does with its stream (stream-rounds.ts); params.count messages of params.size. */
+  stream?: StreamPlan;
+}
+
+/**
+ * A stream round (x-queue-type stream, issue 15), driven through amqplib as every stream benchmark is:
+ *  - publish: count messages with confirms (window params.confirmWindow), no consumer;
+ *  - tail: params.consumers readers at "next" while count messages are published with confirms;
+ *  - replay: count messages published first, then params.consumers readers from "first" at once;
+ *  - memory: count messages published with confirms, then params.consumers readers from "first":
+ *    the broker's peak memory while filling and while reading.
+ */
+export interface StreamPlan {
+  mode: 'publish' | 'tail' | 'replay' | 'memory';
 }
 
 const base: Params = {
@@ -90,8 +104,29 @@ export const SCENARIOS: readonly Scenario[] = [
     ceiling: false,
     maxRounds: 1,
   },
+  ...streamScenarios(),
   { name: 'startup', kind: 'startup', title: 'cold start (spawn -> connection.start on a new connection), then idle memory', params: p({ publishers: 0, consumers: 0, queues: 0 }), ceiling: false },
 ];
+
+function streamScenarios(): Scenario[] {
+  const stream = (over: Partial<Params>) => p({ persistent: true, confirmWindow: 256, noAck: false, prefetch: 1000, ...over });
+  return [
+    { name: 'stream-publish-16b', kind: 'stream', title: 'stream: 300,000 x 16 B published with confirms (window 256), no consumer', params: stream({ consumers: 0, count: 300_000 }), ceiling: false, stream: { mode: 'publish' } },
+    { name: 'stream-publish-1k', kind: 'stream', title: 'stream: 200,000 x 1 KiB published with confirms (window 256), no consumer', params: stream({ size: 1024, consumers: 0, count: 200_000 }), ceiling: false, stream: { mode: 'publish' } },
+    { name: 'stream-tail', kind: 'stream', title: 'stream: 1 consumer at "next" (prefetch 1000) while 300,000 x 16 B are published with confirms', params: stream({ count: 300_000 }), ceiling: false, stream: { mode: 'tail' } },
+    { name: 'stream-replay-10', kind: 'stream', title: 'stream: 10 consumers from "first" at once over 200,000 x 1 KiB (prefetch 1000 each)', params: stream({ size: 1024, consumers: 10, count: 200_000 }), ceiling: false, stream: { mode: 'replay' } },
+    {
+      name: 'stream-memory',
+      kind: 'stream',
+      title: 'stream: 1,000,000 x 1 KiB (about 1 GiB) published with confirms, then 1 consumer from "first": peak memory filling and reading',
+      params: stream({ size: 1024, consumers: 1, count: 1_000_000 }),
+      ceiling: false,
+      maxRounds: 1,
+      freshBrokerEachRound: true,
+      stream: { mode: 'memory' },
+    },
+  ];
+}
 
 /** Names, or prefixes ending in '-' or '*' ("transient-*", "acked"), to scenarios, in the table's order. */
 export function selectScenarios(spec: string | undefined): Scenario[] {
@@ -125,5 +160,7 @@ export function describeParams(s: Scenario): string {
       return `${q.count} x ${q.size} B`;
     case 'startup':
       return '';
+    case 'stream':
+      return `${s.stream?.mode}: ${q.count} x ${q.size} B, ${q.consumers} consumer${q.consumers === 1 ? '' : 's'}, confirms window ${q.confirmWindow}, prefetch ${q.prefetch}`;
   }
 }

@@ -82,7 +82,7 @@ export class Deliveries {
     const host = this.ctx.host;
     this.checkTagFree(m.consumerTag);
     const queue = host.vhost.getQueue(queueName, host.id);
-    const streamStart = queue instanceof StreamQueue ? checkStreamConsume(queue.name, queue.vhost, m.arguments, m.noAck, this.consumerPrefetch) : undefined;
+    const streamStart = queue instanceof StreamQueue ? checkStreamConsume(queue.name, queue.vhost, m.arguments, m.noAck, this.consumerPrefetch, m.consumerTag) : undefined;
     if (streamStart === undefined) checkConsumeArguments(queue.name, queue.vhost, m.arguments);
     if (queue.type === 'quorum' && this.globalPrefetch > 0) {
       throw notImplemented(`${resourceName('queue', queue.name, queue.vhost)} does not support global qos`);
@@ -236,7 +236,7 @@ export class Deliveries {
     if (how === 'requeue') this.requeue(settled);
     // Rejected for good: dead-lettered with reason rejected where the queue has a DLX.
     else if (how === 'reject') for (const u of settled) u.queue.reject(u.entry);
-    else for (const u of settled) u.queue.ack(u.entry);
+    else for (const u of settled) u.queue.ack(u.entry, u.consumer);
     this.released(settled);
   }
 

@@ -10,10 +10,12 @@ import { tableToJson } from '../definitions/amqp-table-json.js';
 import type { Binding, Exchange } from '../exchange/exchange.js';
 import { mergeOperatorDefinitions, type Policy } from '../policy/policy.js';
 import type { Queue } from '../queue/queue.js';
+import { StreamQueue } from '../queue/stream-queue.js';
 import type { JsonValue } from '../util/json.js';
 import type { VHost } from '../vhost.js';
 import type { ManagementContext } from './context.js';
 import type { JsonObject } from './request-body.js';
+import { streamQueueView } from './stream-view.js';
 
 const rate = (r: number) => ({ rate: Math.round(r * 10) / 10 });
 
@@ -25,7 +27,7 @@ export function queueView(ctx: ManagementContext, v: VHost, q: Queue): JsonObjec
   const ready = q.messageCount;
   const unacked = q.unackedCount;
   const exclusiveConsumer = q.consumers.consumers.find((c) => c.exclusive);
-  return {
+  const view: JsonObject = {
     arguments: tableToJson(q.options.arguments),
     auto_delete: q.options.autoDelete,
     consumer_capacity: q.consumerCount > 0 ? 1 : 0,
@@ -54,6 +56,7 @@ export function queueView(ctx: ManagementContext, v: VHost, q: Queue): JsonObjec
     type: q.type,
     vhost: v.name,
   };
+  return q instanceof StreamQueue ? streamQueueView(ctx, q, view) : view;
 }
 
 export function exchangeView(v: VHost, x: Exchange, user: string | undefined): JsonObject {

@@ -500,8 +500,8 @@ export class Queue implements MessageTarget {
   // ------------------------------------------------------------------------------------------
   // Settlement
 
-  /** Acknowledgement of a delivered entry: it is gone for good. */
-  ack(entry: QueueEntry): void {
+  /** Acknowledgement of a delivered entry: it is gone for good. `_by`: the consumer it was delivered to (streams track offsets by it). */
+  ack(entry: QueueEntry, _by?: Consumer): void {
     this.unackedCount--;
     this.counters.ack++;
     if (this.settlementWatch !== undefined && entry.msg !== null) this.settlementWatch.settled(this, entry.msg, 'acked');

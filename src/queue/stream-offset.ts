@@ -48,12 +48,31 @@ function parseStreamOffset(queue: string, vhost: string, v: FieldValue | undefin
  * stream has no consumer priorities), then a prefetch count (manual acknowledgement with basic.qos:
  * no-ack consumers have none). Returns where the consumer starts.
  */
-export function checkStreamConsume(queue: string, vhost: string, args: FieldTable, noAck: boolean, prefetch: number): OffsetSpec {
+export function checkStreamConsume(queue: string, vhost: string, args: FieldTable, noAck: boolean, prefetch: number, consumerTag: string): StreamStart {
   const spec = parseStreamOffset(queue, vhost, args.get('x-stream-offset'));
   const where = resourceName('queue', queue, vhost);
   if (args.has('x-priority')) throw preconditionFailed(`invalid arg 'x-priority' for ${where} of queue type rabbit_stream_queue`);
   if (noAck || prefetch === 0) throw preconditionFailed(`consumer prefetch count is not set for '${where}'`);
-  return spec;
+  return { offset: spec, track: offsetTracking(args, consumerTag) };
+}
+
+/** Warren's server-side offset tracking (LavinMQ's argument): store/stream-offsets.ts. */
+const OFFSET_TRACKING = 'x-stream-automatic-offset-tracking';
+
+/** Where a stream consumer starts, and whether the broker keeps its offset. */
+export interface StreamStart {
+  readonly offset: OffsetSpec;
+  readonly track: boolean;
+}
+
+/**
+ * Whether the broker keeps the consumer's offset: the argument true and a consumer tag of the
+ * client's own (the name the offset is kept under; a generated tag is never seen again). RabbitMQ
+ * accepts the argument with any value and ignores it, so anything else means no tracking, not an error.
+ */
+function offsetTracking(args: FieldTable, consumerTag: string): boolean {
+  const v = args.get(OFFSET_TRACKING);
+  return v?.type === 't' && v.value && consumerTag !== '';
 }
 
 /** A consumer's stream filter (3.13 and later): the filter values it wants, and whether unfiltered messages too. */

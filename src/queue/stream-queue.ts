@@ -14,15 +14,18 @@
  *  - counts: queue.declare-ok shows the messages in the stream and no consumers (3.10.8's stat/1 for
  *    streams reports none).
  */
+import { join } from 'node:path';
 import { notImplemented, resourceName } from '../errors.js';
 import { Message } from '../message/message.js';
 import { QueueEntry } from '../message/queue-entry.js';
 import { integerValue, stringValue, type FieldTable, type FieldValue } from '../protocol/field-table.js';
+import type { BasicProperties } from '../protocol/generated/properties.js';
 import type { StoredCallback } from '../store/persister.js';
 import { DEFAULT_SEGMENT_BYTES, StreamLog, type StreamChunk, type StreamLimits } from '../store/stream-log.js';
+import { TrackedOffsets } from '../store/stream-offsets.js';
 import { maxAgeMs } from './arguments.js';
 import type { Consumer } from './consumers.js';
-import { streamFilterOf, type OffsetSpec, type StreamFilter } from './stream-offset.js';
+import { streamFilterOf, type OffsetSpec, type StreamFilter, type StreamStart } from './stream-offset.js';
 import { Queue, type QueueOptions, type QueueSettings } from './queue.js';
 import type { PublishOutcome } from './target.js';
 
@@ -34,6 +37,15 @@ interface Cursor {
   messages: Message[] | undefined;
   /** Stream filtering: chunks that cannot match are skipped without being read. */
   readonly filter: StreamFilter | undefined;
+  /** basic.consume's arguments, as management shows them. */
+  readonly args: FieldTable | undefined;
+}
+
+/** Where a consumer is, for management: the offset of the next message it gets. */
+export interface StreamReader {
+  readonly consumer: Consumer;
+  readonly offset: number;
+  readonly args: FieldTable | undefined;
 }
 
 /** The retention and segment settings of a stream's x-arguments. */
@@ -51,6 +63,10 @@ export class StreamQueue extends Queue {
   private readonly cursors = new Map<Consumer, Cursor>();
   /** A cursor's delivery can reach back here (a channel failing mid-write): the running pass carries on. */
   private pumping = false;
+  /** Server-side offsets (x-stream-automatic-offset-tracking), by consumer tag. */
+  private tracked!: TrackedOffsets;
+  /** The tag each tracking consumer's acks are kept under; kept after a cancel, for the acks that follow it. */
+  private readonly trackingTags = new WeakMap<Consumer, string>();
 
   constructor(
     name: string,
@@ -67,6 +83,10 @@ export class StreamQueue extends Queue {
   /** The log the vhost's persistence gives the stream (files on disk, or memory). */
   useLog(log: StreamLog): void {
     this.streamLog = log;
+    const dir = log.directory;
+    this.tracked = new TrackedOffsets(dir === undefined ? undefined : join(dir, 'offsets.json'), (err) =>
+      this.log?.error({ queue: this.name, err: err.message }, 'could not write the tracked offsets of a stream'),
+    );
     log.onRetention = () => this.pumpAll();
     log.onCommitted = () => this.pumpAll();
   }
@@ -74,6 +94,23 @@ export class StreamQueue extends Queue {
   /** The first offset, the next offset, for management and tests. */
   get offsets(): { first: number; next: number } {
     return { first: this.streamLog.first, next: this.streamLog.next };
+  }
+
+  /** For management: the stream's size, its first offset and the last stored one, the bytes it holds in memory. */
+  get details(): { bytes: number; segments: number; first: number; lastStored: number | undefined; residentBytes: number } {
+    const log = this.streamLog;
+    return { ...log.size, first: log.first, lastStored: log.committed > log.first ? log.committed - 1 : undefined, residentBytes: log.residentSize };
+  }
+
+  /** How many consumers read the stream (queue.declare-ok counts none of them: consumerCount). */
+  get readerCount(): number {
+    return this.cursors.size;
+  }
+
+  /** Where a consumer of the stream reads, for management. */
+  readerOf(c: Consumer): StreamReader | undefined {
+    const cursor = this.cursors.get(c);
+    return cursor === undefined ? undefined : { consumer: c, offset: cursor.offset, args: cursor.args };
   }
 
   override get messageCount(): number {
@@ -110,9 +147,12 @@ export class StreamQueue extends Queue {
    * A new consumer (its checks were made: stream-offset.ts) starts at the offset its spec names; with
    * stream filtering, its x-stream-filter arguments choose the chunks it reads.
    */
-  addStreamConsumer(c: Consumer, spec: OffsetSpec, args?: FieldTable): void {
+  addStreamConsumer(c: Consumer, how: StreamStart, args?: FieldTable): void {
     const filter = this.filtering && args !== undefined ? streamFilterOf(args) : undefined;
-    const cursor: Cursor = { consumer: c, offset: this.startOffset(spec), chunk: undefined, messages: undefined, filter };
+    // With offset tracking, a consumer whose tag has a stored offset resumes after it; else it starts where its spec says.
+    const stored = how.track ? this.track(c) : undefined;
+    const start: OffsetSpec = stored === undefined ? how.offset : { kind: 'offset', offset: stored + 1 };
+    const cursor: Cursor = { consumer: c, offset: this.startOffset(start), chunk: undefined, messages: undefined, filter, args };
     this.cursors.set(c, cursor);
     this.pump(cursor);
   }
@@ -135,11 +175,24 @@ export class StreamQueue extends Queue {
   }
 
   override addConsumer(c: Consumer): void {
-    this.addStreamConsumer(c, { kind: 'next' });
+    this.addStreamConsumer(c, { offset: { kind: 'next' }, track: false });
+  }
+
+  /** Marks the consumer as tracking; the offset stored for its tag, if any. */
+  private track(c: Consumer): number | undefined {
+    this.trackingTags.set(c, c.tag);
+    return this.tracked.get(c.tag);
   }
 
   override removeConsumer(c: Consumer): boolean {
+    // A tracking consumer going away (cancel, channel or connection closed) writes its offset now.
+    if (this.trackingTags.has(c)) this.tracked.flush();
     return this.cursors.delete(c);
+  }
+
+  /** The last acknowledged offset kept for a consumer tag (x-stream-automatic-offset-tracking), for management and tests. */
+  trackedOffset(tag: string): number | undefined {
+    return this.tracked.get(tag);
   }
 
   override consumerHasCredit(c: Consumer): void {
@@ -207,8 +260,14 @@ export class StreamQueue extends Queue {
     throw notImplemented(`basic.get not supported by stream queues ${resourceName('queue', this.name, this.vhost)}`);
   }
 
-  /** An ack only gives the consumer credit back (its channel counts it): nothing leaves the stream. */
-  override ack(): void {}
+  /**
+   * An ack only gives the consumer credit back (its channel counts it): nothing leaves the stream.
+   * A tracking consumer's ack stores its offset.
+   */
+  override ack(entry: QueueEntry, by?: Consumer): void {
+    const tag = by === undefined ? undefined : this.trackingTags.get(by);
+    if (tag !== undefined) this.tracked.acked(tag, entry.seq);
+  }
 
   override reject(): void {
     throw this.settleRefused();
@@ -231,6 +290,7 @@ export class StreamQueue extends Queue {
   override delete(): number {
     const consumers = [...this.cursors.keys()];
     this.cursors.clear();
+    this.tracked.discard();
     this.streamLog.destroy();
     super.delete();
     for (const c of consumers) c.cancelledByQueue();
@@ -238,7 +298,10 @@ export class StreamQueue extends Queue {
   }
 
   override async recover(): Promise<number> {
-    return this.streamLog.recover();
+    const n = this.streamLog.recover();
+    const err = this.tracked.load();
+    if (err !== undefined) this.log?.warn({ queue: this.name, err }, 'tracked offsets of a stream unreadable: its tracking consumers start afresh');
+    return n;
   }
 }
 
@@ -252,10 +315,34 @@ function withStreamOffset(msg: Message, offset: number): Message {
   // and a view would keep the whole read buffer it points into alive with it.
   const pieces = msg.bodyPieces;
   const copy = new Message(msg.exchange, msg.routingKey, msg.properties, pieces === undefined ? Buffer.from(msg.body) : Buffer.concat(pieces));
-  copy.setProperties({ ...props, headers: sorted });
+  copy.setProperties(withHeaders(props, sorted));
   copy.publishedAt = msg.publishedAt;
   if (msg.extraKeys !== undefined) copy.extraKeys = msg.extraKeys;
   return copy;
+}
+
+/**
+ * The properties with other headers, as an object literal of one fixed shape. A spread copy
+ * ({ ...props, headers }) made encodeBasicProperties about 6x slower (measured: 10 us against 1.5 us
+ * per message), which was most of a stream publish's CPU.
+ */
+function withHeaders(p: BasicProperties, headers: FieldTable): BasicProperties {
+  return {
+    contentType: p.contentType,
+    contentEncoding: p.contentEncoding,
+    headers,
+    deliveryMode: p.deliveryMode,
+    priority: p.priority,
+    correlationId: p.correlationId,
+    replyTo: p.replyTo,
+    expiration: p.expiration,
+    messageId: p.messageId,
+    timestamp: p.timestamp,
+    type: p.type,
+    userId: p.userId,
+    appId: p.appId,
+    clusterId: p.clusterId,
+  };
 }
 
 /** A stored message's x-stream-filter-value (a longstr header), or null when it has none. */

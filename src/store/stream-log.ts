@@ -144,6 +144,11 @@ export class StreamLog {
     return this.residentBytes;
   }
 
+  /** The stream's directory on disk (undefined in memory). */
+  get directory(): string | undefined {
+    return this.files?.dir;
+  }
+
   /** Confirms wait for the disk. */
   get durable(): boolean {
     return this.files !== undefined;
@@ -166,6 +171,13 @@ export class StreamLog {
 
   get messageCount(): number {
     return Math.max(0, this.committedOffset - this.first);
+  }
+
+  /** Bytes of the stream's segments (on disk; encoded, in memory), and how many segments there are. */
+  get size(): { bytes: number; segments: number } {
+    let bytes = 0;
+    for (const s of this.segments) bytes += s.bytes;
+    return { bytes, segments: this.segments.length };
   }
 
   /** The first offset of the last stored chunk (RabbitMQ's "last"), undefined when none is stored. */

@@ -8,6 +8,7 @@ import { checkVhostQueueLimit } from '../../access/permissions.js';
 import { stringValue } from '../../protocol/field-table.js';
 import type { QueueEntry } from '../../message/queue-entry.js';
 import type { Queue } from '../../queue/queue.js';
+import { StreamQueue } from '../../queue/stream-queue.js';
 import type { JsonValue } from '../../util/json.js';
 import type { VHost } from '../../vhost.js';
 import { channelAccess } from '../auth.js';
@@ -15,8 +16,9 @@ import type { ManagementContext } from '../context.js';
 import { badRequest, objectNotFound } from '../http-errors.js';
 import { listing } from '../listing.js';
 import { propertiesToJson } from '../message-properties.js';
-import { argumentsField, bodyObject, boolField, intField, stringField } from '../request-body.js';
+import { argumentsField, bodyObject, boolField, intField, stringField, type JsonObject } from '../request-body.js';
 import { created, noContent, type ApiRequest, type Route } from '../route.js';
+import { STREAM_GARBAGE_COLLECTION, streamConsumerView } from '../stream-view.js';
 import { consumerView, queueView } from '../views.js';
 import { visibleVhosts, vhostFor } from '../vhost-scope.js';
 
@@ -34,11 +36,15 @@ function list(ctx: ManagementContext, req: ApiRequest): JsonValue {
 function show(ctx: ManagementContext, req: ApiRequest): JsonValue {
   const v = vhostFor(ctx, req.user, req.params.vhost!);
   const q = queueOr404(v, req.params.name!);
+  const stream = q instanceof StreamQueue ? q : undefined;
   const consumers = [];
   for (const c of ctx.broker.connections) {
-    for (const ch of c.channels.values()) for (const k of ch.deliveries.consumers.values()) if (k.queue === q) consumers.push(consumerView(c, ch, k));
+    for (const ch of c.channels.values()) {
+      for (const k of ch.deliveries.consumers.values()) if (k.queue === q) consumers.push(stream ? streamConsumerView(stream, k, consumerView(c, ch, k)) : consumerView(c, ch, k));
+    }
   }
-  return { ...queueView(ctx, v, q), consumer_details: consumers, deliveries: [], incoming: [] };
+  const extra: JsonObject = stream ? { garbage_collection: STREAM_GARBAGE_COLLECTION } : {};
+  return { ...queueView(ctx, v, q), ...extra, consumer_details: consumers, deliveries: [], incoming: [] };
 }
 
 function declare(ctx: ManagementContext, req: ApiRequest) {
